@@ -1,0 +1,111 @@
+//! Who may see an event. One function decides it for live delivery, for replay on
+//! resume and for every stored transcript view, so the three cannot disagree.
+//!
+//! The rules (seed guide, ESP `Visibility`; choices written down in `docs/visibility.md`):
+//! - a direct event (`receiver` set) is seen by its sender and its receiver only, and by
+//!   the receiver only if the event's visibility admits it (so never `INT` to a customer);
+//! - `ALL` is seen by every party;
+//! - `INT` by agents and supervisors (never by a customer), and by its sender;
+//! - `VIP` by supervisors and by coaches (parties joined with `VIP`), and by its sender;
+//! - a party never sees an event its client version cannot represent.
+
+use crate::event::{Event, EventBody};
+use crate::ids::PartyId;
+use crate::party::{ClientVersion, Party, PartyType, Visibility};
+
+/// The facts about a viewer that the audience rules need.
+#[derive(Debug, Clone, Copy)]
+pub struct Viewer<'a> {
+    /// The viewer's id.
+    pub id: &'a PartyId,
+    /// Its kind.
+    pub party_type: PartyType,
+    /// How it joined.
+    pub joined_as: Visibility,
+    /// Its capability level.
+    pub version: ClientVersion,
+}
+
+impl<'a> From<&'a Party> for Viewer<'a> {
+    fn from(p: &'a Party) -> Self {
+        Viewer {
+            id: &p.id,
+            party_type: p.party_type,
+            joined_as: p.visibility,
+            version: p.client_version,
+        }
+    }
+}
+
+/// Whether `viewer` may see `event` (visibility, direct receiver, client version).
+/// `sender_type` is the kind of the party the event is from.
+pub fn can_see(viewer: Viewer<'_>, event: &Event, sender_type: PartyType) -> bool {
+    if !version_can_represent(viewer.version, event, sender_type) {
+        return false;
+    }
+    if &event.from == viewer.id {
+        return true;
+    }
+    if let Some(receiver) = &event.receiver {
+        if receiver != viewer.id {
+            return false;
+        }
+    }
+    admits(viewer, event.visibility)
+}
+
+/// Whether `viewer` is in the audience of `visibility` (as a non-sender). A direct
+/// event's receiver must be too: a direct `INT` event never reaches a customer.
+pub fn admits(viewer: Viewer<'_>, visibility: Visibility) -> bool {
+    match visibility {
+        Visibility::All => true,
+        Visibility::Int => viewer.party_type.is_staff(),
+        Visibility::Vip => {
+            viewer.party_type == PartyType::Supervisor || viewer.joined_as == Visibility::Vip
+        }
+    }
+}
+
+/// Whether a client of `version` has the event type at all: a client never receives an
+/// event type newer than the version it registered with.
+pub fn version_can_represent(version: ClientVersion, event: &Event, sender: PartyType) -> bool {
+    if sender == PartyType::System && version < ClientVersion::V103 {
+        return false;
+    }
+    match &event.body {
+        EventBody::Notice { notice_type, .. } => version >= notice_type.min_version(),
+        _ => true,
+    }
+}
+
+/// The visibility a party's message or notice really gets: a party that monitors or
+/// coaches (joined `INT` or `VIP`) never reaches the customer, so its `ALL` becomes `INT`.
+pub fn effective_visibility(sender_joined_as: Visibility, requested: Visibility) -> Visibility {
+    match sender_joined_as {
+        Visibility::All => requested,
+        Visibility::Int | Visibility::Vip => requested.narrower(Visibility::Int),
+    }
+}
+
+/// Which attributes a client of a given version may receive (attributes newer than the
+/// version are left out of the events sent to it).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct VersionCaps {
+    /// User data on notice events (104).
+    pub notice_user_data: bool,
+    /// The `monitored` session attribute (105).
+    pub monitored: bool,
+    /// `eventAttributes` on events (106).
+    pub event_attributes: bool,
+}
+
+impl VersionCaps {
+    /// The capabilities of `version`.
+    pub fn of(version: ClientVersion) -> VersionCaps {
+        VersionCaps {
+            notice_user_data: version >= ClientVersion::V104,
+            monitored: version >= ClientVersion::V105,
+            event_attributes: version >= ClientVersion::V106,
+        }
+    }
+}

@@ -1,0 +1,31 @@
+//! Parley's pure chat-session domain. No tokio, no IO, no clock: time comes in as an
+//! input and everything that should happen goes out as data (`Effect`s). CI checks that
+//! this crate's normal dependency tree holds no tokio, sqlx or axum.
+//!
+//! Layout:
+//! - `ids.rs`       `SessionId`, `PartyId`, `EventId`, `ClientMsgId`, `UnixMillis`
+//! - `party.rs`     parties and their enumerations (type, visibility, style, version)
+//! - `event.rs`     transcript events and notice types
+//! - `audience.rs`  who may see an event (live, on resume, in stored views)
+//! - `secret.rs`    the session password
+//! - `session/`     the state machine: join, send, leave/close, restore, end facts
+//! - `error.rs`     `CoreError`
+#![deny(missing_docs)]
+
+pub mod audience;
+mod error;
+pub mod event;
+mod ids;
+mod party;
+mod secret;
+pub mod session;
+
+pub use error::CoreError;
+pub use event::{Event, EventBody, LeftReason, NoticeType};
+pub use ids::{ClientMsgId, EventId, PartyId, SessionId, UnixMillis};
+pub use party::{
+    AfterAction, ClientVersion, KeyHash, Party, PartyStyle, PartyType, Protocol, UserData,
+    Visibility,
+};
+pub use secret::SessionPassword;
+pub use session::{Effect, Input, Session, SessionSettings};

@@ -1,0 +1,463 @@
+//! The chat session state machine: `handle(now, input) -> Result<Vec<Effect>, CoreError>`.
+//!
+//! A session owns its parties and its transcript. Inputs are requests from parties (join,
+//! send, release), connection facts (detach, attach) and the passage of time (`Tick`).
+//! Effects tell the shell what to carry out: emit an event (persist and deliver it),
+//! annihilate an event, acknowledge a duplicate, close. A refused input changes nothing.
+//!
+//! Layout: `join.rs` joins and re-attachment, `send.rs` messages and notices, `leave.rs`
+//! leaving and closing, `restore.rs` rebuilding from a stored transcript, `end.rs` the
+//! reporting facts of the end.
+
+mod end;
+pub use restore::Stored;
+mod join;
+mod leave;
+mod restore;
+mod send;
+
+use std::collections::{HashMap, VecDeque};
+
+pub use end::{EndInfo, EndedAgent, EndedBy, EndedReason};
+pub use join::JoinRequest;
+pub use send::{SendBody, SendRequest};
+
+use crate::audience::{can_see, Viewer};
+use crate::error::CoreError;
+use crate::event::{Event, EventBody, LeftReason};
+use crate::ids::{ClientMsgId, EventId, PartyId, SessionId, UnixMillis};
+use crate::party::{AfterAction, Party, PartyType, UserData, Visibility};
+use crate::secret::SessionPassword;
+
+/// Which notices become part of the stored transcript (`transcript-save-notices`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum SaveNotices {
+    /// Every notice but typing notices and read confirmations.
+    #[default]
+    Default,
+    /// Every notice, typing and read confirmations included.
+    All,
+}
+
+/// Bounds on what one request may carry.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Limits {
+    /// Largest message or notice text, in bytes.
+    pub max_text_bytes: usize,
+    /// Longest nickname, in characters.
+    pub max_nickname_chars: usize,
+    /// Most user-data entries on one request.
+    pub max_user_data_entries: usize,
+    /// Largest user-data key plus value, in bytes.
+    pub max_user_data_item_bytes: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_text_bytes: 16 * 1024,
+            max_nickname_chars: 64,
+            max_user_data_entries: 64,
+            max_user_data_item_bytes: 4096,
+        }
+    }
+}
+
+/// Per-session settings, taken from the configuration when the session starts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SessionSettings {
+    /// Which notices are kept in the transcript.
+    pub save_notices: SaveNotices,
+    /// How long a party whose connection dropped stays in the session, waiting for it
+    /// to come back, before it is removed with reason DISCONNECT.
+    pub reconnect_timeout_ms: u64,
+    /// Request bounds.
+    pub limits: Limits,
+    /// How many recent client message ids are remembered for idempotent retries.
+    pub idempotency_window: usize,
+}
+
+impl Default for SessionSettings {
+    fn default() -> Self {
+        SessionSettings {
+            save_notices: SaveNotices::Default,
+            reconnect_timeout_ms: 60_000,
+            limits: Limits::default(),
+            idempotency_window: 1024,
+        }
+    }
+}
+
+/// An input to the session.
+#[derive(Debug, Clone)]
+pub enum Input {
+    /// A party asks to join.
+    Join(JoinRequest),
+    /// A party sends a message or notice.
+    Send(SendRequest),
+    /// A party leaves with an after-action.
+    Release {
+        /// Who.
+        party: PartyId,
+        /// What happens to the session.
+        after_action: AfterAction,
+        /// Optional farewell text.
+        text: Option<String>,
+    },
+    /// A party is removed by the server or another party.
+    Remove {
+        /// Who.
+        party: PartyId,
+        /// Why (e.g. DISCONNECT for a flex timeout, BAD_SECURE_KEY).
+        reason: LeftReason,
+        /// The party that asked for the removal, if any.
+        asker: Option<PartyId>,
+    },
+    /// A party's connection dropped; it may come back within the reconnect timeout.
+    Detach {
+        /// Who.
+        party: PartyId,
+    },
+    /// A party's connection is back (after a drop, a restart or a restoration). The shell
+    /// has checked its secure key with [`Session::check_key`].
+    Attach {
+        /// Who.
+        party: PartyId,
+    },
+    /// The server closes the session (storage failure, inactivity).
+    SystemClose {
+        /// Why.
+        reason: EndedReason,
+    },
+    /// Time passed: fire due deadlines.
+    Tick,
+}
+
+/// What the shell must carry out, in order.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Effect {
+    /// Append this event and deliver it to the parties allowed to see it. `keep` says
+    /// whether it belongs to the stored transcript; a transient event (typing) still
+    /// consumes its id, which the shell records so ids are never reused.
+    Emit {
+        /// The event.
+        event: Event,
+        /// Part of the stored transcript.
+        keep: bool,
+    },
+    /// Remove this event from the transcript (read confirmations are annihilated).
+    Annihilate {
+        /// Which.
+        id: EventId,
+    },
+    /// A retried send: the event is already stored under this id.
+    Duplicate {
+        /// The original event.
+        id: EventId,
+    },
+    /// The session is over.
+    Closed(EndInfo),
+}
+
+/// Facts tracked for the end-of-session report.
+#[derive(Debug, Clone, Default, PartialEq)]
+struct EndTracker {
+    /// How the first customer left, if one left before the close.
+    client_left: Option<EndedReason>,
+    /// Whether a visible human agent ever joined.
+    agent_joined: bool,
+}
+
+/// One chat session.
+#[derive(Debug, Clone)]
+pub struct Session {
+    id: SessionId,
+    created_at: UnixMillis,
+    settings: SessionSettings,
+    password: Option<SessionPassword>,
+    parties: Vec<Party>,
+    transcript: Vec<Event>,
+    next_id: EventId,
+    recent: VecDeque<(PartyId, ClientMsgId)>,
+    recent_ids: HashMap<(PartyId, ClientMsgId), EventId>,
+    end: EndTracker,
+    over: Option<EndInfo>,
+}
+
+impl Session {
+    /// Starts a session with its creator as the first party. The password is the
+    /// creator's own (`GCTI_Chat_SessionPassword` in its join user data) if it gave one,
+    /// else `generated` (the shell passes one when `session-password-enforce` is on).
+    pub fn create(
+        id: SessionId,
+        now: UnixMillis,
+        settings: SessionSettings,
+        generated: Option<SessionPassword>,
+        mut creator: JoinRequest,
+    ) -> Result<(Session, Vec<Effect>), CoreError> {
+        let chosen = creator
+            .user_data
+            .remove(crate::event::SESSION_PASSWORD_KEY)
+            .filter(|p| !p.is_empty())
+            .map(SessionPassword::new);
+        let mut session = Session::empty(id, now, settings, chosen.or(generated));
+        let effects = session.join(now, creator, false)?;
+        Ok((session, effects))
+    }
+
+    fn empty(
+        id: SessionId,
+        created_at: UnixMillis,
+        settings: SessionSettings,
+        password: Option<SessionPassword>,
+    ) -> Session {
+        Session {
+            id,
+            created_at,
+            settings,
+            password,
+            parties: Vec::new(),
+            transcript: Vec::new(),
+            next_id: EventId(1),
+            recent: VecDeque::new(),
+            recent_ids: HashMap::new(),
+            end: EndTracker::default(),
+            over: None,
+        }
+    }
+
+    /// Applies one input at `now`.
+    pub fn handle(&mut self, now: UnixMillis, input: Input) -> Result<Vec<Effect>, CoreError> {
+        if self.over.is_some() {
+            return match input {
+                Input::Tick | Input::Detach { .. } => Ok(Vec::new()),
+                _ => Err(CoreError::SessionOver),
+            };
+        }
+        match input {
+            Input::Join(req) => self.join(now, req, true),
+            Input::Send(req) => self.send(now, req),
+            Input::Release {
+                party,
+                after_action,
+                text,
+            } => {
+                let reason = LeftReason::for_release(after_action);
+                self.leave(now, &party, reason, after_action, text, None)
+            }
+            Input::Remove {
+                party,
+                reason,
+                asker,
+            } => self.leave(now, &party, reason, AfterAction::KeepAlive, None, asker),
+            Input::Detach { party } => {
+                let p = self.present_party_mut(&party)?;
+                p.detached_since.get_or_insert(now);
+                Ok(Vec::new())
+            }
+            Input::Attach { party } => self.attach(now, &party),
+            Input::SystemClose { reason } => Ok(self.finish(now, None, reason)),
+            Input::Tick => self.tick(now),
+        }
+    }
+
+    /// The earliest instant at which a `Tick` has something to do.
+    pub fn next_deadline(&self) -> Option<UnixMillis> {
+        if self.over.is_some() {
+            return None;
+        }
+        self.parties
+            .iter()
+            .filter(|p| p.present)
+            .filter_map(|p| p.detached_since)
+            .map(|t| t.plus_ms(self.settings.reconnect_timeout_ms))
+            .min()
+    }
+
+    fn tick(&mut self, now: UnixMillis) -> Result<Vec<Effect>, CoreError> {
+        let timeout = self.settings.reconnect_timeout_ms;
+        let due: Vec<PartyId> = self
+            .parties
+            .iter()
+            .filter(|p| p.present)
+            .filter(|p| p.detached_since.is_some_and(|t| t.plus_ms(timeout) <= now))
+            .map(|p| p.id.clone())
+            .collect();
+        let mut effects = Vec::new();
+        for party in due {
+            if self.over.is_some() {
+                break;
+            }
+            effects.extend(self.leave(
+                now,
+                &party,
+                LeftReason::Disconnect,
+                AfterAction::KeepAlive,
+                None,
+                None,
+            )?);
+        }
+        Ok(effects)
+    }
+
+    /// Checks a presented secure key against the one the party joined with.
+    pub fn check_key(&self, party: &PartyId, key: &crate::KeyHash) -> Result<(), CoreError> {
+        let p = self.party(party).ok_or(CoreError::NotAParty)?;
+        match &p.key_hash {
+            Some(h) if h.matches(key) => Ok(()),
+            _ => Err(CoreError::BadSecureKey),
+        }
+    }
+
+    // ---- queries ----
+
+    /// The session id.
+    pub fn id(&self) -> &SessionId {
+        &self.id
+    }
+    /// When the session was created (the transcript's `startAt`).
+    pub fn created_at(&self) -> UnixMillis {
+        self.created_at
+    }
+    /// The session password, if one is enforced or was chosen.
+    pub fn password(&self) -> Option<&SessionPassword> {
+        self.password.as_ref()
+    }
+    /// Every party that ever joined, present or not.
+    pub fn parties(&self) -> &[Party] {
+        &self.parties
+    }
+    /// A party by id.
+    pub fn party(&self, id: &PartyId) -> Option<&Party> {
+        self.parties.iter().find(|p| &p.id == id)
+    }
+    /// The kept transcript, in order.
+    pub fn transcript(&self) -> &[Event] {
+        &self.transcript
+    }
+    /// The id of the newest event (0 when none).
+    pub fn last_event_id(&self) -> EventId {
+        EventId(self.next_id.0 - 1)
+    }
+    /// How the session ended, once it has.
+    pub fn end_info(&self) -> Option<&EndInfo> {
+        self.over.as_ref()
+    }
+    /// Whether any present party monitors the session silently (`monitored`, v105).
+    pub fn monitored(&self) -> bool {
+        self.parties
+            .iter()
+            .any(|p| p.present && p.visibility != Visibility::All)
+    }
+    /// The user data the creator joined with (the session's initial user data).
+    pub fn initial_user_data(&self) -> Option<&UserData> {
+        self.transcript.iter().find_map(|e| match &e.body {
+            EventBody::NewParty { user_data, .. } => Some(user_data),
+            _ => None,
+        })
+    }
+
+    /// The kind of the party an event is from.
+    pub fn sender_type(&self, from: &PartyId) -> PartyType {
+        self.party(from)
+            .map(|p| p.party_type)
+            .unwrap_or(PartyType::System)
+    }
+
+    /// Whether `viewer` may see `event` (see [`crate::audience`]).
+    pub fn visible_to(&self, viewer: &Party, event: &Event) -> bool {
+        can_see(Viewer::from(viewer), event, self.sender_type(&event.from))
+    }
+
+    /// The present parties that may see `event`: the audience of a live delivery.
+    pub fn audience<'a>(&'a self, event: &'a Event) -> impl Iterator<Item = &'a Party> + 'a {
+        self.parties
+            .iter()
+            .filter(move |p| p.present && self.visible_to(p, event))
+    }
+
+    /// The kept events after `after` that `viewer` may see: what a resuming client missed.
+    pub fn replay_for<'a>(
+        &'a self,
+        viewer: &'a PartyId,
+        after: EventId,
+    ) -> impl Iterator<Item = &'a Event> + 'a {
+        let party = self.party(viewer);
+        let start = self.transcript.partition_point(|e| e.id <= after);
+        self.transcript[start..]
+            .iter()
+            .filter(move |e| party.is_some_and(|p| self.visible_to(p, e)))
+    }
+
+    // ---- helpers shared by the input handlers ----
+
+    fn present_party_mut(&mut self, id: &PartyId) -> Result<&mut Party, CoreError> {
+        self.parties
+            .iter_mut()
+            .find(|p| &p.id == id && p.present)
+            .ok_or(CoreError::NotAParty)
+    }
+
+    fn present_party(&self, id: &PartyId) -> Result<&Party, CoreError> {
+        self.parties
+            .iter()
+            .find(|p| &p.id == id && p.present)
+            .ok_or(CoreError::NotAParty)
+    }
+
+    /// Allocates the next id and records the event; returns the effect to carry out.
+    fn emit(
+        &mut self,
+        now: UnixMillis,
+        from: PartyId,
+        visibility: Visibility,
+        receiver: Option<PartyId>,
+        body: EventBody,
+        keep: bool,
+    ) -> Effect {
+        let event = Event {
+            id: self.next_id,
+            at: now,
+            from,
+            visibility,
+            receiver,
+            body,
+        };
+        self.next_id = self.next_id.next();
+        self.record(&event, keep);
+        Effect::Emit { event, keep }
+    }
+
+    /// Adds an event to the in-memory transcript and idempotency window.
+    fn record(&mut self, event: &Event, keep: bool) {
+        if let Some(cid) = event.client_msg_id() {
+            let key = (event.from.clone(), cid.clone());
+            self.recent_ids.insert(key.clone(), event.id);
+            self.recent.push_back(key);
+            while self.recent.len() > self.settings.idempotency_window {
+                if let Some(old) = self.recent.pop_front() {
+                    self.recent_ids.remove(&old);
+                }
+            }
+        }
+        if keep {
+            self.transcript.push(event.clone());
+        }
+    }
+
+    fn annihilate(&mut self, pred: impl Fn(&Event) -> bool) -> Vec<Effect> {
+        let mut out = Vec::new();
+        self.transcript.retain(|e| {
+            if pred(e) {
+                out.push(Effect::Annihilate { id: e.id });
+                false
+            } else {
+                true
+            }
+        });
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests;

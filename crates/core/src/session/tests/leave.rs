@@ -1,0 +1,519 @@
+//! Release with after-actions, the close rules, the end facts for reporting, and
+//! detach/attach with the reconnect deadline.
+
+use super::*;
+use crate::event::LeftReason;
+use crate::session::{EndInfo, EndedAgent, EndedBy, EndedReason};
+
+/// The `PartyLeft` facts of an event: (who, reason, after-action, asker).
+fn left(e: &Event) -> (String, LeftReason, AfterAction, Option<String>) {
+    match &e.body {
+        EventBody::PartyLeft {
+            reason,
+            after_action,
+            asker,
+            ..
+        } => (
+            e.from.to_string(),
+            *reason,
+            *after_action,
+            asker.as_ref().map(ToString::to_string),
+        ),
+        other => panic!("not a leave: {other:?}"),
+    }
+}
+
+fn closed(effects: &[Effect]) -> EndInfo {
+    match effects.last() {
+        Some(Effect::Closed(info)) => *info,
+        _ => panic!("expected the session to close: {effects:?}"),
+    }
+}
+
+fn stays_open(fx: &Fx, effects: &[Effect]) {
+    assert!(
+        !effects.iter().any(|e| matches!(e, Effect::Closed(_))),
+        "{effects:?}"
+    );
+    assert!(fx.s.end_info().is_none());
+}
+
+#[test]
+fn keep_alive_leaves_the_session_open_while_a_visible_party_remains() {
+    let mut fx = Fx::with_agent_and_customer();
+    fx.advance(1_000);
+    let effects = fx.ok(Input::Release {
+        party: pid("agent"),
+        after_action: AfterAction::KeepAlive,
+        text: Some("bye".into()),
+    });
+    stays_open(&fx, &effects);
+    let e = only_event(&effects);
+    assert_eq!(e.at, fx.now);
+    assert_eq!(e.visibility, Visibility::All);
+    assert!(matches!(
+        &e.body,
+        EventBody::PartyLeft { reason: LeftReason::Quit, after_action: AfterAction::KeepAlive, text: Some(t), asker: None }
+            if t == "bye"
+    ));
+    assert!(!fx.party("agent").present);
+    assert_eq!(fx.audience(&e), ids(&["cust"]));
+    // Gone means gone: it can no longer send or leave.
+    fx.refused(Input::Send(msg("agent", "x")), CoreError::NotAParty);
+    fx.refused(
+        release("agent", AfterAction::KeepAlive),
+        CoreError::NotAParty,
+    );
+}
+
+#[test]
+fn the_last_visible_party_leaving_closes_the_session() {
+    let mut fx = Fx::with_customer();
+    fx.advance(5_000);
+    let effects = fx.ok(release("cust", AfterAction::KeepAlive));
+    assert_eq!(effects.len(), 2);
+    assert_eq!(left(&only_event(&effects[..1])).1, LeftReason::Quit);
+    let info = closed(&effects);
+    assert_eq!(
+        info,
+        EndInfo {
+            closed_at: fx.now,
+            ended_by: EndedBy::Client,
+            reason: EndedReason::Quit,
+            agent: EndedAgent::Absent,
+        }
+    );
+    assert_eq!(fx.s.end_info(), Some(&info));
+    assert_eq!(fx.s.next_deadline(), None);
+}
+
+#[test]
+fn monitors_and_coaches_alone_do_not_keep_a_session_open() {
+    let mut fx = Fx::with_agent_and_customer();
+    fx.join(monitor("mon"));
+    fx.join(coach("coach"));
+    let effects = fx.ok(release("cust", AfterAction::KeepAlive));
+    stays_open(&fx, &effects);
+    let effects = fx.ok(release("agent", AfterAction::KeepAlive));
+    let events = emitted(&effects);
+    let facts: Vec<_> = events.iter().map(left).collect();
+    let removed = |who: &str| {
+        (
+            who.to_owned(),
+            LeftReason::RemovedByParty,
+            AfterAction::KeepAlive,
+            Some("agent".to_owned()),
+        )
+    };
+    assert_eq!(
+        facts,
+        vec![
+            (
+                "agent".into(),
+                LeftReason::Quit,
+                AfterAction::KeepAlive,
+                None
+            ),
+            removed("mon"),
+            removed("coach"),
+        ]
+    );
+    assert_eq!(events[1].visibility, Visibility::Int);
+    assert_eq!(events[2].visibility, Visibility::Vip);
+    let info = closed(&effects);
+    assert_eq!(info.ended_by, EndedBy::Client);
+    assert_eq!(info.reason, EndedReason::Quit);
+    assert_eq!(info.agent, EndedAgent::Present);
+}
+
+#[test]
+fn close_if_no_agents_closes_when_no_visible_human_agent_remains() {
+    let mut fx = Fx::with_agent_and_customer();
+    fx.join(agent("agent2"));
+    let effects = fx.ok(release("agent", AfterAction::CloseIfNoAgents));
+    stays_open(&fx, &effects);
+    assert_eq!(left(&only_event(&effects)).1, LeftReason::CloseIfNoAgents);
+    let effects = fx.ok(release("agent2", AfterAction::CloseIfNoAgents));
+    let facts: Vec<_> = emitted(&effects).iter().map(left).collect();
+    assert_eq!(
+        facts,
+        vec![
+            (
+                "agent2".into(),
+                LeftReason::CloseIfNoAgents,
+                AfterAction::CloseIfNoAgents,
+                None
+            ),
+            (
+                "cust".into(),
+                LeftReason::RemovedByParty,
+                AfterAction::KeepAlive,
+                Some("agent2".into())
+            ),
+        ]
+    );
+    let info = closed(&effects);
+    assert_eq!(
+        (info.ended_by, info.reason, info.agent),
+        (EndedBy::Agent, EndedReason::Force, EndedAgent::Present)
+    );
+}
+
+#[test]
+fn close_if_no_agents_ignores_monitors_and_coaches() {
+    let mut fx = Fx::with_agent_and_customer();
+    fx.join(monitor("mon"));
+    fx.join(coach("coach"));
+    let info = closed(&fx.ok(release("agent", AfterAction::CloseIfNoAgents)));
+    assert_eq!(info.ended_by, EndedBy::Agent);
+    assert!(fx.s.parties().iter().all(|p| !p.present));
+}
+
+#[test]
+fn close_if_no_agents_from_a_customer_keeps_a_session_with_an_agent() {
+    let mut fx = Fx::with_agent_and_customer();
+    let effects = fx.ok(release("cust", AfterAction::CloseIfNoAgents));
+    stays_open(&fx, &effects);
+    let info = closed(&fx.ok(release("agent", AfterAction::KeepAlive)));
+    assert_eq!(
+        (info.ended_by, info.reason),
+        (EndedBy::Client, EndedReason::Force)
+    );
+    assert_eq!(info.agent, EndedAgent::Present);
+}
+
+#[test]
+fn force_close_removes_every_party_and_closes_at_once() {
+    let mut fx = Fx::full_house();
+    let first = fx.s.last_event_id().next();
+    fx.advance(7_000);
+    let effects = fx.ok(release("sup", AfterAction::ForceClose));
+    let events = emitted(&effects);
+    let facts: Vec<_> = events.iter().map(left).collect();
+    let removed = |who: &str| {
+        (
+            who.to_owned(),
+            LeftReason::RemovedByParty,
+            AfterAction::KeepAlive,
+            Some("sup".to_owned()),
+        )
+    };
+    assert_eq!(
+        facts,
+        vec![
+            (
+                "sup".into(),
+                LeftReason::ForceClose,
+                AfterAction::ForceClose,
+                None
+            ),
+            removed("cust"),
+            removed("agent"),
+            removed("mon"),
+            removed("coach"),
+        ]
+    );
+    for (i, e) in events.iter().enumerate() {
+        assert_eq!(e.id, EventId(first.0 + i as u64));
+        assert_eq!(e.at, fx.now);
+    }
+    assert!(fx.s.parties().iter().all(|p| !p.present));
+    let info = closed(&effects);
+    assert_eq!(
+        info,
+        EndInfo {
+            closed_at: fx.now,
+            ended_by: EndedBy::Supervisor,
+            reason: EndedReason::Force,
+            agent: EndedAgent::Present,
+        }
+    );
+}
+
+#[test]
+fn ended_by_client_whenever_a_customer_left_first() {
+    for (how, reason) in [
+        (release("cust", AfterAction::KeepAlive), EndedReason::Quit),
+        (
+            Input::Remove {
+                party: pid("cust"),
+                reason: LeftReason::Disconnect,
+                asker: None,
+            },
+            EndedReason::Disconnect,
+        ),
+    ] {
+        let mut fx = Fx::with_agent_and_customer();
+        fx.join(customer("cust2"));
+        let effects = fx.ok(how);
+        stays_open(&fx, &effects);
+        fx.ok(release("cust2", AfterAction::KeepAlive));
+        let info = closed(&fx.ok(release("agent", AfterAction::ForceClose)));
+        assert_eq!((info.ended_by, info.reason), (EndedBy::Client, reason));
+        assert_eq!(info.agent, EndedAgent::Present);
+    }
+}
+
+#[test]
+fn ended_by_the_actor_when_a_session_without_customer_is_released() {
+    let mut fx = Fx::create(SessionSettings::default(), None, supervisor("sup"));
+    fx.join(agent("agent"));
+    fx.ok(release("sup", AfterAction::KeepAlive));
+    let info = closed(&fx.ok(release("agent", AfterAction::KeepAlive)));
+    assert_eq!(
+        (info.ended_by, info.reason),
+        (EndedBy::Agent, EndedReason::Quit)
+    );
+    let mut fx = Fx::create(SessionSettings::default(), None, bot("bot"));
+    let info = closed(&fx.ok(release("bot", AfterAction::KeepAlive)));
+    assert_eq!(
+        (info.ended_by, info.reason),
+        (EndedBy::Bot, EndedReason::Quit)
+    );
+    assert_eq!(info.agent, EndedAgent::Absent);
+}
+
+#[test]
+fn ended_agent_is_visited_when_the_agents_left_before_the_close() {
+    let mut fx = Fx::with_agent_and_customer();
+    fx.ok(release("agent", AfterAction::KeepAlive));
+    let info = closed(&fx.ok(release("cust", AfterAction::KeepAlive)));
+    assert_eq!(
+        (info.ended_by, info.reason, info.agent),
+        (EndedBy::Client, EndedReason::Quit, EndedAgent::Visited)
+    );
+}
+
+#[test]
+fn ended_agent_is_absent_when_only_monitors_coaches_or_bots_took_part() {
+    let mut fx = Fx::with_customer();
+    fx.join(monitor("mon"));
+    fx.join(coach("coach"));
+    fx.join(bot("bot"));
+    fx.ok(release("bot", AfterAction::KeepAlive));
+    let info = closed(&fx.ok(release("cust", AfterAction::KeepAlive)));
+    assert_eq!(info.agent, EndedAgent::Absent);
+}
+
+#[test]
+fn system_close_removes_everyone_for_the_system_reason() {
+    for (reason, removal) in [
+        (EndedReason::Inactive, LeftReason::Inactivity),
+        (EndedReason::DbError, LeftReason::System),
+    ] {
+        let mut fx = Fx::with_agent_and_customer();
+        let effects = fx.ok(Input::SystemClose { reason });
+        let facts: Vec<_> = emitted(&effects).iter().map(left).collect();
+        assert_eq!(
+            facts,
+            vec![
+                ("cust".into(), removal, AfterAction::KeepAlive, None),
+                ("agent".into(), removal, AfterAction::KeepAlive, None),
+            ]
+        );
+        let info = closed(&effects);
+        assert_eq!(
+            (info.ended_by, info.reason, info.agent),
+            (EndedBy::System, reason, EndedAgent::Present)
+        );
+    }
+}
+
+#[test]
+fn a_removal_by_another_party_records_the_asker() {
+    let mut fx = Fx::full_house();
+    fx.refused(
+        Input::Remove {
+            party: pid("agent"),
+            reason: LeftReason::RemovedByParty,
+            asker: Some(pid("nobody")),
+        },
+        CoreError::NotAParty,
+    );
+    let e = only_event(&fx.ok(Input::Remove {
+        party: pid("agent"),
+        reason: LeftReason::RemovedByParty,
+        asker: Some(pid("sup")),
+    }));
+    assert_eq!(
+        left(&e),
+        (
+            "agent".into(),
+            LeftReason::RemovedByParty,
+            AfterAction::KeepAlive,
+            Some("sup".into())
+        )
+    );
+}
+
+#[test]
+fn after_the_close_every_input_but_tick_and_detach_is_refused() {
+    let mut fx = Fx::with_agent_and_customer();
+    fx.ok(release("agent", AfterAction::ForceClose));
+    for input in [
+        Input::Join(agent("late")),
+        Input::Send(msg("cust", "x")),
+        release("cust", AfterAction::KeepAlive),
+        Input::Remove {
+            party: pid("cust"),
+            reason: LeftReason::Quit,
+            asker: None,
+        },
+        Input::Attach { party: pid("cust") },
+        Input::SystemClose {
+            reason: EndedReason::Inactive,
+        },
+    ] {
+        fx.refused(input, CoreError::SessionOver);
+    }
+    fx.advance(1_000_000);
+    let before = fx.snapshot();
+    assert_eq!(fx.input(Input::Tick), Ok(vec![]));
+    assert_eq!(fx.input(Input::Detach { party: pid("cust") }), Ok(vec![]));
+    assert_eq!(fx.snapshot(), before);
+}
+
+const TIMEOUT: u64 = 30_000;
+
+fn reconnecting() -> Fx {
+    let settings = SessionSettings {
+        reconnect_timeout_ms: TIMEOUT,
+        ..SessionSettings::default()
+    };
+    let mut fx = Fx::create(settings, None, customer("cust"));
+    fx.join(agent("agent"));
+    fx
+}
+
+#[test]
+fn a_detached_party_is_removed_for_disconnect_after_the_reconnect_timeout() {
+    let mut fx = reconnecting();
+    assert_eq!(fx.s.next_deadline(), None);
+    fx.advance(1_000);
+    let detached_at = fx.now;
+    assert_eq!(
+        fx.input(Input::Detach {
+            party: pid("agent")
+        }),
+        Ok(vec![])
+    );
+    let deadline = detached_at.plus_ms(TIMEOUT);
+    assert_eq!(fx.s.next_deadline(), Some(deadline));
+    assert!(fx.party("agent").present);
+    // A second drop does not push the deadline back.
+    fx.advance(5_000);
+    fx.ok(Input::Detach {
+        party: pid("agent"),
+    });
+    assert_eq!(fx.s.next_deadline(), Some(deadline));
+    fx.now = UnixMillis(deadline.0 - 1);
+    assert_eq!(fx.ok(Input::Tick), vec![]);
+    assert!(fx.party("agent").present);
+    fx.now = deadline;
+    let e = only_event(&fx.ok(Input::Tick));
+    assert_eq!(
+        left(&e),
+        (
+            "agent".into(),
+            LeftReason::Disconnect,
+            AfterAction::KeepAlive,
+            None
+        )
+    );
+    assert_eq!(e.at, deadline);
+    assert!(!fx.party("agent").present);
+    assert_eq!(fx.s.next_deadline(), None);
+    assert!(fx.s.end_info().is_none());
+}
+
+#[test]
+fn attach_before_the_deadline_cancels_it() {
+    let mut fx = reconnecting();
+    fx.ok(Input::Detach {
+        party: pid("agent"),
+    });
+    fx.advance(TIMEOUT - 1);
+    assert_eq!(
+        fx.ok(Input::Attach {
+            party: pid("agent")
+        }),
+        vec![]
+    );
+    assert_eq!(fx.s.next_deadline(), None);
+    fx.advance(10 * TIMEOUT);
+    assert_eq!(fx.ok(Input::Tick), vec![]);
+    assert!(fx.party("agent").present && fx.party("agent").detached_since.is_none());
+}
+
+#[test]
+fn next_deadline_is_the_earliest_and_ticks_remove_every_due_party() {
+    let mut fx = reconnecting();
+    fx.join(agent("agent2"));
+    fx.ok(Input::Detach {
+        party: pid("agent2"),
+    });
+    fx.advance(2_000);
+    fx.ok(Input::Detach {
+        party: pid("agent"),
+    });
+    assert_eq!(fx.s.next_deadline(), Some(T0.plus_ms(TIMEOUT)));
+    fx.advance(TIMEOUT);
+    let facts: Vec<_> = emitted(&fx.ok(Input::Tick)).iter().map(left).collect();
+    assert_eq!(
+        facts
+            .iter()
+            .map(|f| (f.0.as_str(), f.1))
+            .collect::<Vec<_>>(),
+        vec![
+            ("agent", LeftReason::Disconnect),
+            ("agent2", LeftReason::Disconnect)
+        ]
+    );
+}
+
+#[test]
+fn a_disconnected_last_customer_closes_the_session_as_a_client_disconnect() {
+    let settings = SessionSettings {
+        reconnect_timeout_ms: TIMEOUT,
+        ..SessionSettings::default()
+    };
+    let mut fx = Fx::create(settings, None, customer("cust"));
+    fx.ok(Input::Detach { party: pid("cust") });
+    fx.advance(TIMEOUT);
+    let info = closed(&fx.ok(Input::Tick));
+    assert_eq!(
+        (info.ended_by, info.reason, info.agent),
+        (EndedBy::Client, EndedReason::Disconnect, EndedAgent::Absent)
+    );
+}
+
+#[test]
+fn detach_and_attach_need_a_party_of_the_session() {
+    let mut fx = reconnecting();
+    fx.refused(
+        Input::Detach {
+            party: pid("nobody"),
+        },
+        CoreError::NotAParty,
+    );
+    fx.refused(
+        Input::Attach {
+            party: pid("nobody"),
+        },
+        CoreError::NotAParty,
+    );
+    fx.ok(release("agent", AfterAction::KeepAlive));
+    fx.refused(
+        Input::Detach {
+            party: pid("agent"),
+        },
+        CoreError::NotAParty,
+    );
+    // Only a restoration lets a party that left come back by attaching.
+    fx.refused(
+        Input::Attach {
+            party: pid("agent"),
+        },
+        CoreError::NotAParty,
+    );
+}

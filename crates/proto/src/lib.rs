@@ -1,0 +1,14 @@
+//! Parley's wire types: what crosses the network, and nothing else. No behaviour lives
+//! here; the server translates these to and from core inputs in its `map.rs` files, and
+//! the load generator speaks them without depending on the server.
+//!
+//! Layout:
+//! - `basic.rs`  the basic protocol (JSON frames over a WebSocket): `ClientFrame`,
+//!   `ServerFrame`, `WireEvent`
+//! - `codes.rs`  `ErrorCode`: stable numeric error codes shared by every protocol
+#![deny(missing_docs)]
+
+pub mod basic;
+pub mod codes;
+
+pub use codes::ErrorCode;

@@ -1,0 +1,185 @@
+//! The actor loop of one session: take commands, apply them to the core, stage the
+//! effects, submit them to the persistence pipeline, and release replies and deliveries
+//! in order as commits complete. Time comes from the shell: the loop sleeps until the
+//! core's next deadline and then feeds it a `Tick`.
+
+use std::time::Duration;
+
+use parley_core::{Effect, EventId, Input, PartyId, Session};
+use parley_store::{Epoch, NewSession};
+use tokio::sync::mpsc;
+use tracing::{debug, info_span, Instrument};
+
+use super::commit::{Deferred, Pipeline as Batches};
+use super::{now, CmdError, Command, RegistryGuard, SessionHandle};
+use crate::state::AppState;
+
+/// Most commands applied before their effects are submitted as one job.
+const DRAIN_MAX: usize = 64;
+/// Mailbox depth per session.
+const MAILBOX: usize = 256;
+
+pub(super) fn spawn(
+    state: AppState,
+    session: Session,
+    epoch: Epoch,
+    initial: Vec<Effect>,
+    record: Option<NewSession>,
+    creator: Option<Deferred>,
+) -> SessionHandle {
+    let (tx, rx) = mpsc::channel(MAILBOX);
+    let id = session.id().clone();
+    let span = info_span!("session", session_id = %id);
+    let guard = RegistryGuard {
+        state: state.clone(),
+        id,
+    };
+    let tracker = state.tracker.clone();
+    tracker.spawn(
+        async move {
+            let _guard = guard;
+            let mut actor = Actor {
+                batches: Batches::new(state.clone(), epoch),
+                session,
+                state,
+            };
+            if let Some(r) = record {
+                actor.batches.create(r);
+            }
+            actor
+                .batches
+                .stage_effects(&actor.session, initial, &[], creator);
+            actor.run(rx).await;
+        }
+        .instrument(span),
+    );
+    SessionHandle { tx }
+}
+
+struct Actor {
+    session: Session,
+    state: AppState,
+    batches: Batches,
+}
+
+impl Actor {
+    async fn run(&mut self, mut rx: mpsc::Receiver<Command>) {
+        let shutdown = self.state.shutdown.clone();
+        loop {
+            self.batches.submit_staged(&self.session).await;
+            if self.batches.finished() {
+                break;
+            }
+            let deadline = self.session.next_deadline().map(|d| {
+                let wait = u64::try_from((d.0 - now().0).max(0)).unwrap_or(0);
+                tokio::time::Instant::now() + Duration::from_millis(wait)
+            });
+            tokio::select! {
+                biased;
+                done = self.batches.next_done() => {
+                    self.batches.complete(&mut self.session, done);
+                }
+                cmd = rx.recv(), if !self.batches.closing() => match cmd {
+                    Some(cmd) => {
+                        self.apply(cmd);
+                        for _ in 1..DRAIN_MAX {
+                            match rx.try_recv() {
+                                Ok(cmd) => self.apply(cmd),
+                                Err(_) => break,
+                            }
+                        }
+                    }
+                    None => self.batches.stop(),
+                },
+                () = sleep_until(deadline) => {
+                    self.input(Input::Tick, None);
+                }
+                () = shutdown.cancelled(), if !self.batches.stopping() => {
+                    // Leave the session alive in the store for restoration; just finish
+                    // what was submitted.
+                    debug!("shutdown: flushing session");
+                    self.batches.stop();
+                }
+            }
+        }
+        self.batches.end();
+    }
+
+    /// Applies input to the core and stages the effects, with a reply for the requester.
+    fn input(&mut self, input: Input, reply: Option<Deferred>) {
+        let before: Vec<PartyId> = self
+            .session
+            .parties()
+            .iter()
+            .filter(|p| p.present)
+            .map(|p| p.id.clone())
+            .collect();
+        match self.session.handle(now(), input) {
+            Ok(effects) => self
+                .batches
+                .stage_effects(&self.session, effects, &before, reply),
+            Err(e) => {
+                if let Some(r) = reply {
+                    r.fail(CmdError::from(e));
+                }
+            }
+        }
+    }
+
+    fn apply(&mut self, cmd: Command) {
+        match cmd {
+            Command::Join { req, sub, reply } => {
+                self.input(
+                    Input::Join(req),
+                    Some(Deferred::info(sub, EventId(0), reply)),
+                );
+            }
+            Command::Resume {
+                party,
+                key,
+                last,
+                sub,
+                reply,
+            } => {
+                if let Err(e) = self.session.check_key(&party, &key) {
+                    let _ = reply.send(Err(e.into()));
+                    return;
+                }
+                self.input(
+                    Input::Attach { party },
+                    Some(Deferred::info(sub, last, reply)),
+                );
+            }
+            Command::Send { req, reply } => {
+                self.input(Input::Send(req), Some(Deferred::Ack { reply, ack: None }));
+            }
+            Command::Release {
+                party,
+                action,
+                text,
+                reply,
+            } => {
+                self.input(
+                    Input::Release {
+                        party,
+                        after_action: action,
+                        text,
+                    },
+                    Some(Deferred::Released { reply }),
+                );
+            }
+            Command::Detach { party, conn } => {
+                if self.batches.unsubscribe(&party, conn) {
+                    self.input(Input::Detach { party }, None);
+                }
+            }
+        }
+    }
+}
+
+async fn sleep_until(deadline: Option<tokio::time::Instant>) {
+    match deadline {
+        Some(d) => tokio::time::sleep_until(d).await,
+        None => std::future::pending().await,
+    }
+}

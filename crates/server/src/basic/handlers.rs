@@ -1,0 +1,550 @@
+//! One handler per basic-protocol request. Each checks the request, hands it to the
+//! session actor and turns the answer into a frame. Errors become `error` frames with
+//! the request id; the connection always goes on.
+
+use futures::FutureExt;
+use parley_core::session::{JoinRequest, SendBody, SendRequest};
+use parley_core::{
+    ClientMsgId, EventId, PartyId, PartyType, Protocol, Session, SessionId, Visibility,
+};
+use parley_proto::basic::{
+    ClientFrame, Credentials, ResumeIdentity, ServerFrame, UserData, PROTOCOL_VERSION,
+};
+use parley_proto::ErrorCode;
+use parley_store::NewSession;
+use tokio::sync::oneshot;
+use tracing::{debug, info};
+
+use super::decode::decode;
+use super::map;
+use super::{Conn, Pending, User};
+use crate::actor::{self, CmdError, Command, SessionHandle, Subscriber};
+use crate::secrets;
+
+type Reply = Result<Pending, CmdError>;
+
+fn parse<T: std::str::FromStr<Err = parley_core::CoreError>>(s: &str) -> Result<T, CmdError> {
+    s.parse::<T>().map_err(CmdError::from)
+}
+
+fn with_request_id(mut frame: ServerFrame, id: Option<u64>) -> ServerFrame {
+    match &mut frame {
+        ServerFrame::SessionInfo { request_id, .. }
+        | ServerFrame::Registered { request_id, .. }
+        | ServerFrame::Ack { request_id, .. }
+        | ServerFrame::Released { request_id, .. }
+        | ServerFrame::Error { request_id, .. } => *request_id = id,
+        _ => {}
+    }
+    frame
+}
+
+fn error_frame(request_id: Option<u64>, session: Option<&str>, e: CmdError) -> ServerFrame {
+    ServerFrame::error(request_id, session.map(str::to_owned), e.code, e.message)
+}
+
+impl Conn {
+    /// Handles one text frame: an immediate reply is queued here; a reply that waits for
+    /// a durable commit is returned as a future.
+    pub(crate) async fn handle_text(&mut self, text: &str) -> Option<Pending> {
+        let frame = match decode(text, self.state.policy.max_frame_bytes) {
+            Ok(f) => f,
+            Err(e) => {
+                debug!(code = e.code.name(), "bad frame");
+                self.reply(ServerFrame::error(e.request_id, None, e.code, e.message))
+                    .await;
+                return None;
+            }
+        };
+        let (request_id, session) = frame_ids(&frame);
+        let result = match frame {
+            ClientFrame::Register {
+                nickname,
+                party_type,
+                client_version,
+                credentials,
+                resume,
+                ..
+            } => self.register(
+                request_id,
+                nickname,
+                party_type,
+                client_version,
+                credentials,
+                resume,
+            ),
+            ClientFrame::CreateSession {
+                user_data,
+                subject,
+                endpoint,
+                ..
+            } => {
+                self.create_session(request_id, user_data, subject, endpoint)
+                    .await
+            }
+            ClientFrame::Join {
+                session_id,
+                visibility,
+                user_data,
+                ..
+            } => {
+                self.join(request_id, &session_id, visibility, user_data)
+                    .await
+            }
+            ClientFrame::Resume {
+                session_id,
+                last_event_id,
+                ..
+            } => self.resume(request_id, &session_id, last_event_id).await,
+            ClientFrame::Message {
+                session_id,
+                text,
+                visibility,
+                receiver_id,
+                message_type,
+                client_message_id,
+                ..
+            } => {
+                self.log_message(&session_id, &text);
+                let body = SendBody::Message { text, message_type };
+                self.send(
+                    request_id,
+                    &session_id,
+                    visibility,
+                    receiver_id,
+                    client_message_id,
+                    body,
+                )
+                .await
+            }
+            ClientFrame::Notify {
+                session_id,
+                notice_type,
+                text,
+                user_data,
+                visibility,
+                receiver_id,
+                client_message_id,
+                ..
+            } => match map::notice_type(&notice_type) {
+                Ok(notice_type) => {
+                    let body = SendBody::Notice {
+                        notice_type,
+                        text,
+                        user_data,
+                    };
+                    self.send(
+                        request_id,
+                        &session_id,
+                        visibility,
+                        receiver_id,
+                        client_message_id,
+                        body,
+                    )
+                    .await
+                }
+                Err(e) => Err(e.into()),
+            },
+            ClientFrame::Release {
+                session_id,
+                after_action,
+                text,
+                ..
+            } => {
+                self.release(request_id, &session_id, after_action, text)
+                    .await
+            }
+        };
+        match result {
+            Ok(pending) => Some(pending),
+            Err(e) => {
+                debug!(code = e.code.name(), message = %e.message, "request refused");
+                self.reply(error_frame(request_id, session.as_deref(), e))
+                    .await;
+                None
+            }
+        }
+    }
+
+    fn user(&self) -> Result<&User, CmdError> {
+        self.user
+            .as_ref()
+            .ok_or_else(|| CmdError::new(ErrorCode::NotRegistered, "send register first"))
+    }
+
+    fn subscriber(&self, party: &PartyId) -> Subscriber {
+        Subscriber {
+            conn: self.id,
+            party: party.clone(),
+            tx: self.out.clone(),
+            kick: self.kick.clone(),
+        }
+    }
+
+    fn log_message(&self, session_id: &str, text: &str) {
+        if let Some(shown) = self.state.policy.log.message_text(text) {
+            info!(session_id, text = %shown, "message");
+        }
+    }
+
+    /// `register`: who this connection is.
+    fn register(
+        &mut self,
+        request_id: Option<u64>,
+        nickname: String,
+        party_type: parley_proto::basic::PartyType,
+        client_version: Option<u16>,
+        credentials: Option<Credentials>,
+        resume: Option<ResumeIdentity>,
+    ) -> Reply {
+        if self.user.is_some() {
+            return Err(CmdError::new(
+                ErrorCode::AlreadyRegistered,
+                "already registered",
+            ));
+        }
+        let version = map::client_version(client_version)?;
+        let party_type = map::party_type(party_type);
+        let nickname = nickname.trim().to_owned();
+        if nickname.is_empty() || nickname.chars().count() > 64 {
+            return Err(CmdError::new(
+                ErrorCode::InvalidField,
+                "nickname must be 1 to 64 characters",
+            ));
+        }
+        match party_type {
+            PartyType::Client => {}
+            PartyType::System => {
+                return Err(CmdError::new(
+                    ErrorCode::NotAllowed,
+                    "SYSTEM is the server's own party type",
+                ))
+            }
+            _ => {
+                let presented = credentials.map(|c| c.api_key).unwrap_or_default();
+                let ok = self.state.config.security.accepts_api_key(&presented);
+                if !ok {
+                    return Err(CmdError::new(
+                        ErrorCode::Unauthorized,
+                        "agents, supervisors and external parties need a valid apiKey",
+                    ));
+                }
+            }
+        }
+        let (id, key) = match resume {
+            Some(r) => {
+                if r.secure_key.is_empty() || r.secure_key.len() > 128 {
+                    return Err(CmdError::new(
+                        ErrorCode::InvalidField,
+                        "secureKey has the wrong size",
+                    ));
+                }
+                (parse::<PartyId>(&r.user_id)?, r.secure_key)
+            }
+            None => (secrets::new_party_id(), secrets::new_secure_key()),
+        };
+        let frame = ServerFrame::Registered {
+            request_id,
+            user_id: id.to_string(),
+            secure_key: key.clone(),
+            client_version: version.get(),
+            protocol_version: PROTOCOL_VERSION,
+        };
+        self.user = Some(User {
+            id,
+            key_hash: secrets::hash_key(&key),
+            nickname,
+            party_type,
+            version,
+        });
+        Ok(futures::future::ready(frame).boxed())
+    }
+
+    /// `createSession`: a new session with this user as its first party.
+    async fn create_session(
+        &mut self,
+        request_id: Option<u64>,
+        user_data: UserData,
+        subject: Option<String>,
+        endpoint: Option<String>,
+    ) -> Reply {
+        let user = self.user()?;
+        let state = &self.state;
+        let (tenant, endpoint) = resolve_endpoint(&state.config, endpoint.as_deref());
+        let queue = state
+            .config
+            .queue_for(&tenant, &endpoint)
+            .ok_or_else(|| {
+                CmdError::new(
+                    ErrorCode::InvalidField,
+                    format!("unknown endpoint {tenant}:{endpoint}"),
+                )
+            })?
+            .to_owned();
+        if subject.as_ref().is_some_and(|s| s.len() > 1024) {
+            return Err(CmdError::new(ErrorCode::LimitExceeded, "subject too long"));
+        }
+        let now = actor::now();
+        let id = secrets::new_session_id();
+        let generated = state
+            .policy
+            .password_enforce
+            .then(secrets::new_session_password);
+        let join = JoinRequest {
+            party: user.id.clone(),
+            nickname: user.nickname.clone(),
+            party_type: user.party_type,
+            visibility: Visibility::All,
+            protocol: Protocol::Basic,
+            client_version: user.version,
+            key_hash: Some(user.key_hash),
+            person_id: None,
+            user_data,
+        };
+        let (session, effects) =
+            Session::create(id.clone(), now, state.policy.session, generated, join)?;
+        let record = NewSession {
+            id: id.clone(),
+            created_at: now,
+            tenant,
+            endpoint: endpoint.clone(),
+            queue: queue.clone(),
+            subject,
+            user_data: session.initial_user_data().cloned().unwrap_or_default(),
+            password: session.password().cloned(),
+            owner: state.instance.clone(),
+            lease_until: now.plus_ms(state.policy.lease_ms),
+        };
+        info!(
+            session_id = %id,
+            endpoint = %endpoint,
+            queue = %queue,
+            user_data = ?state.policy.log.user_data(&record.user_data),
+            "session created"
+        );
+        state.counters.sessions_created.inc();
+        let (tx, rx) = oneshot::channel();
+        let sub = self.subscriber(&user.id);
+        let handle = actor::spawn_created(state, session, effects, record, sub, tx);
+        self.sessions.insert(id.clone(), handle);
+        Ok(info_reply(rx, request_id, id))
+    }
+
+    /// `join`: join an existing session.
+    async fn join(
+        &mut self,
+        request_id: Option<u64>,
+        session_id: &str,
+        visibility: parley_proto::basic::Visibility,
+        user_data: UserData,
+    ) -> Reply {
+        let user = self.user()?;
+        let id: SessionId = parse(session_id)?;
+        let handle = actor::find(&self.state, &id).await?;
+        let req = JoinRequest {
+            party: user.id.clone(),
+            nickname: user.nickname.clone(),
+            party_type: user.party_type,
+            visibility: map::visibility(visibility),
+            protocol: Protocol::Basic,
+            client_version: user.version,
+            key_hash: Some(user.key_hash),
+            person_id: None,
+            user_data,
+        };
+        let (tx, rx) = oneshot::channel();
+        let sub = self.subscriber(&user.id);
+        handle
+            .send(Command::Join {
+                req,
+                sub,
+                reply: tx,
+            })
+            .await?;
+        self.sessions.insert(id.clone(), handle);
+        Ok(info_reply(rx, request_id, id))
+    }
+
+    /// `resume`: come back to a session after a reconnect (or a server restart).
+    async fn resume(&mut self, request_id: Option<u64>, session_id: &str, last: u64) -> Reply {
+        let user = self.user()?;
+        let id: SessionId = parse(session_id)?;
+        let handle = actor::find(&self.state, &id).await?;
+        let (tx, rx) = oneshot::channel();
+        let cmd = Command::Resume {
+            party: user.id.clone(),
+            key: user.key_hash,
+            last: EventId(last),
+            sub: self.subscriber(&user.id),
+            reply: tx,
+        };
+        handle.send(cmd).await?;
+        self.sessions.insert(id.clone(), handle);
+        Ok(info_reply(rx, request_id, id))
+    }
+
+    fn session(&self, id: &SessionId) -> Result<SessionHandle, CmdError> {
+        self.sessions.get(id).cloned().ok_or_else(|| {
+            CmdError::new(
+                ErrorCode::NoSuchUser,
+                "join or resume the session on this connection first",
+            )
+        })
+    }
+
+    /// `message` and `notify`.
+    async fn send(
+        &mut self,
+        request_id: Option<u64>,
+        session_id: &str,
+        visibility: parley_proto::basic::Visibility,
+        receiver: Option<String>,
+        client_msg_id: Option<String>,
+        body: SendBody,
+    ) -> Reply {
+        let user = self.user()?;
+        let id: SessionId = parse(session_id)?;
+        let handle = self.session(&id)?;
+        let req = SendRequest {
+            from: user.id.clone(),
+            visibility: map::visibility(visibility),
+            receiver: receiver.as_deref().map(parse::<PartyId>).transpose()?,
+            client_msg_id: client_msg_id
+                .as_deref()
+                .map(parse::<ClientMsgId>)
+                .transpose()?,
+            body,
+        };
+        let (tx, rx) = oneshot::channel();
+        handle.send(Command::Send { req, reply: tx }).await?;
+        let sid = id.to_string();
+        Ok(async move {
+            match rx.await {
+                Ok(Ok(ack)) => ServerFrame::Ack {
+                    request_id,
+                    session_id: sid,
+                    event_id: ack.event_id.0,
+                    duplicate: ack.duplicate,
+                },
+                Ok(Err(e)) => error_frame(request_id, Some(&sid), e),
+                Err(_) => ServerFrame::error(
+                    request_id,
+                    Some(sid),
+                    ErrorCode::SessionOver,
+                    "the chat session is over",
+                ),
+            }
+        }
+        .boxed())
+    }
+
+    /// `release`: leave a session.
+    async fn release(
+        &mut self,
+        request_id: Option<u64>,
+        session_id: &str,
+        action: parley_proto::basic::AfterAction,
+        text: Option<String>,
+    ) -> Reply {
+        let user = self.user()?;
+        let id: SessionId = parse(session_id)?;
+        let handle = self.session(&id)?;
+        let (tx, rx) = oneshot::channel();
+        let cmd = Command::Release {
+            party: user.id.clone(),
+            action: map::after_action(action),
+            text,
+            reply: tx,
+        };
+        handle.send(cmd).await?;
+        self.sessions.remove(&id);
+        let sid = id.to_string();
+        Ok(async move {
+            match rx.await {
+                Ok(Ok(())) => ServerFrame::Released {
+                    request_id,
+                    session_id: sid,
+                },
+                Ok(Err(e)) => error_frame(request_id, Some(&sid), e),
+                Err(_) => ServerFrame::error(
+                    request_id,
+                    Some(sid),
+                    ErrorCode::SessionOver,
+                    "the chat session is over",
+                ),
+            }
+        }
+        .boxed())
+    }
+}
+
+/// The future of a `sessionInfo` reply.
+fn info_reply(
+    rx: oneshot::Receiver<Result<ServerFrame, CmdError>>,
+    request_id: Option<u64>,
+    id: SessionId,
+) -> Pending {
+    async move {
+        match rx.await {
+            Ok(Ok(frame)) => with_request_id(frame, request_id),
+            Ok(Err(e)) => error_frame(request_id, Some(id.as_str()), e),
+            Err(_) => ServerFrame::error(
+                request_id,
+                Some(id.to_string()),
+                ErrorCode::SessionOver,
+                "the chat session is over",
+            ),
+        }
+    }
+    .boxed()
+}
+
+/// The request id and session id of a frame, for error replies.
+fn frame_ids(frame: &ClientFrame) -> (Option<u64>, Option<String>) {
+    match frame {
+        ClientFrame::Register { request_id, .. }
+        | ClientFrame::CreateSession { request_id, .. } => (*request_id, None),
+        ClientFrame::Join {
+            request_id,
+            session_id,
+            ..
+        }
+        | ClientFrame::Resume {
+            request_id,
+            session_id,
+            ..
+        }
+        | ClientFrame::Message {
+            request_id,
+            session_id,
+            ..
+        }
+        | ClientFrame::Notify {
+            request_id,
+            session_id,
+            ..
+        }
+        | ClientFrame::Release {
+            request_id,
+            session_id,
+            ..
+        } => (*request_id, Some(session_id.clone())),
+    }
+}
+
+/// `tenant:endpoint` or `endpoint` (in the first configured tenant); `default` when absent.
+fn resolve_endpoint(config: &crate::config::Config, requested: Option<&str>) -> (String, String) {
+    let first_tenant = config
+        .endpoints
+        .keys()
+        .next()
+        .cloned()
+        .unwrap_or_else(|| "1".into());
+    match requested.map(str::trim).filter(|s| !s.is_empty()) {
+        None => (first_tenant, "default".into()),
+        Some(r) => match r.split_once(':') {
+            Some((t, e)) => (t.to_owned(), e.to_owned()),
+            None => (first_tenant, r.to_owned()),
+        },
+    }
+}

@@ -1,0 +1,228 @@
+//! The basic protocol front door: `GET /basic` upgrades to a WebSocket carrying JSON
+//! frames (`parley_proto::basic`). One task reads and handles requests, one writes
+//! frames and keeps the connection alive with pings. Replies that wait for a durable
+//! commit are awaited concurrently, so one connection (an agent with several chats, a
+//! bot) pipelines its sends.
+//!
+//! Layout: `mod.rs` the connection, `handlers.rs` one function per request, `decode.rs`
+//! bounded frame decoding, `map.rs` pure translation to and from the core.
+
+pub mod decode;
+mod handlers;
+pub mod map;
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::State;
+use axum::response::Response;
+use futures::stream::FuturesUnordered;
+use futures::{SinkExt, StreamExt};
+use parley_core::ClientVersion;
+use parley_core::{KeyHash, PartyId, PartyType, SessionId};
+use parley_proto::basic::ServerFrame;
+use parley_proto::ErrorCode;
+use tokio::sync::mpsc;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info, info_span, Instrument};
+
+use crate::actor::{Command, ConnId, SessionHandle};
+use crate::state::AppState;
+
+/// Frames queued for one connection before it counts as too slow.
+const OUTBOUND: usize = 1024;
+/// The tungstenite hard cap is this many times `max-frame-size`: frames between the two
+/// limits get a `FRAME_TOO_LARGE` error and the connection goes on; beyond it the
+/// WebSocket layer closes the connection (close code 1009).
+const HARD_CAP_FACTOR: usize = 4;
+
+static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
+
+/// `GET /basic`: upgrade to the basic protocol.
+pub async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+    let cap = state.policy.max_frame_bytes.saturating_mul(HARD_CAP_FACTOR);
+    ws.max_message_size(cap)
+        .max_frame_size(cap)
+        .on_upgrade(move |socket| serve(state, socket))
+}
+
+/// Who the connection registered as.
+pub(crate) struct User {
+    pub(crate) id: PartyId,
+    pub(crate) key_hash: KeyHash,
+    pub(crate) nickname: String,
+    pub(crate) party_type: PartyType,
+    pub(crate) version: ClientVersion,
+}
+
+/// One connection's state, owned by its reader task.
+pub(crate) struct Conn {
+    pub(crate) state: AppState,
+    pub(crate) id: ConnId,
+    pub(crate) out: mpsc::Sender<ServerFrame>,
+    pub(crate) kick: CancellationToken,
+    pub(crate) user: Option<User>,
+    pub(crate) sessions: HashMap<SessionId, SessionHandle>,
+}
+
+/// A reply still waiting for its commit.
+pub(crate) type Pending = futures::future::BoxFuture<'static, ServerFrame>;
+
+async fn serve(state: AppState, socket: WebSocket) {
+    let id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
+    let span = info_span!("conn", conn = id);
+    let tracker = state.tracker.clone();
+    tracker
+        .track_future(run_connection(state, socket, id).instrument(span))
+        .await;
+}
+
+async fn run_connection(state: AppState, socket: WebSocket, id: ConnId) {
+    let conns = state.counters.conn_opened();
+    info!(conns, "connection opened");
+    let (sink, mut stream) = socket.split();
+    let (out, out_rx) = mpsc::channel(OUTBOUND);
+    let kick = CancellationToken::new();
+    let last_seen = Arc::new(AtomicI64::new(crate::actor::now().0));
+    let writer = tokio::spawn(write_loop(
+        sink,
+        out_rx,
+        kick.clone(),
+        last_seen.clone(),
+        state.policy.ping_interval,
+    ));
+    let mut conn = Conn {
+        state: state.clone(),
+        id,
+        out,
+        kick: kick.clone(),
+        user: None,
+        sessions: HashMap::new(),
+    };
+    let mut pending: FuturesUnordered<Pending> = FuturesUnordered::new();
+    let register_deadline = tokio::time::Instant::now() + state.policy.register_timeout;
+    let shutdown = state.shutdown.clone();
+    loop {
+        tokio::select! {
+            msg = stream.next() => {
+                let Some(Ok(msg)) = msg else { break };
+                last_seen.store(crate::actor::now().0, Ordering::Relaxed);
+                match msg {
+                    Message::Text(text) => {
+                        if let Some(fut) = conn.handle_text(&text).await {
+                            pending.push(fut);
+                        }
+                    }
+                    Message::Binary(_) => conn.reply(ServerFrame::error(
+                        None,
+                        None,
+                        ErrorCode::NotText,
+                        "binary frames are not part of the basic protocol; send JSON text",
+                    )).await,
+                    Message::Close(_) => break,
+                    Message::Ping(_) | Message::Pong(_) => {}
+                }
+            }
+            Some(frame) = pending.next(), if !pending.is_empty() => {
+                conn.reply(frame).await;
+            }
+            () = tokio::time::sleep_until(register_deadline), if conn.user.is_none() => {
+                conn.reply(ServerFrame::error(
+                    None,
+                    None,
+                    ErrorCode::RegisterTimeout,
+                    "no register frame within user-register-timeout",
+                )).await;
+                break;
+            }
+            () = kick.cancelled() => break,
+            () = shutdown.cancelled() => break,
+        }
+    }
+    // Replies already owed are still sent (they are durable); then the party is detached
+    // from its sessions and may resume within basic-reconnect-timeout.
+    while let Some(frame) = pending.next().await {
+        conn.reply(frame).await;
+    }
+    conn.detach_all().await;
+    drop(conn);
+    let _ = writer.await;
+    let conns = state.counters.conn_closed();
+    info!(conns, "connection closed");
+}
+
+async fn write_loop(
+    mut sink: futures::stream::SplitSink<WebSocket, Message>,
+    mut rx: mpsc::Receiver<ServerFrame>,
+    kick: CancellationToken,
+    last_seen: Arc<AtomicI64>,
+    ping: Option<Duration>,
+) {
+    let period = ping.unwrap_or(Duration::from_secs(3600));
+    let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
+    loop {
+        tokio::select! {
+            frame = rx.recv() => {
+                let Some(frame) = frame else { break };
+                let text = match serde_json::to_string(&frame) {
+                    Ok(t) => t,
+                    Err(e) => {
+                        tracing::error!(error = %e, "could not encode a frame");
+                        continue;
+                    }
+                };
+                if sink.send(Message::Text(text.into())).await.is_err() {
+                    kick.cancel();
+                    break;
+                }
+            }
+            _ = ticker.tick(), if ping.is_some() => {
+                let silent_ms = crate::actor::now().0 - last_seen.load(Ordering::Relaxed);
+                if silent_ms > i64::try_from(period.as_millis() * 2).unwrap_or(i64::MAX) {
+                    debug!(silent_ms, "peer silent for two ping periods; closing");
+                    kick.cancel();
+                    break;
+                }
+                if sink.send(Message::Ping(Default::default())).await.is_err() {
+                    kick.cancel();
+                    break;
+                }
+            }
+            () = kick.cancelled() => {
+                let _ = sink.send(Message::Close(Some(CloseFrame {
+                    code: 1008,
+                    reason: Utf8Bytes::from_static("closing: slow consumer, session moved or timeout"),
+                }))).await;
+                break;
+            }
+        }
+    }
+    let _ = sink.close().await;
+}
+
+impl Conn {
+    /// Queues a frame for the client; a full queue means the client is too slow.
+    pub(crate) async fn reply(&self, frame: ServerFrame) {
+        if matches!(frame, ServerFrame::Error { .. }) {
+            self.state.counters.request_errors.inc();
+        }
+        if self.out.try_send(frame).is_err() {
+            self.kick.cancel();
+        }
+    }
+
+    async fn detach_all(&mut self) {
+        let Some(user) = &self.user else { return };
+        for (_, handle) in self.sessions.drain() {
+            let _ = handle
+                .send(Command::Detach {
+                    party: user.id.clone(),
+                    conn: self.id,
+                })
+                .await;
+        }
+    }
+}

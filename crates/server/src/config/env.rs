@@ -1,0 +1,181 @@
+//! The `PARLEY_` environment layer.
+//!
+//! `PARLEY_<SECTION>__<OPTION>=value` sets one option; `__` separates the levels, and
+//! names match case-insensitively with `_` read as `-`:
+//!
+//! ```text
+//! PARLEY_SERVER__LISTEN=127.0.0.1:9000
+//! PARLEY_SETTINGS__TRANSCRIPT_AUTO_SAVE=2
+//! PARLEY_LOG_FILTER_DATA__TRANSCRIPT=copy
+//! PARLEY_SECURITY__API_KEYS=key-one,key-two      (comma-separated)
+//! PARLEY_ENDPOINTS__1__DEFAULT=chat-inbound      (tenant, then endpoint)
+//! ```
+//!
+//! Integer and boolean options read the value as a TOML literal; every other option takes
+//! it verbatim as a string. Endpoint variables add to (or change one entry of) the
+//! endpoints from the file, or from the built-in default when the file has none; a tenant
+//! or endpoint name matches an existing one case-insensitively, and a new one is taken in
+//! lower case. Variables starting with `PARLEY_TEST_` belong to the test suite and are
+//! ignored; any other unknown `PARLEY_` variable is a problem naming it.
+
+use serde::Deserialize;
+use toml::{Table, Value};
+
+use super::schema::{env_norm, section_names, Kind, ENDPOINTS, FIXED_SECTIONS};
+use super::{default_endpoints, ConfigProblem};
+
+/// The prefix of every configuration variable.
+pub(super) const PREFIX: &str = "PARLEY_";
+/// Variables with this prefix are not configuration (e.g. `PARLEY_TEST_POSTGRES_URL`).
+const IGNORED_PREFIX: &str = "PARLEY_TEST_";
+/// The section shown in problems about a variable itself.
+pub(super) const ENV_SECTION: &str = "environment";
+
+/// Where an option's value came from, to point problems at the variable.
+#[derive(Debug, Clone)]
+pub(super) struct Origin {
+    pub(super) section: String,
+    pub(super) option: String,
+    pub(super) variable: String,
+}
+
+/// Merges the `PARLEY_` variables into `table`, recording problems and origins.
+pub(super) fn apply(
+    table: &mut Table,
+    env: impl IntoIterator<Item = (String, String)>,
+    problems: &mut Vec<ConfigProblem>,
+    origins: &mut Vec<Origin>,
+) {
+    for (name, value) in env {
+        if !name.starts_with(PREFIX) || name.starts_with(IGNORED_PREFIX) {
+            continue;
+        }
+        match apply_one(table, &name, value) {
+            Ok(Some((section, option))) => origins.push(Origin {
+                section,
+                option,
+                variable: name,
+            }),
+            Ok(None) => {}
+            Err(message) => problems.push(ConfigProblem::new(ENV_SECTION, name, message)),
+        }
+    }
+}
+
+/// Sets one variable; returns the (section, option) it set, `None` if the target was not
+/// a table (the file's own problem, reported by the schema check), or why it is unknown.
+fn apply_one(
+    table: &mut Table,
+    name: &str,
+    value: String,
+) -> Result<Option<(String, String)>, String> {
+    let parts: Vec<&str> = name[PREFIX.len()..].split("__").collect();
+    let section = env_norm(parts[0]);
+    if section == ENDPOINTS {
+        return apply_endpoint(table, &parts[1..], value);
+    }
+    let Some(spec) = FIXED_SECTIONS.iter().find(|s| s.name == section) else {
+        return Err(format!(
+            "unknown configuration variable: no section `{}`; use PARLEY_<SECTION>__<OPTION> \
+             with a section among {}",
+            parts[0],
+            section_names()
+        ));
+    };
+    let [option] = parts[1..] else {
+        return Err(format!(
+            "unknown configuration variable: expected PARLEY_{}__<OPTION>",
+            parts[0]
+        ));
+    };
+    let Some(option) = spec
+        .options
+        .iter()
+        .find(|o| env_norm(o.name) == env_norm(option))
+    else {
+        let names: Vec<String> = spec
+            .options
+            .iter()
+            .map(|o| env_norm(o.name).to_ascii_uppercase())
+            .collect();
+        return Err(format!(
+            "unknown configuration variable: [{}] has no option `{option}`; known options \
+             are {}",
+            spec.name,
+            names.join(", ").replace('-', "_")
+        ));
+    };
+    let value = match option.kind {
+        Kind::SecretList => Value::Array(
+            value
+                .split(',')
+                .map(str::trim)
+                .filter(|s| !s.is_empty())
+                .map(|s| Value::String(s.to_owned()))
+                .collect(),
+        ),
+        kind if kind.env_reads_literal() => literal(value),
+        _ => Value::String(value),
+    };
+    let section_table = table
+        .entry(spec.name)
+        .or_insert_with(|| Value::Table(Table::new()));
+    let Value::Table(section_table) = section_table else {
+        return Ok(None);
+    };
+    section_table.insert(option.name.to_owned(), value);
+    Ok(Some((spec.name.to_owned(), option.name.to_owned())))
+}
+
+/// `PARLEY_ENDPOINTS__<TENANT>__<ENDPOINT>=<queue>`.
+fn apply_endpoint(
+    table: &mut Table,
+    rest: &[&str],
+    queue: String,
+) -> Result<Option<(String, String)>, String> {
+    let [tenant, endpoint] = rest else {
+        return Err("unknown configuration variable: expected \
+                    PARLEY_ENDPOINTS__<TENANT>__<ENDPOINT>=<queue>"
+            .into());
+    };
+    if tenant.is_empty() || endpoint.is_empty() {
+        return Err(
+            "unknown configuration variable: tenant and endpoint must not be empty in \
+                    PARLEY_ENDPOINTS__<TENANT>__<ENDPOINT>"
+                .into(),
+        );
+    }
+    let tenants = table.entry(ENDPOINTS).or_insert_with(|| {
+        let default = Table::try_from(default_endpoints()).expect("string maps serialize");
+        Value::Table(default)
+    });
+    let Value::Table(tenants) = tenants else {
+        return Ok(None);
+    };
+    let tenant = existing_or_lower(tenants, tenant);
+    let eps = tenants
+        .entry(tenant.clone())
+        .or_insert_with(|| Value::Table(Table::new()));
+    let Value::Table(eps) = eps else {
+        return Ok(None);
+    };
+    let endpoint = existing_or_lower(eps, endpoint);
+    eps.insert(endpoint.clone(), Value::String(queue));
+    Ok(Some((format!("{ENDPOINTS}.{tenant}"), endpoint)))
+}
+
+/// The key of `table` matching `part` (case-insensitive, `_` = `-`), else `part` in lower
+/// case.
+fn existing_or_lower(table: &Table, part: &str) -> String {
+    let wanted = env_norm(part);
+    table
+        .keys()
+        .find(|k| env_norm(k) == wanted)
+        .cloned()
+        .unwrap_or_else(|| part.to_ascii_lowercase())
+}
+
+/// A TOML literal (`2`, `true`) when `text` parses as one, else the text as a string.
+fn literal(text: String) -> Value {
+    Value::deserialize(toml::de::ValueDeserializer::new(&text)).unwrap_or(Value::String(text))
+}

@@ -1,0 +1,215 @@
+//! Configuration: one typed struct, layered, validated and documented (STYLE.md
+//! convention 6).
+//!
+//! Sections and option names are the Genesys Chat Server 8.5 ones (`[settings]`,
+//! `[log-filter-data]`, `[endpoints.<tenant>]`), plus Parley's own `[server]` and
+//! `[security]`. `config/parley.example.toml` documents every option.
+//!
+//! Layers, lowest first: built-in defaults → TOML file → `PARLEY_<SECTION>__<OPTION>`
+//! variables (see `env.rs`) → CLI flags. The file and the variables are merged into one
+//! `toml::Table`; the names and value types in it are checked against the option table
+//! (`schema.rs`), the rest is deserialized, CLI flags are applied and
+//! [`Config::validate`] checks ranges and cross-option rules. Every problem found on the
+//! way is reported at once in [`ConfigError::Invalid`].
+
+mod env;
+mod error;
+mod schema;
+mod secret;
+mod sections;
+#[cfg(test)]
+mod tests;
+mod validate;
+
+use std::collections::BTreeMap;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use serde::Deserialize;
+use toml::{Table, Value};
+
+pub use error::{ConfigError, ConfigProblem};
+pub use secret::Secret;
+pub use sections::{
+    AutoSave, FilterAction, LogFilterData, RestorationMode, SaveNotices, SaveOnError, Security,
+    ServerSection, Settings,
+};
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `[server]`: Parley's own process options.
+    /// default: every option at its default
+    #[serde(default)]
+    pub server: ServerSection,
+    /// `[settings]`: the Genesys `settings` section.
+    /// default: every option at its default
+    #[serde(default)]
+    pub settings: Settings,
+    /// `[log-filter-data]`: how attached-data keys are printed in logs.
+    /// default: every option at its default
+    #[serde(default, rename = "log-filter-data")]
+    pub log_filter_data: LogFilterData,
+    /// `[endpoints.<tenant>]`: endpoint name → interaction queue, per tenant (Genesys
+    /// `endpoints:<tenant>`). Every tenant maps `default`. A file (or variable) that
+    /// names any tenant replaces this default; variables add to what the file says.
+    /// default: `[endpoints.1] default = "default"`
+    #[serde(default = "default_endpoints")]
+    pub endpoints: BTreeMap<String, BTreeMap<String, String>>,
+    /// `[security]`: credentials.
+    /// default: every option at its default
+    #[serde(default)]
+    pub security: Security,
+}
+
+fn default_endpoints() -> BTreeMap<String, BTreeMap<String, String>> {
+    let tenant = BTreeMap::from([("default".to_owned(), "default".to_owned())]);
+    BTreeMap::from([("1".to_owned(), tenant)])
+}
+
+impl Default for Config {
+    fn default() -> Config {
+        Config {
+            server: ServerSection::default(),
+            settings: Settings::default(),
+            log_filter_data: LogFilterData::default(),
+            endpoints: default_endpoints(),
+            security: Security::default(),
+        }
+    }
+}
+
+/// Flags from the command line; they override the file and the environment.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct CliOverrides {
+    /// `--listen`: sets `[server] listen`.
+    /// default: unset (the lower layers decide)
+    pub listen: Option<SocketAddr>,
+    /// `--data-dir`: sets `[server] data-dir`.
+    /// default: unset (the lower layers decide)
+    pub data_dir: Option<PathBuf>,
+}
+
+impl Config {
+    /// Loads the configuration: defaults → TOML file at `path` (if any) → `PARLEY_`
+    /// variables from `env` → `cli`, then [`Config::validate`]. Pass
+    /// `std::env::vars()` as `env`.
+    pub fn load(
+        path: Option<&Path>,
+        env: impl IntoIterator<Item = (String, String)>,
+        cli: &CliOverrides,
+    ) -> Result<Config, ConfigError> {
+        let mut table = match path {
+            Some(path) => {
+                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+                    path: path.to_owned(),
+                    source,
+                })?;
+                parse_table(&text, Some(path))?
+            }
+            None => Table::new(),
+        };
+        let mut problems = Vec::new();
+        let mut origins = Vec::new();
+        env::apply(&mut table, env, &mut problems, &mut origins);
+        if let Some(Value::Table(server)) = table.get_mut("server") {
+            // Flags win: whatever the lower layers said about these keys is moot.
+            if cli.listen.is_some() {
+                server.remove("listen");
+            }
+            if cli.data_dir.is_some() {
+                server.remove("data-dir");
+            }
+        }
+        let mut config = from_table(table, &mut problems)?;
+        if let Some(listen) = cli.listen {
+            config.server.listen = listen;
+        }
+        if let Some(data_dir) = &cli.data_dir {
+            config.server.data_dir.clone_from(data_dir);
+        }
+        problems.extend(validate::problems(&config));
+        for p in &mut problems {
+            if let Some(o) = origins
+                .iter()
+                .find(|o| o.section == p.section && o.option == p.option)
+            {
+                p.message = format!("{} (set by {})", p.message, o.variable);
+            }
+        }
+        finish(config, problems)
+    }
+
+    /// Defaults overlaid with the TOML text `s`, validated. No environment, no flags.
+    pub fn from_toml_str(s: &str) -> Result<Config, ConfigError> {
+        let table = parse_table(s, None)?;
+        let mut problems = Vec::new();
+        let config = from_table(table, &mut problems)?;
+        problems.extend(validate::problems(&config));
+        finish(config, problems)
+    }
+
+    /// Checks ranges, cross-option rules, endpoint tables and API keys, reporting every
+    /// problem at once.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let problems = validate::problems(self);
+        if problems.is_empty() {
+            Ok(())
+        } else {
+            Err(ConfigError::Invalid(problems))
+        }
+    }
+
+    /// The store URL: `[server] store-url`, else SQLite in the data directory
+    /// (`sqlite://<data-dir>/parley.db`).
+    pub fn store_url(&self) -> String {
+        match &self.server.store_url {
+            Some(url) => url.clone(),
+            None => format!(
+                "sqlite://{}",
+                self.server.data_dir.join("parley.db").display()
+            ),
+        }
+    }
+
+    /// The interaction queue of `<tenant>:<endpoint>`, or `None` if the tenant or the
+    /// endpoint is not configured (the request is then rejected; there is no fallback to
+    /// `default`).
+    pub fn queue_for(&self, tenant: &str, endpoint: &str) -> Option<&str> {
+        self.endpoints
+            .get(tenant)?
+            .get(endpoint)
+            .map(String::as_str)
+    }
+}
+
+fn parse_table(text: &str, path: Option<&Path>) -> Result<Table, ConfigError> {
+    text.parse::<Table>().map_err(|e| ConfigError::Parse {
+        path: path.map(Path::to_owned),
+        message: e.to_string().trim_end().to_owned(),
+    })
+}
+
+/// Checks names and types (pushing problems and dropping what is wrong), then
+/// deserializes the rest over the defaults.
+fn from_table(mut table: Table, problems: &mut Vec<ConfigProblem>) -> Result<Config, ConfigError> {
+    schema::check_and_prune(&mut table, problems);
+    Value::Table(table)
+        .try_into()
+        .map_err(|e: toml::de::Error| ConfigError::Parse {
+            path: None,
+            message: e.message().to_owned(),
+        })
+}
+
+/// `config` if there are no problems, else every problem, grouped by section in the
+/// order of the example file (a stable sort: within a section, discovery order).
+fn finish(config: Config, mut problems: Vec<ConfigProblem>) -> Result<Config, ConfigError> {
+    problems.sort_by_key(|p| schema::section_rank(&p.section));
+    if problems.is_empty() {
+        Ok(config)
+    } else {
+        Err(ConfigError::Invalid(problems))
+    }
+}

@@ -1,0 +1,368 @@
+//! The option table: every section and option Parley knows and the kind of value each
+//! takes.
+//!
+//! Loading checks the merged `toml::Table` against this table *before* deserializing, so
+//! an unknown name or a value of the wrong type becomes one [`ConfigProblem`] among many
+//! instead of serde's first-error-wins message. Offending keys are removed afterwards, the
+//! rest deserializes, and [`super::Config::validate`] adds the range and cross-option
+//! problems. The same table drives the mapping of `PARLEY_` variables (`env.rs`).
+
+use std::net::SocketAddr;
+
+use toml::{Table, Value};
+
+use super::ConfigProblem;
+
+/// An inclusive integer range with the unit shown in messages.
+#[derive(Debug, Clone, Copy)]
+pub(super) struct Range {
+    pub(super) min: u64,
+    pub(super) max: u64,
+    /// Plural unit for messages ("seconds", "bytes"); empty for plain counts.
+    pub(super) unit: &'static str,
+}
+
+impl Range {
+    pub(super) fn contains(&self, v: u64) -> bool {
+        (self.min..=self.max).contains(&v)
+    }
+
+    /// "allowed range is 0 to 100 seconds"
+    pub(super) fn describe(&self) -> String {
+        let unit = if self.unit.is_empty() {
+            String::new()
+        } else {
+            format!(" {}", self.unit)
+        };
+        format!("allowed range is {} to {}{unit}", self.min, self.max)
+    }
+}
+
+const fn range(min: u64, max: u64, unit: &'static str) -> Range {
+    Range { min, max, unit }
+}
+
+pub(super) const TRANSCRIPT_RESEND_ATTEMPTS: Range = range(0, 100, "");
+pub(super) const TRANSCRIPT_RESEND_DELAY: Range = range(0, 60, "seconds");
+pub(super) const USER_REGISTER_TIMEOUT: Range = range(1, 3600, "seconds");
+pub(super) const MESSAGE_LOG_PRINT_SIZE: Range = range(0, 7000, "characters");
+pub(super) const MAX_FRAME_SIZE: Range = range(200, 16_777_216, "bytes");
+pub(super) const MAX_MESSAGE_SIZE: Range = range(1, 1_048_576, "bytes");
+pub(super) const BASIC_RECONNECT_TIMEOUT: Range = range(0, 86_400, "seconds");
+pub(super) const WS_PING_INTERVAL: Range = range(0, 3600, "seconds");
+pub(super) const SESSION_LEASE_TIMEOUT: Range = range(5, 3600, "seconds");
+pub(super) const COMMIT_BATCH_MAX: Range = range(1, 10_000, "");
+pub(super) const SHUTDOWN_TIMEOUT: Range = range(1, 600, "seconds");
+
+/// Minimum length of an API key, in characters.
+pub(super) const MIN_API_KEY_CHARS: usize = 32;
+
+/// The kind of value an option takes.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Kind {
+    /// A non-negative integer within the range.
+    Int(Range),
+    /// `true` or `false`.
+    Bool,
+    /// One of these strings.
+    Choice(&'static [&'static str]),
+    /// One of these integers.
+    IntChoice(&'static [i64]),
+    /// `ip:port`.
+    Addr,
+    /// A filesystem path (string).
+    Path,
+    /// A URL that may carry a password: its value is never echoed.
+    Url,
+    /// An array of secret strings: values are never echoed.
+    SecretList,
+}
+
+impl Kind {
+    /// Whether messages may echo the value.
+    pub(super) fn shows_value(self) -> bool {
+        !matches!(self, Kind::Url | Kind::SecretList)
+    }
+
+    /// Whether a `PARLEY_` variable's text is read as a TOML literal (numbers, bools)
+    /// rather than taken verbatim as a string.
+    pub(super) fn env_reads_literal(self) -> bool {
+        matches!(self, Kind::Int(_) | Kind::Bool | Kind::IntChoice(_))
+    }
+
+    /// `Ok` if `v` has the right type (and, for integers and choices, an allowed value);
+    /// otherwise the message naming what is allowed.
+    fn check(self, v: &Value) -> Result<(), String> {
+        match (self, v) {
+            (Kind::Int(r), Value::Integer(i)) if u64::try_from(*i).is_ok_and(|u| r.contains(u)) => {
+                Ok(())
+            }
+            (Kind::Int(r), _) => Err(r.describe()),
+            (Kind::Bool, Value::Boolean(_)) => Ok(()),
+            (Kind::Bool, _) => Err("allowed values are true, false".into()),
+            (Kind::Choice(names), Value::String(s)) if names.contains(&s.as_str()) => Ok(()),
+            (Kind::Choice(names), _) => Err(format!("allowed values are {}", names.join(", "))),
+            (Kind::IntChoice(vals), Value::Integer(i)) if vals.contains(i) => Ok(()),
+            (Kind::IntChoice(vals), _) => {
+                let vals: Vec<String> = vals.iter().map(i64::to_string).collect();
+                Err(format!("allowed values are {}", vals.join(", ")))
+            }
+            (Kind::Addr, Value::String(s)) if s.parse::<SocketAddr>().is_ok() => Ok(()),
+            (Kind::Addr, _) => {
+                Err("must be an IP address and port, such as 127.0.0.1:8080 or [::1]:8080".into())
+            }
+            (Kind::Path | Kind::Url, Value::String(_)) => Ok(()),
+            (Kind::Path, _) => Err("must be a path (a string)".into()),
+            (Kind::Url, _) => Err("must be a URL (a string)".into()),
+            (Kind::SecretList, Value::Array(a)) if a.iter().all(Value::is_str) => Ok(()),
+            (Kind::SecretList, _) => Err("must be an array of strings".into()),
+        }
+    }
+}
+
+/// One option of a fixed section.
+#[derive(Debug)]
+pub(super) struct OptionSpec {
+    pub(super) name: &'static str,
+    pub(super) kind: Kind,
+}
+
+/// A section with a fixed set of options.
+#[derive(Debug)]
+pub(super) struct SectionSpec {
+    pub(super) name: &'static str,
+    pub(super) options: &'static [OptionSpec],
+}
+
+impl SectionSpec {
+    pub(super) fn option(&self, name: &str) -> Option<&'static OptionSpec> {
+        self.options.iter().find(|o| o.name == name)
+    }
+
+    fn option_names(&self) -> String {
+        let names: Vec<&str> = self.options.iter().map(|o| o.name).collect();
+        names.join(", ")
+    }
+}
+
+const fn opt(name: &'static str, kind: Kind) -> OptionSpec {
+    OptionSpec { name, kind }
+}
+
+pub(super) const SAVE_ON_ERROR: &[&str] = &["close", "continue"];
+pub(super) const SAVE_NOTICES: &[&str] = &["default", "all"];
+pub(super) const RESTORATION_MODES: &[&str] = &["none", "simple"];
+pub(super) const FILTER_ACTIONS: &[&str] = &["copy", "skip", "hide"];
+
+/// The endpoints section: `[endpoints.<tenant>]` tables of endpoint = queue.
+pub(super) const ENDPOINTS: &str = "endpoints";
+
+/// Every fixed section, in the order of the example file.
+pub(super) const FIXED_SECTIONS: &[SectionSpec] = &[
+    SectionSpec {
+        name: "server",
+        options: &[
+            opt("listen", Kind::Addr),
+            opt("data-dir", Kind::Path),
+            opt("store-url", Kind::Url),
+        ],
+    },
+    SectionSpec {
+        name: "settings",
+        options: &[
+            opt("transcript-auto-save", Kind::IntChoice(&[0, 1, 2])),
+            opt("transcript-save-on-error", Kind::Choice(SAVE_ON_ERROR)),
+            opt(
+                "transcript-resend-attempts",
+                Kind::Int(TRANSCRIPT_RESEND_ATTEMPTS),
+            ),
+            opt(
+                "transcript-resend-delay",
+                Kind::Int(TRANSCRIPT_RESEND_DELAY),
+            ),
+            opt("transcript-save-notices", Kind::Choice(SAVE_NOTICES)),
+            opt("session-restoration-mode", Kind::Choice(RESTORATION_MODES)),
+            opt("session-password-enforce", Kind::Bool),
+            opt("user-register-timeout", Kind::Int(USER_REGISTER_TIMEOUT)),
+            opt("message-log-print-size", Kind::Int(MESSAGE_LOG_PRINT_SIZE)),
+            opt("hide-attached-data", Kind::Bool),
+            opt("max-frame-size", Kind::Int(MAX_FRAME_SIZE)),
+            opt("max-message-size", Kind::Int(MAX_MESSAGE_SIZE)),
+            opt(
+                "basic-reconnect-timeout",
+                Kind::Int(BASIC_RECONNECT_TIMEOUT),
+            ),
+            opt("ws-ping-interval", Kind::Int(WS_PING_INTERVAL)),
+            opt("session-lease-timeout", Kind::Int(SESSION_LEASE_TIMEOUT)),
+            opt("commit-batch-max", Kind::Int(COMMIT_BATCH_MAX)),
+            opt("shutdown-timeout", Kind::Int(SHUTDOWN_TIMEOUT)),
+        ],
+    },
+    SectionSpec {
+        name: "log-filter-data",
+        options: &[
+            opt("Transcript", Kind::Choice(FILTER_ACTIONS)),
+            opt("StructuredText", Kind::Choice(FILTER_ACTIONS)),
+        ],
+    },
+    SectionSpec {
+        name: "security",
+        options: &[opt("api-keys", Kind::SecretList)],
+    },
+];
+
+/// All section names, for messages.
+pub(super) fn section_names() -> String {
+    let mut names: Vec<&str> = FIXED_SECTIONS.iter().map(|s| s.name).collect();
+    names.insert(3, ENDPOINTS);
+    names.join(", ")
+}
+
+/// Where problems about `section` are listed: fixed sections in file order, endpoint
+/// tables after `settings`-like ones, then variables, then unknown sections.
+pub(super) fn section_rank(section: &str) -> usize {
+    let base = section.split('.').next().unwrap_or(section);
+    match base {
+        "server" => 0,
+        "settings" => 1,
+        "log-filter-data" => 2,
+        ENDPOINTS => 3,
+        "security" => 4,
+        super::env::ENV_SECTION => 5,
+        _ => 6,
+    }
+}
+
+/// Lower-case with `_` read as `-`: how `PARLEY_` variable parts are matched to names.
+pub(super) fn env_norm(s: &str) -> String {
+    s.to_ascii_lowercase().replace('_', "-")
+}
+
+/// Lower-case without separators: how a misspelt name is matched to a suggestion.
+fn loose_norm(s: &str) -> String {
+    s.chars()
+        .filter(char::is_ascii_alphanumeric)
+        .map(|c| c.to_ascii_lowercase())
+        .collect()
+}
+
+/// Renders a value for a message; long values are cut.
+pub(super) fn show(v: &Value) -> String {
+    let s = v.to_string();
+    if s.chars().count() > 60 {
+        let cut: String = s.chars().take(57).collect();
+        format!("{cut}...")
+    } else {
+        s
+    }
+}
+
+/// Checks every section and option name and every value's type in `table`, pushing one
+/// problem per offence and removing the offending entries, so what remains deserializes.
+pub(super) fn check_and_prune(table: &mut Table, problems: &mut Vec<ConfigProblem>) {
+    let names: Vec<String> = table.keys().cloned().collect();
+    for name in names {
+        if name == ENDPOINTS {
+            check_endpoints(table, problems);
+            continue;
+        }
+        let Some(spec) = FIXED_SECTIONS.iter().find(|s| s.name == name) else {
+            problems.push(unknown_section(&name));
+            table.remove(&name);
+            continue;
+        };
+        let Some(Value::Table(section)) = table.get_mut(&name) else {
+            problems.push(ConfigProblem::new(
+                &name,
+                "",
+                "must be a table ([section] header)",
+            ));
+            table.remove(&name);
+            continue;
+        };
+        let keys: Vec<String> = section.keys().cloned().collect();
+        for key in keys {
+            let Some(option) = spec.option(&key) else {
+                problems.push(unknown_option(spec, &key));
+                section.remove(&key);
+                continue;
+            };
+            if let Err(message) = option.kind.check(&section[&key]) {
+                let mut p = ConfigProblem::new(spec.name, option.name, message);
+                if option.kind.shows_value() {
+                    p.value = Some(show(&section[&key]));
+                }
+                problems.push(p);
+                section.remove(&key);
+            }
+        }
+    }
+}
+
+/// `[endpoints]` must be a table of tenant tables whose values are strings; names and the
+/// `default` entry are checked by `validate()`.
+fn check_endpoints(table: &mut Table, problems: &mut Vec<ConfigProblem>) {
+    let Some(Value::Table(tenants)) = table.get_mut(ENDPOINTS) else {
+        problems.push(ConfigProblem::new(
+            ENDPOINTS,
+            "",
+            "must be tables of endpoint = queue, one per tenant: [endpoints.<tenant>]",
+        ));
+        table.remove(ENDPOINTS);
+        return;
+    };
+    let names: Vec<String> = tenants.keys().cloned().collect();
+    for tenant in names {
+        let Some(Value::Table(eps)) = tenants.get_mut(&tenant) else {
+            problems.push(ConfigProblem::new(
+                ENDPOINTS,
+                &tenant,
+                "must be a table of endpoint = queue: [endpoints.<tenant>]",
+            ));
+            tenants.remove(&tenant);
+            continue;
+        };
+        let keys: Vec<String> = eps.keys().cloned().collect();
+        for ep in keys {
+            if !eps[&ep].is_str() {
+                let mut p = ConfigProblem::new(
+                    format!("{ENDPOINTS}.{tenant}"),
+                    &ep,
+                    "must be a queue name (a string)",
+                );
+                p.value = Some(show(&eps[&ep]));
+                problems.push(p);
+                eps.remove(&ep);
+            }
+        }
+    }
+}
+
+fn unknown_section(name: &str) -> ConfigProblem {
+    let message = match name.strip_prefix("endpoints:") {
+        Some(tenant) => format!(
+            "unknown section; the Genesys section `endpoints:{tenant}` is written \
+             [endpoints.{tenant}] (or [endpoints.\"{tenant}\"])"
+        ),
+        None => match FIXED_SECTIONS
+            .iter()
+            .find(|s| loose_norm(s.name) == loose_norm(name))
+        {
+            Some(s) => format!("unknown section; did you mean [{}]?", s.name),
+            None => format!("unknown section; known sections are {}", section_names()),
+        },
+    };
+    ConfigProblem::new(name, "", message)
+}
+
+fn unknown_option(spec: &SectionSpec, key: &str) -> ConfigProblem {
+    let message = match spec
+        .options
+        .iter()
+        .find(|o| loose_norm(o.name) == loose_norm(key))
+    {
+        Some(o) => format!("unknown option; did you mean `{}`?", o.name),
+        None => format!("unknown option; known options are {}", spec.option_names()),
+    };
+    ConfigProblem::new(spec.name, key, message)
+}

@@ -1,0 +1,42 @@
+//! Health and counters: `/healthz` (liveness, no dependencies), `/readyz` (a store round
+//! trip, so it fails when the database is unreachable), `/counters` (the KPI snapshot;
+//! also at the Genesys path `/Counters`).
+
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::response::IntoResponse;
+use axum::Json;
+use parley_store::HealthStore;
+use serde_json::json;
+
+use crate::state::AppState;
+
+/// `GET /healthz` — the process is up.
+pub async fn get_healthz() -> impl IntoResponse {
+    Json(json!({ "status": "ok" }))
+}
+
+/// `GET /readyz` — the process can serve: its store answers and it is not shutting down.
+pub async fn get_readyz(State(state): State<AppState>) -> impl IntoResponse {
+    if state.shutdown.is_cancelled() {
+        return (
+            StatusCode::SERVICE_UNAVAILABLE,
+            Json(json!({ "status": "draining" })),
+        );
+    }
+    match state.store.ping().await {
+        Ok(()) => (StatusCode::OK, Json(json!({ "status": "ready" }))),
+        Err(e) => {
+            tracing::error!(error = %e, "readiness: store unreachable");
+            (
+                StatusCode::SERVICE_UNAVAILABLE,
+                Json(json!({ "status": "store unreachable" })),
+            )
+        }
+    }
+}
+
+/// `GET /counters` — cumulative KPI counters and current gauges (`sessions`, `conns`).
+pub async fn get_counters(State(state): State<AppState>) -> impl IntoResponse {
+    Json(state.counters.snapshot())
+}

@@ -1,0 +1,3 @@
+//! Plain HTTP endpoints shared by every port.
+
+pub mod health;

@@ -1,0 +1,127 @@
+//! Parley's server: front doors, session actors, the persistence pipeline.
+//!
+//! Layout:
+//! - `lib.rs`        `run`: the one entry point (used by `main.rs` and by tests)
+//! - `config/`       the typed, validated configuration (Genesys option names)
+//! - `state.rs`      shared state, policy resolved from config, counters
+//! - `actor/`        one task per live session; registry; restoration
+//! - `persist.rs`    group commit of transcript writes
+//! - `basic/`        the basic protocol (WebSocket) front door
+//! - `http/`         health and counters
+//! - `router.rs`     routes
+//! - `secrets.rs`    ids, keys and passwords from the OS CSPRNG
+//! - `telemetry.rs`  tracing setup and the log filters
+
+pub mod actor;
+pub mod basic;
+pub mod config;
+pub mod http;
+pub mod persist;
+pub mod router;
+pub mod secrets;
+pub mod state;
+pub mod telemetry;
+
+use std::future::Future;
+use std::sync::Arc;
+use std::time::Duration;
+
+use anyhow::Context;
+use parley_store::{InstanceId, TranscriptStore};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::{info, warn};
+
+use crate::config::Config;
+use crate::persist::{Pipeline, Retry};
+use crate::state::{Counters, Policy, Shared};
+
+/// Runs Parley on `listener` until `shutdown` resolves, then drains: connections close,
+/// session actors flush what they submitted (sessions stay alive in the store, to be
+/// restored), and this instance gives up its leases.
+pub async fn run(
+    config: Config,
+    listener: TcpListener,
+    shutdown: impl Future<Output = ()> + Send + 'static,
+) -> anyhow::Result<()> {
+    std::fs::create_dir_all(&config.server.data_dir).with_context(|| {
+        format!(
+            "while creating the data directory {}",
+            config.server.data_dir.display()
+        )
+    })?;
+    let url = config.store_url();
+    let store = parley_store::open(&url)
+        .await
+        .context("while opening the store")?;
+    let policy = Policy::from_config(&config);
+    let retry = Retry {
+        attempts: config.settings.transcript_resend_attempts,
+        delay: Duration::from_secs(config.settings.transcript_resend_delay_s),
+    };
+    let (pipeline, writer) =
+        Pipeline::start(store.clone(), config.settings.commit_batch_max, retry);
+    let token = CancellationToken::new();
+    let instance = InstanceId(secrets::new_instance_id());
+    let shutdown_timeout = Duration::from_secs(config.settings.shutdown_timeout_s);
+    let state = Arc::new(Shared {
+        config,
+        policy,
+        store: store.clone(),
+        pipeline,
+        registry: actor::Registry::default(),
+        instance: instance.clone(),
+        counters: Counters::default(),
+        shutdown: token.clone(),
+        tracker: TaskTracker::new(),
+    });
+    if state.config.security.api_keys.is_empty() {
+        warn!(
+            "no [security] api-keys: only customers (CLIENT) can register over the basic protocol"
+        );
+    }
+    let leases = tokio::spawn(renew_leases(state.clone()));
+    let addr = listener.local_addr()?;
+    info!(%addr, instance = %instance.0, "parley listening");
+    let app = router::router(state.clone());
+    let stop = token.clone();
+    tokio::spawn(async move {
+        shutdown.await;
+        stop.cancel();
+    });
+    axum::serve(listener, app)
+        .with_graceful_shutdown(token.clone().cancelled_owned())
+        .await
+        .context("while serving")?;
+
+    info!("shutting down: draining sessions");
+    state.tracker.close();
+    if tokio::time::timeout(shutdown_timeout, state.tracker.wait())
+        .await
+        .is_err()
+    {
+        warn!("shutdown-timeout reached with work still running");
+    }
+    leases.abort();
+    writer.abort();
+    match store.release_leases(&instance).await {
+        Ok(n) => info!(sessions = n, "leases released"),
+        Err(e) => warn!(error = %e, "could not release leases"),
+    }
+    Ok(())
+}
+
+/// Keeps this instance's claim on its live sessions (N+1 HA: a peer restores a session
+/// only after its owner's lease has lapsed).
+async fn renew_leases(state: state::AppState) {
+    let period = Duration::from_millis((state.policy.lease_ms / 3).max(1000));
+    let mut ticker = tokio::time::interval(period);
+    loop {
+        ticker.tick().await;
+        let until = actor::now().plus_ms(state.policy.lease_ms);
+        if let Err(e) = state.store.renew_leases(&state.instance, until).await {
+            warn!(error = %e, "lease renewal failed");
+        }
+    }
+}

@@ -1,0 +1,121 @@
+//! The persistence pipeline: group commit. Session actors hand it their writes; one
+//! writer task drains whatever is queued (up to `commit-batch-max` writes), applies it in
+//! one transaction and answers every job. Under load many sessions share one commit, so
+//! durability costs one sync per batch rather than one per message, and no session waits
+//! on a lock: the only shared structure on the message path is this channel.
+
+use std::time::Duration;
+
+use parley_store::{AnyStore, StoreError, TranscriptStore, Write};
+use tokio::sync::{mpsc, oneshot};
+use tracing::{debug, warn};
+
+/// Outcome of one job: all of its writes applied, or the first failure.
+pub type JobResult = Result<(), StoreError>;
+
+struct Job {
+    writes: Vec<Write>,
+    done: oneshot::Sender<JobResult>,
+}
+
+/// Handle to the writer task. Cloning is cheap.
+#[derive(Clone)]
+pub struct Pipeline {
+    tx: mpsc::Sender<Job>,
+}
+
+/// Retry policy for a batch whose transaction failed (`transcript-resend-attempts`,
+/// `transcript-resend-delay`).
+#[derive(Debug, Clone, Copy)]
+pub struct Retry {
+    /// Further attempts after the first.
+    pub attempts: u32,
+    /// Pause between attempts.
+    pub delay: Duration,
+}
+
+impl Pipeline {
+    /// Starts the writer task. It ends when every `Pipeline` handle is dropped and the
+    /// queue is drained, so shutdown loses nothing that was submitted.
+    pub fn start(
+        store: AnyStore,
+        batch_max: usize,
+        retry: Retry,
+    ) -> (Pipeline, tokio::task::JoinHandle<()>) {
+        let (tx, rx) = mpsc::channel(batch_max.max(1) * 4);
+        let task = tokio::spawn(writer(store, rx, batch_max.max(1), retry));
+        (Pipeline { tx }, task)
+    }
+
+    /// Queues writes; the receiver resolves once they are durable (or have failed).
+    pub async fn submit(&self, writes: Vec<Write>) -> oneshot::Receiver<JobResult> {
+        let (done, rx) = oneshot::channel();
+        if let Err(mpsc::error::SendError(job)) = self.tx.send(Job { writes, done }).await {
+            let _ = job.done.send(Err(StoreError::Backend(
+                "persistence pipeline stopped".into(),
+            )));
+        }
+        rx
+    }
+}
+
+async fn writer(store: AnyStore, mut rx: mpsc::Receiver<Job>, batch_max: usize, retry: Retry) {
+    let mut jobs: Vec<Job> = Vec::new();
+    while let Some(first) = rx.recv().await {
+        let mut count = first.writes.len();
+        jobs.push(first);
+        while count < batch_max {
+            match rx.try_recv() {
+                Ok(job) => {
+                    count += job.writes.len();
+                    jobs.push(job);
+                }
+                Err(_) => break,
+            }
+        }
+        let batch: Vec<Write> = jobs.iter().flat_map(|j| j.writes.iter().cloned()).collect();
+        let outcome = commit_with_retry(&store, &batch, retry).await;
+        debug!(jobs = jobs.len(), writes = batch.len(), "group commit");
+        match outcome {
+            Ok(results) => {
+                let mut results = results.into_iter();
+                for job in jobs.drain(..) {
+                    let mut res = Ok(());
+                    for _ in 0..job.writes.len() {
+                        if let Some(Err(e)) = results.next() {
+                            if res.is_ok() {
+                                res = Err(e);
+                            }
+                        }
+                    }
+                    let _ = job.done.send(res);
+                }
+            }
+            Err(e) => {
+                let msg = e.to_string();
+                for job in jobs.drain(..) {
+                    let _ = job.done.send(Err(StoreError::Backend(msg.clone())));
+                }
+            }
+        }
+    }
+}
+
+async fn commit_with_retry(
+    store: &AnyStore,
+    batch: &[Write],
+    retry: Retry,
+) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+    let mut attempt = 0;
+    loop {
+        match store.commit(batch).await {
+            Ok(r) => return Ok(r),
+            Err(e) if attempt < retry.attempts => {
+                attempt += 1;
+                warn!(error = %e, attempt, "transcript commit failed; retrying");
+                tokio::time::sleep(retry.delay).await;
+            }
+            Err(e) => return Err(e),
+        }
+    }
+}

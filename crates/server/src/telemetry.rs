@@ -1,0 +1,116 @@
+//! Tracing setup and the log filters of the Genesys options: `message-log-print-size`,
+//! `hide-attached-data` and `[log-filter-data]`. Secrets never reach a log line: they are
+//! held in types whose `Debug` redacts them, and frames are never logged whole.
+
+use std::collections::BTreeMap;
+use std::io::IsTerminal;
+
+use tracing_subscriber::EnvFilter;
+
+use crate::config::{self, Config};
+
+/// Installs the global subscriber. `RUST_LOG` overrides the default filter.
+pub fn init() {
+    let filter = EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| EnvFilter::new("parley_server=info,parley=info,tower_http=info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_target(false)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// How text and data may appear in logs.
+#[derive(Debug, Clone, Copy)]
+pub struct LogPolicy {
+    /// Leading characters of a message printed (0: none).
+    pub print_size: usize,
+    /// Attached user data kept out of logs.
+    pub hide_attached_data: bool,
+    /// `[log-filter-data] Transcript`.
+    pub transcript: config::FilterAction,
+}
+
+impl LogPolicy {
+    /// From a validated configuration.
+    pub fn from_config(c: &Config) -> LogPolicy {
+        LogPolicy {
+            print_size: c.settings.message_log_print_size_chars,
+            hide_attached_data: c.settings.hide_attached_data,
+            transcript: c.log_filter_data.transcript,
+        }
+    }
+
+    /// The part of a message the log may show: the first `message-log-print-size`
+    /// characters, with `[truncated from size=N]` when cut; `None` when printing is off.
+    pub fn message_text(&self, text: &str) -> Option<String> {
+        if self.print_size == 0 {
+            return None;
+        }
+        let size = text.chars().count();
+        if size <= self.print_size {
+            return Some(text.to_owned());
+        }
+        let head: String = text.chars().take(self.print_size).collect();
+        Some(format!("{head}[truncated from size={size}]"))
+    }
+
+    /// User data as the log may show it (`None` when `hide-attached-data` is on).
+    pub fn user_data(&self, data: &BTreeMap<String, String>) -> Option<String> {
+        (!self.hide_attached_data).then(|| format!("{data:?}"))
+    }
+
+    /// A transcript as the log may show it: `copy` prints it, `hide` prints a
+    /// placeholder with its size, `skip` leaves it out (`None`).
+    pub fn transcript(&self, events: &[parley_core::Event]) -> Option<String> {
+        match self.transcript {
+            config::FilterAction::Copy => Some(format!("{events:?}")),
+            config::FilterAction::Hide => Some(format!("<hidden: {} events>", events.len())),
+            config::FilterAction::Skip => None,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn policy(print_size: usize) -> LogPolicy {
+        LogPolicy {
+            print_size,
+            hide_attached_data: true,
+            transcript: config::FilterAction::Hide,
+        }
+    }
+
+    #[test]
+    fn message_text_is_cut_with_the_genesys_marker() {
+        assert_eq!(policy(0).message_text("hello"), None);
+        assert_eq!(policy(10).message_text("hello").as_deref(), Some("hello"));
+        assert_eq!(
+            policy(3).message_text("héllo").as_deref(),
+            Some("hél[truncated from size=5]")
+        );
+    }
+
+    #[test]
+    fn attached_data_and_transcripts_follow_the_filters() {
+        let data = BTreeMap::from([("EmailAddress".to_owned(), "a@b.c".to_owned())]);
+        assert_eq!(policy(0).user_data(&data), None);
+        let shown = LogPolicy {
+            hide_attached_data: false,
+            ..policy(0)
+        };
+        assert!(shown.user_data(&data).unwrap().contains("a@b.c"));
+        assert_eq!(
+            policy(0).transcript(&[]).as_deref(),
+            Some("<hidden: 0 events>")
+        );
+        let skip = LogPolicy {
+            transcript: config::FilterAction::Skip,
+            ..policy(0)
+        };
+        assert_eq!(skip.transcript(&[]), None);
+    }
+}

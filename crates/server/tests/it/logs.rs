@@ -1,0 +1,76 @@
+//! What the process logs: connection counts, cut message text, and never a secret.
+
+use parley_proto::basic::ServerFrame;
+use serde_json::json;
+
+use crate::common::process::ServerProcess;
+use crate::common::API_KEY;
+
+#[tokio::test]
+async fn logs_show_counts_and_cut_text_but_never_secrets_or_hidden_data() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = format!(
+        "[settings]\nmessage-log-print-size = 5\nsession-password-enforce = true\n\n[security]\napi-keys = [\"{API_KEY}\"]\n"
+    );
+    let proc = ServerProcess::start(&config, dir.path(), &[("RUST_LOG", "debug")]).await;
+    let mut customer = crate::common::Client::connect(proc.addr).await;
+    customer.register("Pat", "CLIENT", 106).await;
+    let info = customer
+        .create(json!({"EmailAddress": "pat.secret@example.com"}))
+        .await;
+    let password = info.password.clone().unwrap();
+    let mut agent = crate::common::Client::connect(proc.addr).await;
+    agent.register("Alex", "AGENT", 106).await;
+    agent
+        .join(
+            &info.session_id,
+            "ALL",
+            json!({"GCTI_Chat_SessionPassword": password}),
+        )
+        .await;
+    customer.say(&info.session_id, "supersecretmessage").await;
+    agent
+        .call(json!({"type": "release", "sessionId": info.session_id, "afterAction": "ForceClose"}))
+        .await;
+    customer
+        .recv_where(|f| matches!(f, ServerFrame::SessionOver { .. }))
+        .await;
+    let secrets = [
+        password.clone(),
+        customer.secure_key.clone(),
+        agent.secure_key.clone(),
+        API_KEY.to_owned(),
+    ];
+    customer.close().await;
+    agent.close().await;
+    // Wait until the server has logged the closed connections.
+    let deadline = tokio::time::Instant::now() + crate::common::WAIT;
+    while !proc.output().contains("conns=0") && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let log = proc.output();
+    assert!(
+        log.contains("conns=1"),
+        "connection counts are logged:\n{log}"
+    );
+    assert!(log.contains("conns=0"));
+    assert!(
+        log.contains("sessions=0"),
+        "live sessions logged when one is deleted"
+    );
+    assert!(
+        log.contains("super[truncated from size=18]"),
+        "message text is cut:\n{log}"
+    );
+    assert!(!log.contains("supersecretmessage"));
+    for secret in &secrets {
+        assert!(
+            !log.contains(secret.as_str()),
+            "a secret appears in the log"
+        );
+    }
+    assert!(
+        !log.contains("pat.secret@example.com"),
+        "hide-attached-data"
+    );
+}

@@ -1,0 +1,12 @@
+//! The server's integration tests: one binary (fast to link), real sockets on
+#![allow(unreachable_pub)]
+//! 127.0.0.1:0, a real SQLite database in a temp directory.
+
+mod common;
+
+mod basic_errors;
+mod basic_flow;
+mod basic_resume;
+mod basic_visibility;
+mod durability;
+mod logs;

@@ -1,0 +1,189 @@
+//! `AnyStore`: the backend chosen at run time from the store URL, so the server holds
+//! one concrete type (the traits use `impl Future` returns and are not object-safe) and
+//! the choice costs a `match`, not a box per call.
+
+use parley_core::{SessionId, UnixMillis};
+
+use crate::{
+    Claim, HealthStore, InstanceId, InteractionRecord, InteractionStore, PgStore, SqliteStore,
+    StoreError, StoredSession, TranscriptStore, Write,
+};
+
+/// The store of a running server: one of the backends, by URL scheme.
+#[derive(Debug, Clone)]
+pub enum AnyStore {
+    /// `sqlite://PATH` or `sqlite:PATH`.
+    Sqlite(SqliteStore),
+    /// `postgres://...` or `postgresql://...`.
+    Postgres(PgStore),
+}
+
+/// Which backend a URL names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Scheme {
+    Sqlite,
+    Postgres,
+}
+
+/// The backend of `url`, by its scheme (case-insensitively, as URLs have it).
+fn scheme(url: &str) -> Option<Scheme> {
+    let name = url.split_once(':')?.0.to_ascii_lowercase();
+    match name.as_str() {
+        "sqlite" => Some(Scheme::Sqlite),
+        "postgres" | "postgresql" if url[name.len() + 1..].starts_with("//") => {
+            Some(Scheme::Postgres)
+        }
+        _ => None,
+    }
+}
+
+/// `url` without the `user:password@` part, for an error message that may be logged.
+fn redacted(url: &str) -> String {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_owned();
+    };
+    let authority_end = rest.find('/').unwrap_or(rest.len());
+    match rest[..authority_end].rfind('@') {
+        Some(at) => format!("{scheme}://***@{}", &rest[at + 1..]),
+        None => url.to_owned(),
+    }
+}
+
+/// Opens the store a URL names and migrates it to the latest schema: `sqlite://PATH` or
+/// `sqlite:PATH` (the file is created if missing; `sqlite:///abs/path` for an absolute
+/// path), `postgres://...` or `postgresql://...`.
+pub async fn open(url: &str) -> Result<AnyStore, StoreError> {
+    match scheme(url) {
+        Some(Scheme::Sqlite) => {
+            // sqlx parses the lowercase scheme only.
+            let path = url.split_once(':').map_or("", |(_, p)| p);
+            Ok(AnyStore::Sqlite(
+                SqliteStore::open(&format!("sqlite:{path}")).await?,
+            ))
+        }
+        Some(Scheme::Postgres) => Ok(AnyStore::Postgres(PgStore::open(url).await?)),
+        None => Err(StoreError::UnsupportedUrl(redacted(url))),
+    }
+}
+
+impl AnyStore {
+    /// Closes the backend's connections, waiting for work in flight (graceful shutdown).
+    pub async fn close(&self) {
+        match self {
+            AnyStore::Sqlite(s) => s.close().await,
+            AnyStore::Postgres(s) => s.close().await,
+        }
+    }
+}
+
+impl TranscriptStore for AnyStore {
+    async fn commit(&self, batch: &[Write]) -> Result<Vec<Result<(), StoreError>>, StoreError> {
+        match self {
+            AnyStore::Sqlite(s) => s.commit(batch).await,
+            AnyStore::Postgres(s) => s.commit(batch).await,
+        }
+    }
+
+    async fn load_session(&self, id: &SessionId) -> Result<Option<StoredSession>, StoreError> {
+        match self {
+            AnyStore::Sqlite(s) => s.load_session(id).await,
+            AnyStore::Postgres(s) => s.load_session(id).await,
+        }
+    }
+
+    async fn claim_session(
+        &self,
+        id: &SessionId,
+        owner: &InstanceId,
+        now: UnixMillis,
+        lease_until: UnixMillis,
+        force: bool,
+    ) -> Result<Claim, StoreError> {
+        match self {
+            AnyStore::Sqlite(s) => s.claim_session(id, owner, now, lease_until, force).await,
+            AnyStore::Postgres(s) => s.claim_session(id, owner, now, lease_until, force).await,
+        }
+    }
+
+    async fn renew_leases(
+        &self,
+        owner: &InstanceId,
+        lease_until: UnixMillis,
+    ) -> Result<u64, StoreError> {
+        match self {
+            AnyStore::Sqlite(s) => s.renew_leases(owner, lease_until).await,
+            AnyStore::Postgres(s) => s.renew_leases(owner, lease_until).await,
+        }
+    }
+
+    async fn release_leases(&self, owner: &InstanceId) -> Result<u64, StoreError> {
+        match self {
+            AnyStore::Sqlite(s) => s.release_leases(owner).await,
+            AnyStore::Postgres(s) => s.release_leases(owner).await,
+        }
+    }
+}
+
+impl InteractionStore for AnyStore {
+    async fn interaction(&self, id: &SessionId) -> Result<Option<InteractionRecord>, StoreError> {
+        match self {
+            AnyStore::Sqlite(s) => s.interaction(id).await,
+            AnyStore::Postgres(s) => s.interaction(id).await,
+        }
+    }
+}
+
+impl HealthStore for AnyStore {
+    async fn ping(&self) -> Result<(), StoreError> {
+        match self {
+            AnyStore::Sqlite(s) => s.ping().await,
+            AnyStore::Postgres(s) => s.ping().await,
+        }
+    }
+
+    fn single_node(&self) -> bool {
+        match self {
+            AnyStore::Sqlite(s) => s.single_node(),
+            AnyStore::Postgres(s) => s.single_node(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schemes_pick_backends() {
+        assert_eq!(scheme("sqlite://data/p.db"), Some(Scheme::Sqlite));
+        assert_eq!(scheme("sqlite:p.db"), Some(Scheme::Sqlite));
+        assert_eq!(scheme("SQLite:///abs/p.db"), Some(Scheme::Sqlite));
+        assert_eq!(scheme("postgres://u@h/db"), Some(Scheme::Postgres));
+        assert_eq!(scheme("postgresql://h/db"), Some(Scheme::Postgres));
+        assert_eq!(scheme("postgres:h/db"), None);
+        assert_eq!(scheme("mysql://h/db"), None);
+        assert_eq!(scheme("parley.db"), None);
+        assert_eq!(scheme(""), None);
+    }
+
+    #[test]
+    fn unsupported_urls_hide_credentials() {
+        assert_eq!(
+            redacted("mysql://u:secret@h:3306/db"),
+            "mysql://***@h:3306/db"
+        );
+        assert_eq!(redacted("mysql://h/db@x"), "mysql://h/db@x");
+        assert_eq!(redacted("parley.db"), "parley.db");
+    }
+
+    #[tokio::test]
+    async fn unknown_schemes_are_refused_with_the_supported_ones_named() {
+        let err = open("mysql://u:pw@localhost/parley").await.err();
+        let Some(StoreError::UnsupportedUrl(url)) = &err else {
+            panic!("expected UnsupportedUrl, got {err:?}");
+        };
+        assert_eq!(url, "mysql://***@localhost/parley");
+        let message = err.map(|e| e.to_string()).unwrap_or_default();
+        assert!(message.contains("sqlite://PATH") && message.contains("postgres://"));
+    }
+}

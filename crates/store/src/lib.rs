@@ -1,0 +1,302 @@
+//! Parley's persistence contract and its backends. Everything that must survive a crash
+//! goes through here: sessions and their ownership (epoch + lease, for N+1 HA), transcript
+//! events, and the interaction record with the final transcript and end reasons.
+//!
+//! Layout:
+//! - `lib.rs`          the capability traits, their record types, `StoreError`, `open(url)`
+//! - `any.rs`          `AnyStore`: the backend chosen at runtime from the URL scheme
+//! - `sqlite.rs`       `SqliteStore` (embedded default; WAL, `synchronous=FULL`)
+//! - `postgres.rs`     `PgStore` (shared by N+1 instances)
+//! - `conformance.rs`  `run_all(&store)`: the one behaviour suite every backend passes
+//! - `migrations/{sqlite,postgres}/NNNN_*.sql`: per-dialect schema, numbered in lockstep
+//!
+//! Writes are batched: the server's persistence pipeline hands [`TranscriptStore::commit`]
+//! the writes of many sessions at once, and the backend applies them in one transaction,
+//! so durability costs one sync per batch rather than one per message.
+
+use std::future::Future;
+
+use parley_core::session::EndInfo;
+use parley_core::{Event, EventId, SessionId, SessionPassword, UnixMillis, UserData};
+use serde::{Deserialize, Serialize};
+
+mod any;
+mod codec;
+pub mod conformance;
+mod postgres;
+mod sqlite;
+
+pub use any::{open, AnyStore};
+pub use postgres::PgStore;
+pub use sqlite::SqliteStore;
+
+/// A failed store operation. "Not found" and "conflict" are the caller's business;
+/// `Backend` is ours (logged once, by the caller that gives up).
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    /// The write names an epoch that is no longer the session's: another instance has
+    /// claimed the session since. The writer must stop acting for it.
+    #[error("session {0} is owned by a newer epoch")]
+    Fenced(SessionId),
+    /// The session does not exist.
+    #[error("session {0} not found")]
+    NotFound(SessionId),
+    /// The session exists already (create) or is closed (append).
+    #[error("conflict on session {0}: {1}")]
+    Conflict(SessionId, &'static str),
+    /// The URL names no backend this build has.
+    #[error("unsupported store URL {0:?}: use sqlite://PATH or postgres://...")]
+    UnsupportedUrl(String),
+    /// The database failed (IO, connection, corrupt row).
+    #[error("store backend failed: {0}")]
+    Backend(String),
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+impl From<sqlx::migrate::MigrateError> for StoreError {
+    fn from(e: sqlx::migrate::MigrateError) -> Self {
+        StoreError::Backend(e.to_string())
+    }
+}
+
+/// Identifies one running Parley process (random per start); owner of live sessions.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
+pub struct InstanceId(pub String);
+
+/// Ownership generation of a session. Every claim increments it; writes carry the epoch
+/// they were made under and are refused when it is stale.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
+pub struct Epoch(pub i64);
+
+/// Whether a session is going on or over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SessionState {
+    /// Going on.
+    Alive,
+    /// Over; its interaction record holds the final transcript.
+    Closed,
+}
+
+/// A new session (and its interaction, which has the same id).
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    /// Session id (= interaction id).
+    pub id: SessionId,
+    /// Creation time.
+    pub created_at: UnixMillis,
+    /// Tenant (`[endpoints.<tenant>]`).
+    pub tenant: String,
+    /// Endpoint name the customer asked for.
+    pub endpoint: String,
+    /// Queue the endpoint maps to.
+    pub queue: String,
+    /// Chat subject.
+    pub subject: Option<String>,
+    /// Initial user data.
+    pub user_data: UserData,
+    /// Session password, if any.
+    pub password: Option<SessionPassword>,
+    /// The owning instance.
+    pub owner: InstanceId,
+    /// Lease end for the owner.
+    pub lease_until: UnixMillis,
+}
+
+/// A session as stored: what a restoration needs.
+#[derive(Debug, Clone)]
+pub struct StoredSession {
+    /// Session id.
+    pub id: SessionId,
+    /// Creation time.
+    pub created_at: UnixMillis,
+    /// Tenant.
+    pub tenant: String,
+    /// Endpoint.
+    pub endpoint: String,
+    /// Queue.
+    pub queue: String,
+    /// Subject.
+    pub subject: Option<String>,
+    /// Initial user data.
+    pub user_data: UserData,
+    /// Password.
+    pub password: Option<SessionPassword>,
+    /// Going on or over.
+    pub state: SessionState,
+    /// Current owner.
+    pub owner: InstanceId,
+    /// Current epoch.
+    pub epoch: Epoch,
+    /// Owner's lease end.
+    pub lease_until: UnixMillis,
+    /// Highest event id ever allocated (transient events included).
+    pub last_event_id: EventId,
+    /// Kept events in id order (annihilated ones removed).
+    pub events: Vec<Event>,
+}
+
+/// One write of a group-commit batch.
+#[derive(Debug, Clone)]
+pub enum Write {
+    /// Create the session and its interaction record.
+    CreateSession(NewSession),
+    /// Append kept events and raise the session's high-water event id (which transient
+    /// events raise too, so ids are never reused after a restoration).
+    Append {
+        /// Session.
+        session: SessionId,
+        /// Epoch the writer holds.
+        epoch: Epoch,
+        /// Kept events, in id order (may be empty).
+        events: Vec<Event>,
+        /// New high-water id.
+        last_event_id: EventId,
+    },
+    /// Remove events from the stored transcript (annihilated read confirmations).
+    Annihilate {
+        /// Session.
+        session: SessionId,
+        /// Epoch the writer holds.
+        epoch: Epoch,
+        /// The events.
+        ids: Vec<EventId>,
+    },
+    /// Close the session: mark it over, and write the final transcript and end facts to
+    /// its interaction record.
+    Close {
+        /// Session.
+        session: SessionId,
+        /// Epoch the writer holds.
+        epoch: Epoch,
+        /// How it ended.
+        end: EndInfo,
+        /// The final transcript.
+        transcript: Vec<Event>,
+        /// Final high-water id.
+        last_event_id: EventId,
+    },
+}
+
+impl Write {
+    /// The session the write is for.
+    pub fn session(&self) -> &SessionId {
+        match self {
+            Write::CreateSession(s) => &s.id,
+            Write::Append { session, .. }
+            | Write::Annihilate { session, .. }
+            | Write::Close { session, .. } => session,
+        }
+    }
+}
+
+/// Result of trying to take over a session.
+#[derive(Debug, Clone)]
+pub enum Claim {
+    /// Now ours, under this epoch; here is what was stored.
+    Claimed(Box<StoredSession>),
+    /// No such session.
+    NotFound,
+    /// The session is over.
+    Closed,
+    /// Another instance holds a lease that has not lapsed.
+    Held {
+        /// The holder.
+        owner: InstanceId,
+    },
+}
+
+/// The interaction record of a session (the contact-history entry).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct InteractionRecord {
+    /// Interaction id (= session id).
+    pub id: SessionId,
+    /// Creation time.
+    pub created_at: UnixMillis,
+    /// Tenant.
+    pub tenant: String,
+    /// Endpoint.
+    pub endpoint: String,
+    /// Queue.
+    pub queue: String,
+    /// Subject.
+    pub subject: Option<String>,
+    /// User data.
+    pub user_data: UserData,
+    /// Going on or over.
+    pub state: SessionState,
+    /// How it ended, once it has.
+    pub end: Option<EndInfo>,
+    /// The final transcript, once it has ended.
+    pub transcript: Option<Vec<Event>>,
+}
+
+/// Transcript and session ownership.
+pub trait TranscriptStore: Send + Sync {
+    /// Applies a batch of writes in one transaction (group commit). The outer error means
+    /// nothing was applied; otherwise each write has its own outcome, in order (a fenced
+    /// or conflicting write fails alone, the others are applied).
+    fn commit(
+        &self,
+        batch: &[Write],
+    ) -> impl Future<Output = Result<Vec<Result<(), StoreError>>, StoreError>> + Send;
+
+    /// Reads a session with its kept events.
+    fn load_session(
+        &self,
+        id: &SessionId,
+    ) -> impl Future<Output = Result<Option<StoredSession>, StoreError>> + Send;
+
+    /// Takes over a live session: when its lease has lapsed, or `force` (a single-node
+    /// store, where any other owner is a previous life of this process), sets the owner,
+    /// a new lease and epoch + 1, and returns the stored session.
+    fn claim_session(
+        &self,
+        id: &SessionId,
+        owner: &InstanceId,
+        now: UnixMillis,
+        lease_until: UnixMillis,
+        force: bool,
+    ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
+
+    /// Extends the lease of every live session `owner` holds; returns how many.
+    fn renew_leases(
+        &self,
+        owner: &InstanceId,
+        lease_until: UnixMillis,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Ends `owner`'s leases now (graceful shutdown), so another instance may restore its
+    /// sessions at once; returns how many.
+    fn release_leases(
+        &self,
+        owner: &InstanceId,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+}
+
+/// Interaction records.
+pub trait InteractionStore: Send + Sync {
+    /// The interaction record of a session.
+    fn interaction(
+        &self,
+        id: &SessionId,
+    ) -> impl Future<Output = Result<Option<InteractionRecord>, StoreError>> + Send;
+}
+
+/// Liveness of the backend.
+pub trait HealthStore: Send + Sync {
+    /// A round trip to the database (for `/readyz`).
+    fn ping(&self) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Whether this backend serves one instance only (SQLite): then a session owned by
+    /// another instance id is a previous life of this process and may be claimed at once.
+    fn single_node(&self) -> bool;
+}
+
+/// Everything a Parley server needs from its store.
+pub trait Store: TranscriptStore + InteractionStore + HealthStore + Clone + 'static {}
+impl<T: TranscriptStore + InteractionStore + HealthStore + Clone + 'static> Store for T {}
