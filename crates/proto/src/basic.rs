@@ -346,8 +346,9 @@ pub enum ServerFrame {
     Event {
         /// The session.
         session_id: String,
-        /// The event.
-        event: WireEvent,
+        /// The event (boxed: it is by far the largest variant, and the commonest frame
+        /// should not make every other frame as large).
+        event: Box<WireEvent>,
     },
     /// Reply to `message` and `notify`: stored (and durable when auto-save is on).
     Ack {

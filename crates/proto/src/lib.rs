@@ -5,10 +5,14 @@
 //! Layout:
 //! - `basic.rs`  the basic protocol (JSON frames over a WebSocket): `ClientFrame`,
 //!   `ServerFrame`, `WireEvent`
+//! - `flex.rs`   the flex protocol (HTTP + JSON, long-poll) requests and replies
+//! - `gms.rs`    the GMS Chat API v2 response envelope and event objects
 //! - `codes.rs`  `ErrorCode`: stable numeric error codes shared by every protocol
 #![deny(missing_docs)]
 
 pub mod basic;
 pub mod codes;
+pub mod flex;
+pub mod gms;
 
 pub use codes::ErrorCode;

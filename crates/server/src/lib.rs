@@ -7,7 +7,10 @@
 //! - `actor/`        one task per live session; registry; restoration
 //! - `persist.rs`    group commit of transcript writes
 //! - `basic/`        the basic protocol (WebSocket) front door
-//! - `http/`         health and counters
+//! - `flex/`         the flex protocol (HTTP + JSON, long-poll) front door
+//! - `gms/`          the GMS Chat API v2 facade
+//! - `customer/`     operations shared by the customer front doors (sessions, files)
+//! - `http/`         health, counters, embedded web assets, HTTP error statuses
 //! - `router.rs`     routes
 //! - `secrets.rs`    ids, keys and passwords from the OS CSPRNG
 //! - `telemetry.rs`  tracing setup and the log filters
@@ -15,6 +18,9 @@
 pub mod actor;
 pub mod basic;
 pub mod config;
+pub mod customer;
+pub mod flex;
+pub mod gms;
 pub mod http;
 pub mod persist;
 pub mod router;
@@ -71,6 +77,7 @@ pub async fn run(
         store: store.clone(),
         pipeline,
         registry: actor::Registry::default(),
+        logins: customer::PendingLogins::default(),
         instance: instance.clone(),
         counters: Counters::default(),
         shutdown: token.clone(),

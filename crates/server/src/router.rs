@@ -1,21 +1,47 @@
 //! The routes of the default port. By default every front door shares one listener, so
-//! one command starts a complete system; the paths keep them apart.
+//! one command starts a complete system; the paths keep them apart. The customer front
+//! doors (flex, GMS v2, widget assets) answer cross-origin requests from the origins in
+//! `[web] cors-allowed-origins`, since the widget runs on the customers' own sites.
 
+use axum::http::{header, HeaderValue, Method};
 use axum::routing::get;
 use axum::Router;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::state::AppState;
-use crate::{basic, http};
+use crate::{basic, flex, gms, http};
 
 /// All routes.
 pub fn router(state: AppState) -> Router {
+    let customer = Router::new()
+        .merge(flex::routes(&state))
+        .merge(gms::routes(&state))
+        .route("/web/{name}", get(http::assets::get_asset))
+        .layer(cors(&state));
     Router::new()
+        .route("/", get(http::assets::get_index))
         .route("/basic", get(basic::upgrade))
         .route("/healthz", get(http::health::get_healthz))
         .route("/readyz", get(http::health::get_readyz))
         .route("/counters", get(http::health::get_counters))
         .route("/Counters", get(http::health::get_counters))
+        .merge(customer)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Customer endpoints take no cookies (identity is in the request), so allowing other
+/// origins exposes nothing a page could not already send.
+fn cors(state: &AppState) -> CorsLayer {
+    let origins = &state.config.web.cors_allowed_origins;
+    let allow = if origins.iter().any(|o| o == "*") {
+        AllowOrigin::any()
+    } else {
+        AllowOrigin::list(origins.iter().filter_map(|o| HeaderValue::from_str(o).ok()))
+    };
+    CorsLayer::new()
+        .allow_origin(allow)
+        .allow_methods([Method::GET, Method::POST])
+        .allow_headers([header::CONTENT_TYPE])
 }

@@ -43,6 +43,11 @@ pub fn new_session_password() -> SessionPassword {
     SessionPassword::new(hex::encode(random_bytes::<16>()))
 }
 
+/// A document (stored file) id: 128 bits as 32 hex digits, unguessable.
+pub fn new_document_id() -> String {
+    hex::encode(random_bytes::<16>())
+}
+
 /// Random id of this server process (owner of its sessions' leases).
 pub fn new_instance_id() -> String {
     hex::encode(random_bytes::<8>())

@@ -5,7 +5,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use parley_core::session::{Limits, SaveNotices};
+use parley_core::session::{FileSettings, Limits, SaveNotices};
 use parley_core::SessionSettings;
 use parley_store::{AnyStore, InstanceId};
 use serde::Serialize;
@@ -55,6 +55,8 @@ pub struct Policy {
     pub ping_interval: Option<Duration>,
     /// Logging choices.
     pub log: crate::telemetry::LogPolicy,
+    /// The longest a flex/GMS refresh long-poll waits (`flex-refresh-max-wait`).
+    pub flex_refresh_max_wait: Duration,
 }
 
 impl Policy {
@@ -79,6 +81,19 @@ impl Policy {
                     config::SaveNotices::All => SaveNotices::All,
                 },
                 reconnect_timeout_ms: s.basic_reconnect_timeout_s.saturating_mul(1000),
+                flex_disconnect_timeout_ms: s.flex_disconnect_timeout_s.saturating_mul(1000),
+                files: {
+                    let f = &c.client_file_transfer;
+                    FileSettings {
+                        max_files: f.upload_max_files,
+                        max_file_size: f.upload_max_file_size_bytes,
+                        max_total_size: f.upload_max_total_size_bytes,
+                        file_types: f.file_types(),
+                        need_agent: f.upload_need_agent,
+                        download_attempts: f.download_attempts,
+                        delete_returns_quota: f.delete_file,
+                    }
+                },
                 limits: Limits {
                     max_text_bytes: s.max_message_size_bytes,
                     ..Limits::default()
@@ -91,6 +106,7 @@ impl Policy {
             ping_interval: (s.ws_ping_interval_s > 0)
                 .then(|| Duration::from_secs(s.ws_ping_interval_s)),
             log: crate::telemetry::LogPolicy::from_config(c),
+            flex_refresh_max_wait: Duration::from_secs(s.flex_refresh_max_wait_s),
         }
     }
 }
@@ -107,6 +123,8 @@ pub struct Shared {
     pub pipeline: Pipeline,
     /// Live sessions.
     pub registry: Registry,
+    /// Flex logins waiting for their join.
+    pub logins: crate::customer::PendingLogins,
     /// This process, as owner of session leases.
     pub instance: InstanceId,
     /// Counters for `/counters`.

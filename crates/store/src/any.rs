@@ -5,8 +5,8 @@
 use parley_core::{SessionId, UnixMillis};
 
 use crate::{
-    Claim, HealthStore, InstanceId, InteractionRecord, InteractionStore, PgStore, SqliteStore,
-    StoreError, StoredSession, TranscriptStore, Write,
+    Claim, Document, DocumentStore, HealthStore, InstanceId, InteractionRecord, InteractionStore,
+    NewDocument, PgStore, SqliteStore, StoreError, StoredSession, TranscriptStore, Write,
 };
 
 /// The store of a running server: one of the backends, by URL scheme.
@@ -129,6 +129,29 @@ impl InteractionStore for AnyStore {
         match self {
             AnyStore::Sqlite(s) => s.interaction(id).await,
             AnyStore::Postgres(s) => s.interaction(id).await,
+        }
+    }
+}
+
+impl DocumentStore for AnyStore {
+    async fn put_document(&self, doc: &NewDocument) -> Result<(), StoreError> {
+        match self {
+            AnyStore::Sqlite(s) => s.put_document(doc).await,
+            AnyStore::Postgres(s) => s.put_document(doc).await,
+        }
+    }
+
+    async fn get_document(&self, id: &str) -> Result<Option<Document>, StoreError> {
+        match self {
+            AnyStore::Sqlite(s) => s.get_document(id).await,
+            AnyStore::Postgres(s) => s.get_document(id).await,
+        }
+    }
+
+    async fn delete_document(&self, id: &str) -> Result<bool, StoreError> {
+        match self {
+            AnyStore::Sqlite(s) => s.delete_document(id).await,
+            AnyStore::Postgres(s) => s.delete_document(id).await,
         }
     }
 }

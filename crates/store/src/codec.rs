@@ -206,6 +206,16 @@ fn event_kind(event: &Event) -> &'static str {
     }
 }
 
+/// The stored user data with `changes` merged in, as JSON.
+pub(crate) fn merged_user_data(
+    stored: &str,
+    changes: &parley_core::UserData,
+) -> Result<String, StoreError> {
+    let mut data: parley_core::UserData = from_json(stored, "session user data")?;
+    data.extend(changes.iter().map(|(k, v)| (k.clone(), v.clone())));
+    to_json(&data)
+}
+
 /// Why a write may not touch the session, from what its row holds now (`None`: no row);
 /// `None` when the row is writable under `epoch`. A stale epoch is reported before a
 /// closed state: a writer that has lost the session must stop acting for it either way,

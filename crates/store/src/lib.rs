@@ -5,6 +5,8 @@
 //! Layout:
 //! - `lib.rs`          the capability traits, their record types, `StoreError`, `open(url)`
 //! - `any.rs`          `AnyStore`: the backend chosen at runtime from the URL scheme
+//! - `codec.rs`        row <-> record conversion and the write checks both backends share
+//! - `documents.rs`    stored files, for both backends
 //! - `sqlite.rs`       `SqliteStore` (embedded default; WAL, `synchronous=FULL`)
 //! - `postgres.rs`     `PgStore` (shared by N+1 instances)
 //! - `conformance.rs`  `run_all(&store)`: the one behaviour suite every backend passes
@@ -23,6 +25,7 @@ use serde::{Deserialize, Serialize};
 mod any;
 mod codec;
 pub mod conformance;
+mod documents;
 mod postgres;
 mod sqlite;
 
@@ -141,6 +144,38 @@ pub struct StoredSession {
     pub events: Vec<Event>,
 }
 
+/// A file to store.
+#[derive(Debug, Clone)]
+pub struct NewDocument {
+    /// Unguessable id (the server makes it from the OS CSPRNG).
+    pub id: String,
+    /// The session it was sent in.
+    pub session: SessionId,
+    /// Name as given (text to show, never a path).
+    pub name: String,
+    /// Content type.
+    pub mime: String,
+    /// The bytes.
+    pub content: Vec<u8>,
+    /// When it was stored.
+    pub created_at: UnixMillis,
+}
+
+/// A stored file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Document {
+    /// Its id.
+    pub id: String,
+    /// The session it was sent in.
+    pub session: SessionId,
+    /// Name as given.
+    pub name: String,
+    /// Content type.
+    pub mime: String,
+    /// The bytes.
+    pub content: Vec<u8>,
+}
+
 /// One write of a group-commit batch.
 #[derive(Debug, Clone)]
 pub enum Write {
@@ -167,6 +202,15 @@ pub enum Write {
         /// The events.
         ids: Vec<EventId>,
     },
+    /// Merge keys into the session's and its interaction's user data (GMS `updateData`).
+    UpdateUserData {
+        /// Session.
+        session: SessionId,
+        /// Epoch the writer holds.
+        epoch: Epoch,
+        /// Keys to add or replace.
+        user_data: UserData,
+    },
     /// Close the session: mark it over, and write the final transcript and end facts to
     /// its interaction record.
     Close {
@@ -190,6 +234,7 @@ impl Write {
             Write::CreateSession(s) => &s.id,
             Write::Append { session, .. }
             | Write::Annihilate { session, .. }
+            | Write::UpdateUserData { session, .. }
             | Write::Close { session, .. } => session,
         }
     }
@@ -288,6 +333,22 @@ pub trait InteractionStore: Send + Sync {
     ) -> impl Future<Output = Result<Option<InteractionRecord>, StoreError>> + Send;
 }
 
+/// Files sent in sessions.
+pub trait DocumentStore: Send + Sync {
+    /// Stores a file (committed before it returns).
+    fn put_document(
+        &self,
+        doc: &NewDocument,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+    /// Reads a file.
+    fn get_document(
+        &self,
+        id: &str,
+    ) -> impl Future<Output = Result<Option<Document>, StoreError>> + Send;
+    /// Removes a file; true when it existed.
+    fn delete_document(&self, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
 /// Liveness of the backend.
 pub trait HealthStore: Send + Sync {
     /// A round trip to the database (for `/readyz`).
@@ -298,5 +359,11 @@ pub trait HealthStore: Send + Sync {
 }
 
 /// Everything a Parley server needs from its store.
-pub trait Store: TranscriptStore + InteractionStore + HealthStore + Clone + 'static {}
-impl<T: TranscriptStore + InteractionStore + HealthStore + Clone + 'static> Store for T {}
+pub trait Store:
+    TranscriptStore + InteractionStore + DocumentStore + HealthStore + Clone + 'static
+{
+}
+impl<T: TranscriptStore + InteractionStore + DocumentStore + HealthStore + Clone + 'static> Store
+    for T
+{
+}

@@ -102,15 +102,19 @@ impl Session {
             person_id: req.person_id,
             joined_at: now,
             present: true,
-            detached_since: None,
+            // A flex party is "away" between requests: its inactivity clock starts now.
+            detached_since: (req.protocol == Protocol::Flex).then_some(now),
             join_event,
         };
         if party.is_visible_agent() && party.visibility == Visibility::All {
             self.end.agent_joined = true;
         }
-        // A user who left and joins again is the same party: replace its old record.
-        self.parties.retain(|p| p.id != party.id);
-        self.parties.push(party);
+        // A user who left and joins again is the same party: its record is replaced in
+        // place, so the order of first joins (GMS `participantId`) stays stable.
+        match self.parties.iter_mut().find(|p| p.id == party.id) {
+            Some(old) => *old = party,
+            None => self.parties.push(party),
+        }
         Ok(vec![effect])
     }
 
@@ -163,7 +167,7 @@ impl Session {
     }
 
     /// The reason of the party's latest leave, if its latest transcript record is a leave.
-    pub(super) fn left_reason(&self, id: &PartyId) -> Option<LeftReason> {
+    fn left_reason(&self, id: &PartyId) -> Option<LeftReason> {
         self.transcript
             .iter()
             .rev()
@@ -200,7 +204,8 @@ impl Session {
         Ok(nick.to_owned())
     }
 
-    pub(super) fn check_user_data(&self, data: &UserData) -> Result<(), CoreError> {
+    /// Checks user data against the session limits.
+    pub fn check_user_data(&self, data: &UserData) -> Result<(), CoreError> {
         let limits = &self.settings.limits;
         if data.len() > limits.max_user_data_entries {
             return Err(CoreError::LimitExceeded("too many user data entries"));

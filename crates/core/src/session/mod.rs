@@ -11,6 +11,7 @@
 
 mod end;
 pub use restore::Stored;
+mod files;
 mod join;
 mod leave;
 mod restore;
@@ -19,6 +20,7 @@ mod send;
 use std::collections::{HashMap, VecDeque};
 
 pub use end::{EndInfo, EndedAgent, EndedBy, EndedReason};
+pub use files::{FileRecord, FileSettings, FileUsage, UploadedFile, FILE_DELETED, FILE_UPLOADED};
 pub use join::JoinRequest;
 pub use send::{SendBody, SendRequest};
 
@@ -64,13 +66,18 @@ impl Default for Limits {
 }
 
 /// Per-session settings, taken from the configuration when the session starts.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SessionSettings {
     /// Which notices are kept in the transcript.
     pub save_notices: SaveNotices,
     /// How long a party whose connection dropped stays in the session, waiting for it
     /// to come back, before it is removed with reason DISCONNECT.
     pub reconnect_timeout_ms: u64,
+    /// How long a flex (HTTP) party may go without a request before it is removed with
+    /// reason DISCONNECT (`flex-disconnect-timeout`).
+    pub flex_disconnect_timeout_ms: u64,
+    /// The customer's file-transfer allowances.
+    pub files: FileSettings,
     /// Request bounds.
     pub limits: Limits,
     /// How many recent client message ids are remembered for idempotent retries.
@@ -82,6 +89,8 @@ impl Default for SessionSettings {
         SessionSettings {
             save_notices: SaveNotices::Default,
             reconnect_timeout_ms: 60_000,
+            flex_disconnect_timeout_ms: 45_000,
+            files: FileSettings::default(),
             limits: Limits::default(),
             idempotency_window: 1024,
         }
@@ -129,6 +138,32 @@ pub enum Input {
         /// Why.
         reason: EndedReason,
     },
+    /// A flex party made a request: it is active (resets `flex-disconnect-timeout`).
+    Touch {
+        /// Who.
+        party: PartyId,
+    },
+    /// A party stored a file; announce it (`file-uploaded`).
+    UploadFile {
+        /// Who.
+        party: PartyId,
+        /// The stored file.
+        file: UploadedFile,
+    },
+    /// A party deletes a file (`file-deleted`).
+    DeleteFile {
+        /// Who.
+        party: PartyId,
+        /// Which (`file-id`).
+        file_id: u64,
+    },
+    /// A party wants to download a file.
+    DownloadFile {
+        /// Who.
+        party: PartyId,
+        /// Which (`file-id`).
+        file_id: u64,
+    },
     /// Time passed: fire due deadlines.
     Tick,
 }
@@ -157,6 +192,13 @@ pub enum Effect {
     },
     /// The session is over.
     Closed(EndInfo),
+    /// Remove this document from the store (a deleted file).
+    DropDocument {
+        /// Store document id.
+        document_id: String,
+    },
+    /// Serve this file to the requester (an allowed download).
+    ServeDocument(FileRecord),
 }
 
 /// Facts tracked for the end-of-session report.
@@ -182,6 +224,7 @@ pub struct Session {
     recent_ids: HashMap<(PartyId, ClientMsgId), EventId>,
     end: EndTracker,
     over: Option<EndInfo>,
+    files: files::Files,
 }
 
 impl Session {
@@ -223,6 +266,7 @@ impl Session {
             recent_ids: HashMap::new(),
             end: EndTracker::default(),
             over: None,
+            files: files::Files::default(),
         }
     }
 
@@ -256,6 +300,16 @@ impl Session {
                 Ok(Vec::new())
             }
             Input::Attach { party } => self.attach(now, &party),
+            Input::Touch { party } => {
+                let p = self.present_party_mut(&party)?;
+                if p.protocol == crate::Protocol::Flex {
+                    p.detached_since = Some(now);
+                }
+                Ok(Vec::new())
+            }
+            Input::UploadFile { party, file } => self.upload(now, party, file),
+            Input::DeleteFile { party, file_id } => self.delete_file(now, party, file_id),
+            Input::DownloadFile { party, file_id } => self.download(party, file_id),
             Input::SystemClose { reason } => Ok(self.finish(now, None, reason)),
             Input::Tick => self.tick(now),
         }
@@ -269,18 +323,29 @@ impl Session {
         self.parties
             .iter()
             .filter(|p| p.present)
-            .filter_map(|p| p.detached_since)
-            .map(|t| t.plus_ms(self.settings.reconnect_timeout_ms))
+            .filter_map(|p| p.detached_since.map(|t| t.plus_ms(self.timeout_of(p))))
             .min()
     }
 
+    /// How long a party may stay away: flex parties between requests, basic parties
+    /// after their connection dropped.
+    fn timeout_of(&self, p: &Party) -> u64 {
+        if p.protocol == crate::Protocol::Flex {
+            self.settings.flex_disconnect_timeout_ms
+        } else {
+            self.settings.reconnect_timeout_ms
+        }
+    }
+
     fn tick(&mut self, now: UnixMillis) -> Result<Vec<Effect>, CoreError> {
-        let timeout = self.settings.reconnect_timeout_ms;
         let due: Vec<PartyId> = self
             .parties
             .iter()
             .filter(|p| p.present)
-            .filter(|p| p.detached_since.is_some_and(|t| t.plus_ms(timeout) <= now))
+            .filter(|p| {
+                p.detached_since
+                    .is_some_and(|t| t.plus_ms(self.timeout_of(p)) <= now)
+            })
             .map(|p| p.id.clone())
             .collect();
         let mut effects = Vec::new();
@@ -318,6 +383,10 @@ impl Session {
     /// When the session was created (the transcript's `startAt`).
     pub fn created_at(&self) -> UnixMillis {
         self.created_at
+    }
+    /// The settings the session runs with.
+    pub fn settings(&self) -> &SessionSettings {
+        &self.settings
     }
     /// The session password, if one is enforced or was chosen.
     pub fn password(&self) -> Option<&SessionPassword> {

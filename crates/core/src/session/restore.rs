@@ -6,7 +6,7 @@
 //! again. Event ids continue after the highest id ever allocated, so none is reused.
 
 use super::{Effect, Session, SessionSettings};
-use crate::event::{Event, EventBody, LeftReason, NoticeType};
+use crate::event::{Event, EventBody, LeftReason, NoticeType, ORIGINAL_NICKNAME_KEY};
 use crate::ids::{EventId, SessionId, UnixMillis};
 use crate::party::{AfterAction, Party, Visibility};
 use crate::secret::SessionPassword;
@@ -76,16 +76,13 @@ impl Session {
                 client_version,
                 person_id,
                 key_hash,
+                user_data,
                 ..
             } => {
-                // A party that came back after an earlier restoration keeps its original
-                // nickname, as `attach` did when it happened.
-                let original_nickname = match self.left_reason(&event.from) {
-                    Some(LeftReason::Restoration) => self
-                        .party(&event.from)
-                        .and_then(|p| p.original_nickname.clone()),
-                    _ => None,
-                };
+                // A party that came back after an earlier restoration was shown joining
+                // with the user data of its first join, which records its original
+                // nickname if it had changed it (see `attach`).
+                let original_nickname = user_data.get(ORIGINAL_NICKNAME_KEY).cloned();
                 let party = Party {
                     id: event.from.clone(),
                     nickname: nickname.clone(),
@@ -105,8 +102,10 @@ impl Session {
                 if party.is_visible_agent() && party.visibility == Visibility::All {
                     self.end.agent_joined = true;
                 }
-                self.parties.retain(|p| p.id != party.id);
-                self.parties.push(party);
+                match self.parties.iter_mut().find(|p| p.id == party.id) {
+                    Some(old) => *old = party,
+                    None => self.parties.push(party),
+                }
                 self.record(&event, true);
             }
             EventBody::PartyLeft { reason, .. } => {
@@ -129,6 +128,25 @@ impl Session {
                 let (from, nick) = (event.from.clone(), nick.clone());
                 self.record(&event, true);
                 self.rename(&from, &nick);
+            }
+            EventBody::Notice {
+                notice_type: NoticeType::SysCommand,
+                text: Some(cmd),
+                user_data,
+                ..
+            } if cmd == super::FILE_UPLOADED || cmd == super::FILE_DELETED => {
+                let file_id = user_data.get("file-id").and_then(|s| s.parse::<u64>().ok());
+                let (from, data, uploaded) = (
+                    event.from.clone(),
+                    user_data.clone(),
+                    cmd == super::FILE_UPLOADED,
+                );
+                self.record(&event, true);
+                match (file_id, uploaded) {
+                    (Some(id), true) => self.apply_upload(&from, id, &data),
+                    (Some(id), false) => self.apply_delete(id),
+                    (None, _) => {}
+                }
             }
             _ => self.record(&event, true),
         }

@@ -15,11 +15,11 @@ use parley_core::session::EndInfo;
 use parley_core::{Effect, Event, EventId, PartyId, Session};
 use parley_proto::basic::ServerFrame;
 use parley_proto::ErrorCode;
-use parley_store::{Epoch, NewSession, StoreError, Write};
+use parley_store::{DocumentStore, Epoch, NewSession, StoreError, Write};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{error, warn};
 
-use super::{Acked, CmdError, ConnId, Subscriber};
+use super::{Acked, CmdError, ConnId, Format, Refreshed, Rendered, Subscriber};
 use crate::basic::map;
 use crate::persist::JobResult;
 use crate::state::{AppState, AutoSave};
@@ -28,7 +28,8 @@ use crate::state::{AppState, AutoSave};
 pub(super) enum Deferred {
     /// `sessionInfo` for a join, resume or creation.
     Info {
-        sub: Subscriber,
+        party: PartyId,
+        sub: Option<Subscriber>,
         after: EventId,
         creator: bool,
         reply: oneshot::Sender<Result<ServerFrame, CmdError>>,
@@ -38,19 +39,26 @@ pub(super) enum Deferred {
         reply: oneshot::Sender<Result<Acked, CmdError>>,
         ack: Option<Acked>,
     },
+    /// Reply to a write with nothing to show (user data).
+    Done {
+        reply: oneshot::Sender<Result<(), CmdError>>,
+    },
     /// Reply to a release.
     Released {
         reply: oneshot::Sender<Result<(), CmdError>>,
+        party: PartyId,
     },
 }
 
 impl Deferred {
     pub(super) fn info(
-        sub: Subscriber,
+        party: PartyId,
+        sub: Option<Subscriber>,
         after: EventId,
         reply: oneshot::Sender<Result<ServerFrame, CmdError>>,
     ) -> Deferred {
         Deferred::Info {
+            party,
             sub,
             after,
             creator: false,
@@ -59,10 +67,12 @@ impl Deferred {
     }
 
     pub(super) fn creator(
-        sub: Subscriber,
+        party: PartyId,
+        sub: Option<Subscriber>,
         reply: oneshot::Sender<Result<ServerFrame, CmdError>>,
     ) -> Deferred {
         Deferred::Info {
+            party,
             sub,
             after: EventId(0),
             creator: true,
@@ -74,8 +84,33 @@ impl Deferred {
         match self {
             Deferred::Info { reply, .. } => drop(reply.send(Err(e))),
             Deferred::Ack { reply, .. } => drop(reply.send(Err(e))),
-            Deferred::Released { reply } => drop(reply.send(Err(e))),
+            Deferred::Released { reply, .. } | Deferred::Done { reply } => drop(reply.send(Err(e))),
         }
+    }
+}
+
+/// How many recent transient events are kept for refreshes.
+const RECENT_MAX: usize = 256;
+
+/// A refresh held until there is something to answer.
+struct Waiter {
+    party: PartyId,
+    from: EventId,
+    format: Format,
+    reply: oneshot::Sender<Result<Refreshed, CmdError>>,
+}
+
+/// The `file-id` of a `file-uploaded` notice.
+fn uploaded_file_id(event: &Event) -> Option<u64> {
+    match &event.body {
+        parley_core::EventBody::Notice {
+            text: Some(t),
+            user_data,
+            ..
+        } if t == parley_core::session::FILE_UPLOADED => {
+            user_data.get("file-id").and_then(|v| v.parse().ok())
+        }
+        _ => None,
     }
 }
 
@@ -94,6 +129,10 @@ struct Batch {
     deliveries: Vec<(Event, Vec<PartyId>)>,
     replies: Vec<Deferred>,
     closed: Option<EndInfo>,
+    /// Documents to remove from the store once the batch is durable.
+    drop_documents: Vec<String>,
+    /// User data to merge into the session's (and interaction's).
+    user_data: parley_core::UserData,
     /// Highest event id allocated when the batch was staged.
     upto: EventId,
     dirty: bool,
@@ -110,6 +149,12 @@ pub(super) struct Pipeline {
     state: AppState,
     epoch: Epoch,
     subs: Vec<Sub>,
+    /// Recent transient events with their audiences.
+    recent: VecDeque<(Event, Vec<PartyId>)>,
+    /// Highest event id known durable (and so visible to clients).
+    committed: EventId,
+    /// Long-polling refreshes waiting for an event.
+    waiters: Vec<Waiter>,
     staged: Batch,
     inflight: VecDeque<InFlight>,
     closing: bool,
@@ -123,6 +168,9 @@ impl Pipeline {
             state,
             epoch,
             subs: Vec::new(),
+            recent: VecDeque::new(),
+            committed: EventId(0),
+            waiters: Vec::new(),
             staged: Batch::default(),
             inflight: VecDeque::new(),
             closing: false,
@@ -148,7 +196,7 @@ impl Pipeline {
         for effect in effects {
             match effect {
                 Effect::Emit { event, keep } => {
-                    let audience = session
+                    let audience: Vec<PartyId> = session
                         .parties()
                         .iter()
                         .filter(|p| p.present || before.contains(&p.id))
@@ -159,10 +207,19 @@ impl Pipeline {
                         *ack = Some(Acked {
                             event_id: event.id,
                             duplicate: false,
+                            file_id: uploaded_file_id(&event),
                         });
                     }
                     if keep && persist {
                         self.staged.kept.push(event.clone());
+                    }
+                    if !keep {
+                        // Transient events (typing) are not in the transcript; refreshes
+                        // of connectionless clients find them here.
+                        if self.recent.len() == RECENT_MAX {
+                            self.recent.pop_front();
+                        }
+                        self.recent.push_back((event.clone(), audience.clone()));
                     }
                     self.state.counters.events.inc();
                     self.staged.deliveries.push((event, audience));
@@ -177,6 +234,7 @@ impl Pipeline {
                         *ack = Some(Acked {
                             event_id: id,
                             duplicate: true,
+                            file_id: None,
                         });
                     }
                 }
@@ -184,15 +242,31 @@ impl Pipeline {
                     self.staged.closed = Some(end);
                     self.closing = true;
                 }
+                Effect::DropDocument { document_id } => {
+                    self.staged.drop_documents.push(document_id);
+                }
+                // Answered by the actor directly (downloads change no stored state).
+                Effect::ServeDocument(_) => {}
             }
         }
-        if let Some(Deferred::Info { sub, .. }) = &reply {
+        if let Some(Deferred::Info { sub: Some(sub), .. }) = &reply {
             self.subscribe(sub.clone());
         }
         if let Some(r) = reply {
             self.staged.replies.push(r);
         }
         self.staged.upto = session.last_event_id();
+        self.staged.dirty = true;
+    }
+
+    /// Stages a user-data merge, replied to once durable.
+    pub(super) fn stage_user_data(
+        &mut self,
+        data: parley_core::UserData,
+        reply: oneshot::Sender<Result<(), CmdError>>,
+    ) {
+        self.staged.user_data.extend(data);
+        self.staged.replies.push(Deferred::Done { reply });
         self.staged.dirty = true;
     }
 
@@ -238,6 +312,13 @@ impl Pipeline {
                     ids: batch.annihilated.clone(),
                 });
             }
+        }
+        if !batch.user_data.is_empty() {
+            writes.push(Write::UpdateUserData {
+                session: session.id().clone(),
+                epoch: self.epoch,
+                user_data: batch.user_data.clone(),
+            });
         }
         if let Some(end) = batch.closed {
             writes.push(Write::Close {
@@ -365,6 +446,15 @@ impl Pipeline {
 
     /// Delivers a durable batch: live events, then replies, then notices.
     fn release(&mut self, session: &Session, batch: Batch, wrote: bool) {
+        self.committed = self.committed.max(batch.upto);
+        for document_id in batch.drop_documents {
+            let store = self.state.store.clone();
+            tokio::spawn(async move {
+                if let Err(e) = store.delete_document(&document_id).await {
+                    tracing::warn!(error = %e, "could not delete a document");
+                }
+            });
+        }
         for (event, audience) in &batch.deliveries {
             for i in 0..self.subs.len() {
                 let sub = &self.subs[i];
@@ -378,7 +468,7 @@ impl Pipeline {
                 };
                 let frame = ServerFrame::Event {
                     session_id: session.id().to_string(),
-                    event: map::wire_event(session, event, viewer),
+                    event: Box::new(map::wire_event(session, event, viewer)),
                 };
                 self.subs[i].high_water = Some(event.id);
                 self.push(i, frame);
@@ -388,18 +478,21 @@ impl Pipeline {
         for reply in batch.replies {
             match reply {
                 Deferred::Info {
+                    party,
                     sub,
                     after,
                     creator,
                     reply,
                 } => {
-                    let frame = session_info(session, &sub.party, after, batch.upto, creator);
-                    if let Some(s) = self
-                        .subs
-                        .iter_mut()
-                        .find(|x| x.s.conn == sub.conn && x.s.party == sub.party)
-                    {
-                        s.high_water = Some(batch.upto);
+                    let frame = session_info(session, &party, after, batch.upto, creator);
+                    if let Some(sub) = sub {
+                        if let Some(s) = self
+                            .subs
+                            .iter_mut()
+                            .find(|x| x.s.conn == sub.conn && x.s.party == sub.party)
+                        {
+                            s.high_water = Some(batch.upto);
+                        }
                     }
                     let _ = reply.send(Ok(frame));
                 }
@@ -408,11 +501,17 @@ impl Pipeline {
                         ack.ok_or_else(|| CmdError::new(ErrorCode::Internal, "nothing stored"));
                     let _ = reply.send(res);
                 }
-                Deferred::Released { reply } => {
+                Deferred::Done { reply } => {
+                    let _ = reply.send(Ok(()));
+                }
+                Deferred::Released { reply, party } => {
+                    // The party has left: its connections get nothing more from here.
+                    self.subs.retain(|x| x.s.party != party);
                     let _ = reply.send(Ok(()));
                 }
             }
         }
+        self.wake_waiters(session, false);
         if wrote && self.state.policy.auto_save == AutoSave::SaveAndNotify {
             let upto = batch.upto.0;
             self.broadcast(
@@ -434,7 +533,124 @@ impl Pipeline {
                 session,
             );
             self.state.counters.sessions_closed.inc();
+            self.wake_waiters(session, true);
+            // `[log-filter-data] Transcript`: copy, hide (default) or skip.
+            match self.state.policy.log.transcript(session.transcript()) {
+                Some(t) => {
+                    tracing::info!(ended_by = %end.ended_by, reason = %end.reason, transcript = %t, "session closed")
+                }
+                None => {
+                    tracing::info!(ended_by = %end.ended_by, reason = %end.reason, "session closed")
+                }
+            }
             self.done = true;
+        }
+    }
+
+    /// Answers a refresh now, or holds it (long poll) until an event it may see commits.
+    pub(super) fn refresh(
+        &mut self,
+        session: &Session,
+        party: PartyId,
+        from: EventId,
+        wait: bool,
+        format: Format,
+        reply: oneshot::Sender<Result<Refreshed, CmdError>>,
+    ) {
+        let r = self.render(session, &party, from, format);
+        if r.events.is_empty() && wait && !r.chat_ended {
+            self.waiters.retain(|w| !w.reply.is_closed());
+            self.waiters.push(Waiter {
+                party,
+                from,
+                format,
+                reply,
+            });
+        } else {
+            let _ = reply.send(Ok(r));
+        }
+    }
+
+    /// Answers the waiting refreshes that now have something (all of them when `all`).
+    fn wake_waiters(&mut self, session: &Session, all: bool) {
+        for w in std::mem::take(&mut self.waiters) {
+            if w.reply.is_closed() {
+                continue;
+            }
+            let r = self.render(session, &w.party, w.from, w.format);
+            if all || !r.events.is_empty() || r.chat_ended {
+                let _ = w.reply.send(Ok(r));
+            } else {
+                self.waiters.push(w);
+            }
+        }
+    }
+
+    /// The durable events from position `from` that `party` may see, kept and transient
+    /// alike, in id order. A party that has left sees nothing after its leave.
+    fn render(
+        &self,
+        session: &Session,
+        party: &PartyId,
+        from: EventId,
+        format: Format,
+    ) -> Refreshed {
+        let viewer = session.party(party);
+        let present = viewer.is_some_and(|p| p.present);
+        let mut cap = self.committed;
+        if !present {
+            if let Some(left) = session.transcript().iter().rev().find(|e| {
+                &e.from == party && matches!(e.body, parley_core::EventBody::PartyLeft { .. })
+            }) {
+                cap = cap.min(left.id);
+            }
+        }
+        let chat_ended = session.end_info().is_some() || !present;
+        let monitored = viewer.and_then(|v| map::monitored_for(session, v));
+        let Some(viewer) = viewer.filter(|_| from.0 > 0) else {
+            // Position 0 asks for no events: just where the transcript ends.
+            return Refreshed {
+                events: match format {
+                    Format::Wire => Rendered::Wire(Vec::new()),
+                    Format::Gms => Rendered::Gms(Vec::new()),
+                },
+                next_position: cap.0 + 1,
+                chat_ended,
+                monitored,
+            };
+        };
+        let after = EventId(from.0 - 1);
+        let mut events: Vec<&Event> = session
+            .replay_for(party, after)
+            .take_while(|e| e.id <= cap)
+            .collect();
+        events.extend(
+            self.recent
+                .iter()
+                .filter(|(e, audience)| e.id > after && e.id <= cap && audience.contains(party))
+                .map(|(e, _)| e),
+        );
+        events.sort_by_key(|e| e.id);
+        let next_position = events.last().map_or(from.0, |e| e.id.0 + 1);
+        let events = match format {
+            Format::Wire => Rendered::Wire(
+                events
+                    .into_iter()
+                    .map(|e| map::wire_event(session, e, viewer))
+                    .collect(),
+            ),
+            Format::Gms => Rendered::Gms(
+                events
+                    .into_iter()
+                    .map(|e| crate::gms::map::message(session, e, viewer))
+                    .collect(),
+            ),
+        };
+        Refreshed {
+            events,
+            next_position,
+            chat_ended,
+            monitored,
         }
     }
 

@@ -73,20 +73,123 @@ pub struct Acked {
     pub event_id: EventId,
     /// A retry of an already stored send.
     pub duplicate: bool,
+    /// The `file-id` an upload got.
+    pub file_id: Option<u64>,
 }
 
-/// A request to a session actor.
+/// How a refresh renders events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Parley's `WireEvent` (flex protocol).
+    Wire,
+    /// GMS Chat API v2 `messages[]`.
+    Gms,
+}
+
+/// Events rendered for one party.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rendered {
+    /// Flex protocol events.
+    Wire(Vec<parley_proto::basic::WireEvent>),
+    /// GMS v2 messages.
+    Gms(Vec<parley_proto::gms::GmsMessage>),
+}
+
+impl Rendered {
+    /// Whether no event is there.
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Rendered::Wire(v) => v.is_empty(),
+            Rendered::Gms(v) => v.is_empty(),
+        }
+    }
+}
+
+/// The answer to a refresh.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refreshed {
+    /// Events from the requested position that the party may see.
+    pub events: Rendered,
+    /// Position to ask for next.
+    pub next_position: u64,
+    /// The session is over, or the party is no longer in it.
+    pub chat_ended: bool,
+    /// Someone monitors silently (for staff with ClientVersion 105+).
+    pub monitored: Option<bool>,
+}
+
+/// A file operation.
+pub enum FileOp {
+    /// How many bytes may be uploaded now for a file of this name.
+    Allowance {
+        /// File name.
+        name: String,
+        /// Reply.
+        reply: oneshot::Sender<Result<u64, CmdError>>,
+    },
+    /// Announce a stored file.
+    Upload {
+        /// The stored file.
+        file: parley_core::session::UploadedFile,
+        /// Reply once durable.
+        reply: oneshot::Sender<Result<Acked, CmdError>>,
+    },
+    /// Get a file to download.
+    Download {
+        /// `file-id`.
+        file_id: u64,
+        /// Reply.
+        reply: oneshot::Sender<Result<parley_core::session::FileRecord, CmdError>>,
+    },
+    /// Delete a file.
+    Delete {
+        /// `file-id`.
+        file_id: u64,
+        /// Reply once durable.
+        reply: oneshot::Sender<Result<Acked, CmdError>>,
+    },
+    /// Allowances and their use.
+    Limits {
+        /// Reply.
+        reply: oneshot::Sender<
+            Result<
+                (
+                    parley_core::session::FileSettings,
+                    parley_core::session::FileUsage,
+                ),
+                CmdError,
+            >,
+        >,
+    },
+}
+
+impl FileOp {
+    /// Answers the operation with an error.
+    pub fn fail(self, e: CmdError) {
+        match self {
+            FileOp::Allowance { reply, .. } => drop(reply.send(Err(e))),
+            FileOp::Upload { reply, .. } | FileOp::Delete { reply, .. } => drop(reply.send(Err(e))),
+            FileOp::Download { reply, .. } => drop(reply.send(Err(e))),
+            FileOp::Limits { reply } => drop(reply.send(Err(e))),
+        }
+    }
+}
+
+/// A request to a session actor. `key` is set for connectionless callers (flex, GMS, file
+/// HTTP): the actor checks it on every request, and a flex party that presents a wrong
+/// key is removed at once (reason 6, Genesys 8210). Connection-based callers proved their
+/// key when they joined or resumed.
 pub enum Command {
-    /// Join the session and subscribe; replies with `sessionInfo`.
+    /// Join the session (and subscribe the connection, if any); replies `sessionInfo`.
     Join {
         /// The join.
         req: JoinRequest,
-        /// The joining connection.
-        sub: Subscriber,
+        /// The joining connection (none for flex).
+        sub: Option<Subscriber>,
         /// Reply.
         reply: oneshot::Sender<Result<ServerFrame, CmdError>>,
     },
-    /// Come back after a reconnect or restoration; replies with what was missed.
+    /// Come back after a reconnect, a reload or a restoration; replies with what was missed.
     Resume {
         /// The returning party.
         party: PartyId,
@@ -94,8 +197,8 @@ pub enum Command {
         key: KeyHash,
         /// Last event it has.
         last: EventId,
-        /// Its new connection.
-        sub: Subscriber,
+        /// Its new connection (none for flex).
+        sub: Option<Subscriber>,
         /// Reply.
         reply: oneshot::Sender<Result<ServerFrame, CmdError>>,
     },
@@ -103,6 +206,8 @@ pub enum Command {
     Send {
         /// The send.
         req: SendRequest,
+        /// Key of a connectionless caller.
+        key: Option<KeyHash>,
         /// Reply once durable.
         reply: oneshot::Sender<Result<Acked, CmdError>>,
     },
@@ -110,6 +215,8 @@ pub enum Command {
     Release {
         /// Who.
         party: PartyId,
+        /// Key of a connectionless caller.
+        key: Option<KeyHash>,
         /// After-action.
         action: AfterAction,
         /// Farewell text.
@@ -123,6 +230,41 @@ pub enum Command {
         party: PartyId,
         /// Which connection.
         conn: ConnId,
+    },
+    /// Events from a position (flex and GMS); with `wait`, held until there is one.
+    Refresh {
+        /// Who.
+        party: PartyId,
+        /// Its key.
+        key: KeyHash,
+        /// First event id wanted.
+        from: EventId,
+        /// Long-poll.
+        wait: bool,
+        /// Rendering.
+        format: Format,
+        /// Reply.
+        reply: oneshot::Sender<Result<Refreshed, CmdError>>,
+    },
+    /// Merge keys into the session's user data (GMS `updateData`).
+    UpdateUserData {
+        /// Who.
+        party: PartyId,
+        /// Its key.
+        key: KeyHash,
+        /// Keys to add or replace.
+        data: parley_core::UserData,
+        /// Reply once durable.
+        reply: oneshot::Sender<Result<(), CmdError>>,
+    },
+    /// A file operation.
+    File {
+        /// Who.
+        party: PartyId,
+        /// Its key.
+        key: KeyHash,
+        /// What.
+        op: FileOp,
     },
 }
 
@@ -230,11 +372,16 @@ pub fn spawn_created(
     session: Session,
     effects: Vec<parley_core::Effect>,
     record: NewSession,
-    creator: Subscriber,
+    creator: Option<Subscriber>,
     reply: oneshot::Sender<Result<ServerFrame, CmdError>>,
 ) -> SessionHandle {
     let id = session.id().clone();
-    let creator = Some(commit::Deferred::creator(creator, reply));
+    let party = session
+        .parties()
+        .first()
+        .map(|p| p.id.clone())
+        .expect("a created session has its creator");
+    let creator = Some(commit::Deferred::creator(party, creator, reply));
     let handle = session::spawn(
         state.clone(),
         session,
@@ -303,7 +450,7 @@ pub async fn find(state: &AppState, id: &SessionId) -> Result<SessionHandle, Cmd
             events: stored.events,
             last_event_id: stored.last_event_id,
         },
-        state.policy.session,
+        state.policy.session.clone(),
         now,
     );
     info!(session_id = %id, epoch = epoch.0, "session restored");

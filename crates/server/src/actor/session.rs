@@ -5,13 +5,16 @@
 
 use std::time::Duration;
 
-use parley_core::{Effect, EventId, Input, PartyId, Session};
+use parley_core::{
+    CoreError, Effect, EventId, Input, KeyHash, LeftReason, PartyId, Protocol, Session,
+};
+use parley_proto::ErrorCode;
 use parley_store::{Epoch, NewSession};
 use tokio::sync::mpsc;
 use tracing::{debug, info_span, Instrument};
 
 use super::commit::{Deferred, Pipeline as Batches};
-use super::{now, CmdError, Command, RegistryGuard, SessionHandle};
+use super::{now, CmdError, Command, FileOp, RegistryGuard, SessionHandle};
 use crate::state::AppState;
 
 /// Most commands applied before their effects are submitted as one job.
@@ -77,7 +80,7 @@ impl Actor {
             tokio::select! {
                 biased;
                 done = self.batches.next_done() => {
-                    self.batches.complete(&mut self.session, done);
+                    self.batches.complete(&self.session, done);
                 }
                 cmd = rx.recv(), if !self.batches.closing() => match cmd {
                     Some(cmd) => {
@@ -129,9 +132,10 @@ impl Actor {
     fn apply(&mut self, cmd: Command) {
         match cmd {
             Command::Join { req, sub, reply } => {
+                let party = req.party.clone();
                 self.input(
                     Input::Join(req),
-                    Some(Deferred::info(sub, EventId(0), reply)),
+                    Some(Deferred::info(party, sub, EventId(0), reply)),
                 );
             }
             Command::Resume {
@@ -146,32 +150,178 @@ impl Actor {
                     return;
                 }
                 self.input(
-                    Input::Attach { party },
-                    Some(Deferred::info(sub, last, reply)),
+                    Input::Attach {
+                        party: party.clone(),
+                    },
+                    Some(Deferred::info(party, sub, last, reply)),
                 );
             }
-            Command::Send { req, reply } => {
+            Command::Send { req, key, reply } => {
+                if let Err(e) = self.authorize(&req.from, key.as_ref(), false) {
+                    let _ = reply.send(Err(e));
+                    return;
+                }
                 self.input(Input::Send(req), Some(Deferred::Ack { reply, ack: None }));
             }
             Command::Release {
                 party,
+                key,
                 action,
                 text,
                 reply,
             } => {
+                if let Err(e) = self.authorize(&party, key.as_ref(), false) {
+                    let _ = reply.send(Err(e));
+                    return;
+                }
                 self.input(
                     Input::Release {
-                        party,
+                        party: party.clone(),
                         after_action: action,
                         text,
                     },
-                    Some(Deferred::Released { reply }),
+                    Some(Deferred::Released { reply, party }),
                 );
             }
             Command::Detach { party, conn } => {
                 if self.batches.unsubscribe(&party, conn) {
                     self.input(Input::Detach { party }, None);
                 }
+            }
+            Command::Refresh {
+                party,
+                key,
+                from,
+                wait,
+                format,
+                reply,
+            } => {
+                if let Err(e) = self.authorize(&party, Some(&key), true) {
+                    let _ = reply.send(Err(e));
+                    return;
+                }
+                self.batches
+                    .refresh(&self.session, party, from, wait, format, reply);
+            }
+            Command::UpdateUserData {
+                party,
+                key,
+                data,
+                reply,
+            } => {
+                if let Err(e) = self.authorize(&party, Some(&key), false) {
+                    let _ = reply.send(Err(e));
+                    return;
+                }
+                if let Err(e) = self.session.check_user_data(&data) {
+                    let _ = reply.send(Err(e.into()));
+                    return;
+                }
+                self.batches.stage_user_data(data, reply);
+            }
+            Command::File { party, key, op } => {
+                if let Err(e) = self.authorize(&party, Some(&key), false) {
+                    op.fail(e);
+                    return;
+                }
+                self.file(party, op);
+            }
+        }
+    }
+
+    /// Checks a connectionless caller's key and counts the request as activity. A flex
+    /// party with a wrong key is removed at once (reason 6), as Genesys does against
+    /// hijacking; a party of another protocol just gets the error.
+    fn authorize(
+        &mut self,
+        party: &PartyId,
+        key: Option<&KeyHash>,
+        read_only: bool,
+    ) -> Result<(), CmdError> {
+        let Some(key) = key else { return Ok(()) };
+        match self.session.check_key(party, key) {
+            Ok(()) => {
+                let present = self.session.party(party).is_some_and(|p| p.present);
+                if present {
+                    let _ = self.session.handle(
+                        now(),
+                        Input::Touch {
+                            party: party.clone(),
+                        },
+                    );
+                    return Ok(());
+                }
+                if read_only {
+                    // A party that has left may still read up to its leave.
+                    return Ok(());
+                }
+                Err(CmdError::new(
+                    ErrorCode::LoggedOut,
+                    "you were logged out of this chat session",
+                ))
+            }
+            Err(CoreError::BadSecureKey) => {
+                let flex_present = self
+                    .session
+                    .party(party)
+                    .is_some_and(|p| p.present && p.protocol == Protocol::Flex);
+                if flex_present {
+                    self.input(
+                        Input::Remove {
+                            party: party.clone(),
+                            reason: LeftReason::BadSecureKey,
+                            asker: None,
+                        },
+                        None,
+                    );
+                }
+                Err(CoreError::BadSecureKey.into())
+            }
+            Err(e) => Err(e.into()),
+        }
+    }
+
+    fn file(&mut self, party: PartyId, op: FileOp) {
+        match op {
+            FileOp::Allowance { name, reply } => {
+                let _ = reply.send(
+                    self.session
+                        .upload_allowance(&party, &name)
+                        .map_err(CmdError::from),
+                );
+            }
+            FileOp::Limits { reply } => {
+                let settings = self.session.settings().files.clone();
+                let _ = reply.send(Ok((settings, self.session.file_usage())));
+            }
+            FileOp::Upload { file, reply } => {
+                self.input(
+                    Input::UploadFile { party, file },
+                    Some(Deferred::Ack { reply, ack: None }),
+                );
+            }
+            FileOp::Delete { file_id, reply } => {
+                self.input(
+                    Input::DeleteFile { party, file_id },
+                    Some(Deferred::Ack { reply, ack: None }),
+                );
+            }
+            FileOp::Download { file_id, reply } => {
+                // Counting a download changes no stored state, so it is answered at once.
+                let res = self
+                    .session
+                    .handle(now(), Input::DownloadFile { party, file_id })
+                    .map_err(CmdError::from)
+                    .and_then(|effects| {
+                        effects
+                            .into_iter()
+                            .find_map(|e| match e {
+                                Effect::ServeDocument(r) => Some(r),
+                                _ => None,
+                            })
+                            .ok_or_else(|| CmdError::new(ErrorCode::Internal, "no document"))
+                    });
+                let _ = reply.send(res);
             }
         }
     }

@@ -4,14 +4,11 @@
 
 use futures::FutureExt;
 use parley_core::session::{JoinRequest, SendBody, SendRequest};
-use parley_core::{
-    ClientMsgId, EventId, PartyId, PartyType, Protocol, Session, SessionId, Visibility,
-};
+use parley_core::{ClientMsgId, EventId, PartyId, PartyType, Protocol, SessionId};
 use parley_proto::basic::{
     ClientFrame, Credentials, ResumeIdentity, ServerFrame, UserData, PROTOCOL_VERSION,
 };
 use parley_proto::ErrorCode;
-use parley_store::NewSession;
 use tokio::sync::oneshot;
 use tracing::{debug, info};
 
@@ -19,6 +16,7 @@ use super::decode::decode;
 use super::map;
 use super::{Conn, Pending, User};
 use crate::actor::{self, CmdError, Command, SessionHandle, Subscriber};
+use crate::customer::{self, Creator, NewChat};
 use crate::secrets;
 
 type Reply = Result<Pending, CmdError>;
@@ -269,63 +267,21 @@ impl Conn {
         endpoint: Option<String>,
     ) -> Reply {
         let user = self.user()?;
-        let state = &self.state;
-        let (tenant, endpoint) = resolve_endpoint(&state.config, endpoint.as_deref());
-        let queue = state
-            .config
-            .queue_for(&tenant, &endpoint)
-            .ok_or_else(|| {
-                CmdError::new(
-                    ErrorCode::InvalidField,
-                    format!("unknown endpoint {tenant}:{endpoint}"),
-                )
-            })?
-            .to_owned();
-        if subject.as_ref().is_some_and(|s| s.len() > 1024) {
-            return Err(CmdError::new(ErrorCode::LimitExceeded, "subject too long"));
-        }
-        let now = actor::now();
-        let id = secrets::new_session_id();
-        let generated = state
-            .policy
-            .password_enforce
-            .then(secrets::new_session_password);
-        let join = JoinRequest {
+        let creator = Creator {
             party: user.id.clone(),
+            key_hash: user.key_hash,
             nickname: user.nickname.clone(),
             party_type: user.party_type,
-            visibility: Visibility::All,
+            version: user.version,
             protocol: Protocol::Basic,
-            client_version: user.version,
-            key_hash: Some(user.key_hash),
-            person_id: None,
+            sub: Some(self.subscriber(&user.id)),
+        };
+        let chat = NewChat {
+            endpoint,
+            subject,
             user_data,
         };
-        let (session, effects) =
-            Session::create(id.clone(), now, state.policy.session, generated, join)?;
-        let record = NewSession {
-            id: id.clone(),
-            created_at: now,
-            tenant,
-            endpoint: endpoint.clone(),
-            queue: queue.clone(),
-            subject,
-            user_data: session.initial_user_data().cloned().unwrap_or_default(),
-            password: session.password().cloned(),
-            owner: state.instance.clone(),
-            lease_until: now.plus_ms(state.policy.lease_ms),
-        };
-        info!(
-            session_id = %id,
-            endpoint = %endpoint,
-            queue = %queue,
-            user_data = ?state.policy.log.user_data(&record.user_data),
-            "session created"
-        );
-        state.counters.sessions_created.inc();
-        let (tx, rx) = oneshot::channel();
-        let sub = self.subscriber(&user.id);
-        let handle = actor::spawn_created(state, session, effects, record, sub, tx);
+        let (id, handle, rx) = customer::create_session(&self.state, creator, chat)?;
         self.sessions.insert(id.clone(), handle);
         Ok(info_reply(rx, request_id, id))
     }
@@ -353,7 +309,7 @@ impl Conn {
             user_data,
         };
         let (tx, rx) = oneshot::channel();
-        let sub = self.subscriber(&user.id);
+        let sub = Some(self.subscriber(&user.id));
         handle
             .send(Command::Join {
                 req,
@@ -375,7 +331,7 @@ impl Conn {
             party: user.id.clone(),
             key: user.key_hash,
             last: EventId(last),
-            sub: self.subscriber(&user.id),
+            sub: Some(self.subscriber(&user.id)),
             reply: tx,
         };
         handle.send(cmd).await?;
@@ -416,7 +372,13 @@ impl Conn {
             body,
         };
         let (tx, rx) = oneshot::channel();
-        handle.send(Command::Send { req, reply: tx }).await?;
+        handle
+            .send(Command::Send {
+                req,
+                key: None,
+                reply: tx,
+            })
+            .await?;
         let sid = id.to_string();
         Ok(async move {
             match rx.await {
@@ -452,6 +414,7 @@ impl Conn {
         let (tx, rx) = oneshot::channel();
         let cmd = Command::Release {
             party: user.id.clone(),
+            key: None,
             action: map::after_action(action),
             text,
             reply: tx,
@@ -529,22 +492,5 @@ fn frame_ids(frame: &ClientFrame) -> (Option<u64>, Option<String>) {
             session_id,
             ..
         } => (*request_id, Some(session_id.clone())),
-    }
-}
-
-/// `tenant:endpoint` or `endpoint` (in the first configured tenant); `default` when absent.
-fn resolve_endpoint(config: &crate::config::Config, requested: Option<&str>) -> (String, String) {
-    let first_tenant = config
-        .endpoints
-        .keys()
-        .next()
-        .cloned()
-        .unwrap_or_else(|| "1".into());
-    match requested.map(str::trim).filter(|s| !s.is_empty()) {
-        None => (first_tenant, "default".into()),
-        Some(r) => match r.split_once(':') {
-            Some((t, e)) => (t.to_owned(), e.to_owned()),
-            None => (first_tenant, r.to_owned()),
-        },
     }
 }

@@ -9,20 +9,25 @@
 //! PARLEY_LOG_FILTER_DATA__TRANSCRIPT=copy
 //! PARLEY_SECURITY__API_KEYS=key-one,key-two      (comma-separated)
 //! PARLEY_ENDPOINTS__1__DEFAULT=chat-inbound      (tenant, then endpoint)
+//! PARLEY_CLIENT_FILE_TRANSFER__UPLOAD_MAX_FILES=5
+//! PARLEY_GMS_CHAT_SERVICES__SUPPORT=1:default    (service = tenant:endpoint)
+//! PARLEY_WEB__CORS_ALLOWED_ORIGINS=https://a.example,https://b.example   (comma-separated)
 //! ```
 //!
-//! Integer and boolean options read the value as a TOML literal; every other option takes
-//! it verbatim as a string. Endpoint variables add to (or change one entry of) the
-//! endpoints from the file, or from the built-in default when the file has none; a tenant
-//! or endpoint name matches an existing one case-insensitively, and a new one is taken in
-//! lower case. Variables starting with `PARLEY_TEST_` belong to the test suite and are
-//! ignored; any other unknown `PARLEY_` variable is a problem naming it.
+//! Integer and boolean options read the value as a TOML literal; list options
+//! (`api-keys`, `cors-allowed-origins`) split it at commas; every other option takes it
+//! verbatim as a string. Endpoint and GMS service variables add to (or change one entry
+//! of) the endpoints or services from the file, or from the built-in default when the
+//! file has none; a tenant, endpoint or service name matches an existing one
+//! case-insensitively, and a new one is taken in lower case. Variables starting with
+//! `PARLEY_TEST_` belong to the test suite and are ignored; any other unknown `PARLEY_`
+//! variable is a problem naming it.
 
 use serde::Deserialize;
 use toml::{Table, Value};
 
-use super::schema::{env_norm, section_names, Kind, ENDPOINTS, FIXED_SECTIONS};
-use super::{default_endpoints, ConfigProblem};
+use super::schema::{env_norm, section_names, ENDPOINTS, FIXED_SECTIONS, GMS_CHAT_SERVICES};
+use super::{default_endpoints, default_gms_chat_services, ConfigProblem};
 
 /// The prefix of every configuration variable.
 pub(super) const PREFIX: &str = "PARLEY_";
@@ -74,6 +79,9 @@ fn apply_one(
     if section == ENDPOINTS {
         return apply_endpoint(table, &parts[1..], value);
     }
+    if section == GMS_CHAT_SERVICES {
+        return apply_service(table, &parts[1..], value);
+    }
     let Some(spec) = FIXED_SECTIONS.iter().find(|s| s.name == section) else {
         return Err(format!(
             "unknown configuration variable: no section `{}`; use PARLEY_<SECTION>__<OPTION> \
@@ -106,7 +114,7 @@ fn apply_one(
         ));
     };
     let value = match option.kind {
-        Kind::SecretList => Value::Array(
+        kind if kind.env_reads_list() => Value::Array(
             value
                 .split(',')
                 .map(str::trim)
@@ -162,6 +170,36 @@ fn apply_endpoint(
     let endpoint = existing_or_lower(eps, endpoint);
     eps.insert(endpoint.clone(), Value::String(queue));
     Ok(Some((format!("{ENDPOINTS}.{tenant}"), endpoint)))
+}
+
+/// `PARLEY_GMS_CHAT_SERVICES__<SERVICE>=<tenant>:<endpoint>`.
+fn apply_service(
+    table: &mut Table,
+    rest: &[&str],
+    target: String,
+) -> Result<Option<(String, String)>, String> {
+    let [service] = rest else {
+        return Err("unknown configuration variable: expected \
+                    PARLEY_GMS_CHAT_SERVICES__<SERVICE>=<tenant>:<endpoint>"
+            .into());
+    };
+    if service.is_empty() {
+        return Err(
+            "unknown configuration variable: the service must not be empty in \
+             PARLEY_GMS_CHAT_SERVICES__<SERVICE>"
+                .into(),
+        );
+    }
+    let services = table.entry(GMS_CHAT_SERVICES).or_insert_with(|| {
+        let default = Table::try_from(default_gms_chat_services()).expect("string maps serialize");
+        Value::Table(default)
+    });
+    let Value::Table(services) = services else {
+        return Ok(None);
+    };
+    let service = existing_or_lower(services, service);
+    services.insert(service.clone(), Value::String(target));
+    Ok(Some((GMS_CHAT_SERVICES.to_owned(), service)))
 }
 
 /// The key of `table` matching `part` (case-insensitive, `_` = `-`), else `part` in lower

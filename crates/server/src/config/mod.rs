@@ -2,8 +2,9 @@
 //! convention 6).
 //!
 //! Sections and option names are the Genesys Chat Server 8.5 ones (`[settings]`,
-//! `[log-filter-data]`, `[endpoints.<tenant>]`), plus Parley's own `[server]` and
-//! `[security]`. `config/parley.example.toml` documents every option.
+//! `[log-filter-data]`, `[client-file-transfer]`, `[endpoints.<tenant>]`), plus Parley's
+//! own `[server]`, `[gms-chat-services]` (modelled on GMS's `chat.<service>` sections),
+//! `[web]` and `[security]`. `config/parley.example.toml` documents every option.
 //!
 //! Layers, lowest first: built-in defaults → TOML file → `PARLEY_<SECTION>__<OPTION>`
 //! variables (see `env.rs`) → CLI flags. The file and the variables are merged into one
@@ -31,8 +32,8 @@ use toml::{Table, Value};
 pub use error::{ConfigError, ConfigProblem};
 pub use secret::Secret;
 pub use sections::{
-    AutoSave, FilterAction, LogFilterData, RestorationMode, SaveNotices, SaveOnError, Security,
-    ServerSection, Settings,
+    AutoSave, ClientFileTransfer, FilterAction, LogFilterData, RestorationMode, SaveNotices,
+    SaveOnError, Security, ServerSection, Settings, Web,
 };
 
 /// The whole configuration.
@@ -51,12 +52,30 @@ pub struct Config {
     /// default: every option at its default
     #[serde(default, rename = "log-filter-data")]
     pub log_filter_data: LogFilterData,
+    /// `[client-file-transfer]`: customers' upload and download allowances.
+    /// default: every option at its default
+    #[serde(default, rename = "client-file-transfer")]
+    pub client_file_transfer: ClientFileTransfer,
     /// `[endpoints.<tenant>]`: endpoint name → interaction queue, per tenant (Genesys
     /// `endpoints:<tenant>`). Every tenant maps `default`. A file (or variable) that
     /// names any tenant replaces this default; variables add to what the file says.
     /// default: `[endpoints.1] default = "default"`
     #[serde(default = "default_endpoints")]
     pub endpoints: BTreeMap<String, BTreeMap<String, String>>,
+    /// `[gms-chat-services]`: GMS v2 service name (the `{serviceName}` of
+    /// `/genesys/2/chat/{serviceName}`) → `"<tenant>:<endpoint>"`, an endpoint of
+    /// `[endpoints.<tenant>]`. Service names use only A-Z, a-z, 0-9, _ and -. A file that
+    /// names any service replaces this default; variables add to what the file says (or
+    /// to the default). When the file names no service, the default entry is dropped if
+    /// its endpoint `1:default` does not exist, so a file that replaces tenant 1 need not
+    /// mention GMS. Read it with [`Config::service_endpoint`].
+    /// default: `customer-support = "1:default"`
+    #[serde(default = "default_gms_chat_services", rename = "gms-chat-services")]
+    pub gms_chat_services: BTreeMap<String, String>,
+    /// `[web]`: CORS and where the web files come from.
+    /// default: every option at its default
+    #[serde(default)]
+    pub web: Web,
     /// `[security]`: credentials.
     /// default: every option at its default
     #[serde(default)]
@@ -68,13 +87,20 @@ fn default_endpoints() -> BTreeMap<String, BTreeMap<String, String>> {
     BTreeMap::from([("1".to_owned(), tenant)])
 }
 
+fn default_gms_chat_services() -> BTreeMap<String, String> {
+    BTreeMap::from([("customer-support".to_owned(), "1:default".to_owned())])
+}
+
 impl Default for Config {
     fn default() -> Config {
         Config {
             server: ServerSection::default(),
             settings: Settings::default(),
             log_filter_data: LogFilterData::default(),
+            client_file_transfer: ClientFileTransfer::default(),
             endpoints: default_endpoints(),
+            gms_chat_services: default_gms_chat_services(),
+            web: Web::default(),
             security: Security::default(),
         }
     }
@@ -110,6 +136,7 @@ impl Config {
             }
             None => Table::new(),
         };
+        let file_names_services = table.contains_key(schema::GMS_CHAT_SERVICES);
         let mut problems = Vec::new();
         let mut origins = Vec::new();
         env::apply(&mut table, env, &mut problems, &mut origins);
@@ -122,7 +149,15 @@ impl Config {
                 server.remove("data-dir");
             }
         }
+        let set_by_variables: Vec<&str> = origins
+            .iter()
+            .filter(|o| o.section == schema::GMS_CHAT_SERVICES)
+            .map(|o| o.option.as_str())
+            .collect();
         let mut config = from_table(table, &mut problems)?;
+        if !file_names_services {
+            drop_missing_default_services(&mut config, &set_by_variables);
+        }
         if let Some(listen) = cli.listen {
             config.server.listen = listen;
         }
@@ -144,14 +179,18 @@ impl Config {
     /// Defaults overlaid with the TOML text `s`, validated. No environment, no flags.
     pub fn from_toml_str(s: &str) -> Result<Config, ConfigError> {
         let table = parse_table(s, None)?;
+        let file_names_services = table.contains_key(schema::GMS_CHAT_SERVICES);
         let mut problems = Vec::new();
-        let config = from_table(table, &mut problems)?;
+        let mut config = from_table(table, &mut problems)?;
+        if !file_names_services {
+            drop_missing_default_services(&mut config, &[]);
+        }
         problems.extend(validate::problems(&config));
         finish(config, problems)
     }
 
-    /// Checks ranges, cross-option rules, endpoint tables and API keys, reporting every
-    /// problem at once.
+    /// Checks ranges, cross-option rules, endpoint tables, GMS services, CORS origins and
+    /// API keys, reporting every problem at once.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let problems = validate::problems(self);
         if problems.is_empty() {
@@ -182,6 +221,14 @@ impl Config {
             .get(endpoint)
             .map(String::as_str)
     }
+
+    /// The `(tenant, endpoint)` that GMS v2 service `service` (the `{serviceName}` of
+    /// `/genesys/2/chat/{serviceName}`) submits chats to, or `None` if the service is not
+    /// configured. Names match exactly. Resolve the queue with [`Config::queue_for`].
+    pub fn service_endpoint(&self, service: &str) -> Option<(String, String)> {
+        let (tenant, endpoint) = self.gms_chat_services.get(service)?.split_once(':')?;
+        Some((tenant.to_owned(), endpoint.to_owned()))
+    }
 }
 
 fn parse_table(text: &str, path: Option<&Path>) -> Result<Table, ConfigError> {
@@ -201,6 +248,23 @@ fn from_table(mut table: Table, problems: &mut Vec<ConfigProblem>) -> Result<Con
             path: None,
             message: e.message().to_owned(),
         })
+}
+
+/// For a file that names no GMS service: drops each built-in service whose endpoint is
+/// not configured (unless a variable in `set_by_variables` set it), so that a file
+/// replacing tenant 1 need not mention GMS.
+fn drop_missing_default_services(config: &mut Config, set_by_variables: &[&str]) {
+    for (service, _) in default_gms_chat_services() {
+        if set_by_variables.contains(&service.as_str()) {
+            continue;
+        }
+        let exists = config
+            .service_endpoint(&service)
+            .is_some_and(|(tenant, endpoint)| config.queue_for(&tenant, &endpoint).is_some());
+        if !exists {
+            config.gms_chat_services.remove(&service);
+        }
+    }
 }
 
 /// `config` if there are no problems, else every problem, grouped by section in the

@@ -53,6 +53,15 @@ pub(super) const WS_PING_INTERVAL: Range = range(0, 3600, "seconds");
 pub(super) const SESSION_LEASE_TIMEOUT: Range = range(5, 3600, "seconds");
 pub(super) const COMMIT_BATCH_MAX: Range = range(1, 10_000, "");
 pub(super) const SHUTDOWN_TIMEOUT: Range = range(1, 600, "seconds");
+pub(super) const FLEX_DISCONNECT_TIMEOUT: Range = range(1, 1_728_000, "seconds");
+pub(super) const FLEX_REFRESH_MAX_WAIT: Range = range(0, 120, "seconds");
+pub(super) const UPLOAD_MAX_FILES: Range = range(0, 1000, "");
+pub(super) const UPLOAD_MAX_FILE_SIZE: Range = range(0, 1_073_741_823, "bytes");
+pub(super) const UPLOAD_MAX_TOTAL_SIZE: Range = range(0, 1_073_741_823, "bytes");
+pub(super) const DOWNLOAD_ATTEMPTS: Range = range(0, 1000, "");
+
+/// Longest entry of `upload-file-types`, in characters.
+pub(super) const MAX_FILE_TYPE_CHARS: usize = 16;
 
 /// Minimum length of an API key, in characters.
 pub(super) const MIN_API_KEY_CHARS: usize = 32;
@@ -72,6 +81,10 @@ pub(super) enum Kind {
     Addr,
     /// A filesystem path (string).
     Path,
+    /// Any string; what it may contain is checked by `validate()`.
+    Str,
+    /// An array of strings; a `PARLEY_` variable gives them comma-separated.
+    StrList,
     /// A URL that may carry a password: its value is never echoed.
     Url,
     /// An array of secret strings: values are never echoed.
@@ -82,6 +95,11 @@ impl Kind {
     /// Whether messages may echo the value.
     pub(super) fn shows_value(self) -> bool {
         !matches!(self, Kind::Url | Kind::SecretList)
+    }
+
+    /// Whether a `PARLEY_` variable's text is a comma-separated list of strings.
+    pub(super) fn env_reads_list(self) -> bool {
+        matches!(self, Kind::SecretList | Kind::StrList)
     }
 
     /// Whether a `PARLEY_` variable's text is read as a TOML literal (numbers, bools)
@@ -111,11 +129,14 @@ impl Kind {
             (Kind::Addr, _) => {
                 Err("must be an IP address and port, such as 127.0.0.1:8080 or [::1]:8080".into())
             }
-            (Kind::Path | Kind::Url, Value::String(_)) => Ok(()),
+            (Kind::Path | Kind::Url | Kind::Str, Value::String(_)) => Ok(()),
             (Kind::Path, _) => Err("must be a path (a string)".into()),
+            (Kind::Str, _) => Err("must be a string".into()),
             (Kind::Url, _) => Err("must be a URL (a string)".into()),
-            (Kind::SecretList, Value::Array(a)) if a.iter().all(Value::is_str) => Ok(()),
-            (Kind::SecretList, _) => Err("must be an array of strings".into()),
+            (Kind::SecretList | Kind::StrList, Value::Array(a)) if a.iter().all(Value::is_str) => {
+                Ok(())
+            }
+            (Kind::SecretList | Kind::StrList, _) => Err("must be an array of strings".into()),
         }
     }
 }
@@ -156,6 +177,20 @@ pub(super) const FILTER_ACTIONS: &[&str] = &["copy", "skip", "hide"];
 
 /// The endpoints section: `[endpoints.<tenant>]` tables of endpoint = queue.
 pub(super) const ENDPOINTS: &str = "endpoints";
+/// The GMS services section: `[gms-chat-services]`, service = "<tenant>:<endpoint>".
+pub(super) const GMS_CHAT_SERVICES: &str = "gms-chat-services";
+
+/// Every section, fixed or not, in the order of the example file.
+const SECTION_ORDER: &[&str] = &[
+    "server",
+    "settings",
+    "log-filter-data",
+    "client-file-transfer",
+    ENDPOINTS,
+    GMS_CHAT_SERVICES,
+    "web",
+    "security",
+];
 
 /// Every fixed section, in the order of the example file.
 pub(super) const FIXED_SECTIONS: &[SectionSpec] = &[
@@ -184,6 +219,11 @@ pub(super) const FIXED_SECTIONS: &[SectionSpec] = &[
             opt("session-restoration-mode", Kind::Choice(RESTORATION_MODES)),
             opt("session-password-enforce", Kind::Bool),
             opt("user-register-timeout", Kind::Int(USER_REGISTER_TIMEOUT)),
+            opt(
+                "flex-disconnect-timeout",
+                Kind::Int(FLEX_DISCONNECT_TIMEOUT),
+            ),
+            opt("flex-refresh-max-wait", Kind::Int(FLEX_REFRESH_MAX_WAIT)),
             opt("message-log-print-size", Kind::Int(MESSAGE_LOG_PRINT_SIZE)),
             opt("hide-attached-data", Kind::Bool),
             opt("max-frame-size", Kind::Int(MAX_FRAME_SIZE)),
@@ -206,6 +246,25 @@ pub(super) const FIXED_SECTIONS: &[SectionSpec] = &[
         ],
     },
     SectionSpec {
+        name: "client-file-transfer",
+        options: &[
+            opt("upload-max-files", Kind::Int(UPLOAD_MAX_FILES)),
+            opt("upload-max-file-size", Kind::Int(UPLOAD_MAX_FILE_SIZE)),
+            opt("upload-max-total-size", Kind::Int(UPLOAD_MAX_TOTAL_SIZE)),
+            opt("upload-file-types", Kind::Str),
+            opt("upload-need-agent", Kind::Bool),
+            opt("download-attempts", Kind::Int(DOWNLOAD_ATTEMPTS)),
+            opt("delete-file", Kind::Bool),
+        ],
+    },
+    SectionSpec {
+        name: "web",
+        options: &[
+            opt("cors-allowed-origins", Kind::StrList),
+            opt("web-dir", Kind::Path),
+        ],
+    },
+    SectionSpec {
         name: "security",
         options: &[opt("api-keys", Kind::SecretList)],
     },
@@ -213,23 +272,17 @@ pub(super) const FIXED_SECTIONS: &[SectionSpec] = &[
 
 /// All section names, for messages.
 pub(super) fn section_names() -> String {
-    let mut names: Vec<&str> = FIXED_SECTIONS.iter().map(|s| s.name).collect();
-    names.insert(3, ENDPOINTS);
-    names.join(", ")
+    SECTION_ORDER.join(", ")
 }
 
-/// Where problems about `section` are listed: fixed sections in file order, endpoint
-/// tables after `settings`-like ones, then variables, then unknown sections.
+/// Where problems about `section` are listed: sections in file order (an endpoint table
+/// with `[endpoints]`), then variables, then unknown sections.
 pub(super) fn section_rank(section: &str) -> usize {
     let base = section.split('.').next().unwrap_or(section);
-    match base {
-        "server" => 0,
-        "settings" => 1,
-        "log-filter-data" => 2,
-        ENDPOINTS => 3,
-        "security" => 4,
-        super::env::ENV_SECTION => 5,
-        _ => 6,
+    match SECTION_ORDER.iter().position(|s| *s == base) {
+        Some(rank) => rank,
+        None if base == super::env::ENV_SECTION => SECTION_ORDER.len(),
+        None => SECTION_ORDER.len() + 1,
     }
 }
 
@@ -264,6 +317,10 @@ pub(super) fn check_and_prune(table: &mut Table, problems: &mut Vec<ConfigProble
     for name in names {
         if name == ENDPOINTS {
             check_endpoints(table, problems);
+            continue;
+        }
+        if name == GMS_CHAT_SERVICES {
+            check_services(table, problems);
             continue;
         }
         let Some(spec) = FIXED_SECTIONS.iter().find(|s| s.name == name) else {
@@ -338,17 +395,48 @@ fn check_endpoints(table: &mut Table, problems: &mut Vec<ConfigProblem>) {
     }
 }
 
+/// `[gms-chat-services]` must be a table of strings; names and targets are checked by
+/// `validate()`.
+fn check_services(table: &mut Table, problems: &mut Vec<ConfigProblem>) {
+    let Some(Value::Table(services)) = table.get_mut(GMS_CHAT_SERVICES) else {
+        problems.push(ConfigProblem::new(
+            GMS_CHAT_SERVICES,
+            "",
+            "must be a table of service = \"<tenant>:<endpoint>\": [gms-chat-services]",
+        ));
+        table.remove(GMS_CHAT_SERVICES);
+        return;
+    };
+    let names: Vec<String> = services.keys().cloned().collect();
+    for service in names {
+        if !services[&service].is_str() {
+            let mut p = ConfigProblem::new(
+                GMS_CHAT_SERVICES,
+                &service,
+                "must be \"<tenant>:<endpoint>\" (a string)",
+            );
+            p.value = Some(show(&services[&service]));
+            problems.push(p);
+            services.remove(&service);
+        }
+    }
+}
+
 fn unknown_section(name: &str) -> ConfigProblem {
     let message = match name.strip_prefix("endpoints:") {
         Some(tenant) => format!(
             "unknown section; the Genesys section `endpoints:{tenant}` is written \
              [endpoints.{tenant}] (or [endpoints.\"{tenant}\"])"
         ),
-        None => match FIXED_SECTIONS
+        None if name == "chat" || name.starts_with("chat.") => format!(
+            "unknown section; GMS `chat.<service>` sections are written as entries of \
+             [{GMS_CHAT_SERVICES}]: <service> = \"<tenant>:<endpoint>\""
+        ),
+        None => match SECTION_ORDER
             .iter()
-            .find(|s| loose_norm(s.name) == loose_norm(name))
+            .find(|s| loose_norm(s) == loose_norm(name))
         {
-            Some(s) => format!("unknown section; did you mean [{}]?", s.name),
+            Some(s) => format!("unknown section; did you mean [{s}]?"),
             None => format!("unknown section; known sections are {}", section_names()),
         },
     };

@@ -1,5 +1,6 @@
-//! The typed sections: `[server]`, `[settings]`, `[log-filter-data]`, `[security]`,
-//! their value enums and their named default functions.
+//! The typed sections: `[server]`, `[settings]`, `[log-filter-data]`,
+//! `[client-file-transfer]`, `[web]`, `[security]`, their value enums and their named
+//! default functions.
 
 use std::fmt;
 use std::net::SocketAddr;
@@ -76,6 +77,24 @@ pub struct Settings {
         rename = "user-register-timeout"
     )]
     pub user_register_timeout_s: u64,
+    /// `flex-disconnect-timeout`: seconds a flex (web) client may go without sending any
+    /// protocol request before it is disconnected and leaves its session, 1..=1728000.
+    /// Inactivity means no requests, not no messages: a client that only refreshes stays.
+    /// default: `45`
+    #[serde(
+        default = "default_flex_disconnect_timeout_s",
+        rename = "flex-disconnect-timeout"
+    )]
+    pub flex_disconnect_timeout_s: u64,
+    /// `flex-refresh-max-wait`: the longest, in seconds, a flex or GMS refresh waits for
+    /// new transcript events before it answers with none (long polling), 0..=120; 0
+    /// answers at once. Must be less than `flex-disconnect-timeout`. Parley's own.
+    /// default: `30`
+    #[serde(
+        default = "default_flex_refresh_max_wait_s",
+        rename = "flex-refresh-max-wait"
+    )]
+    pub flex_refresh_max_wait_s: u64,
     /// `message-log-print-size`: leading characters of each message printed in the log
     /// (after masking, at trace level), 0..=7000; 0 prints none.
     /// default: `0`
@@ -144,6 +163,100 @@ pub struct LogFilterData {
     /// default: `hide`
     #[serde(default = "default_filter_structured_text", rename = "StructuredText")]
     pub structured_text: FilterAction,
+}
+
+/// `[client-file-transfer]`: what customers (flex and GMS clients) may upload and
+/// download in a session. Agents are not limited. These values are also what a client's
+/// file-limits request reports.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+pub struct ClientFileTransfer {
+    /// `upload-max-files`: most files a customer may upload per session, 0..=1000; 0
+    /// forbids uploads.
+    /// default: `3`
+    #[serde(default = "default_upload_max_files")]
+    pub upload_max_files: u64,
+    /// `upload-max-file-size`: largest single upload in bytes, 0..=1073741823.
+    /// default: `2097152`
+    #[serde(
+        default = "default_upload_max_file_size_bytes",
+        rename = "upload-max-file-size"
+    )]
+    pub upload_max_file_size_bytes: u64,
+    /// `upload-max-total-size`: most bytes a customer may upload per session, in total,
+    /// 0..=1073741823.
+    /// default: `5242880`
+    #[serde(
+        default = "default_upload_max_total_size_bytes",
+        rename = "upload-max-total-size"
+    )]
+    pub upload_max_total_size_bytes: u64,
+    /// `upload-file-types`: the extensions a customer may upload, without dots,
+    /// colon-separated (`pdf:png:jpg`), each 1..=16 ASCII letters and digits, matched
+    /// case-insensitively; empty allows any type. Read it with
+    /// [`ClientFileTransfer::file_types`].
+    /// default: `bmp:csv:doc:docx:gif:jpeg:jpg:pdf:png:rtf:txt:xls:xlsx` (no executables)
+    #[serde(default = "default_upload_file_types")]
+    pub upload_file_types: String,
+    /// `upload-need-agent`: customers may upload only while an agent is in the session.
+    /// default: `false`
+    #[serde(default = "default_upload_need_agent")]
+    pub upload_need_agent: bool,
+    /// `download-attempts`: most downloads a customer may make per session, 0..=1000; 0
+    /// forbids downloads.
+    /// default: `10`
+    #[serde(default = "default_download_attempts")]
+    pub download_attempts: u64,
+    /// `delete-file`: deleting an uploaded file gives its allowance (one file and its
+    /// size) back to the customer.
+    /// default: `false`
+    #[serde(default = "default_delete_file")]
+    pub delete_file: bool,
+}
+
+impl ClientFileTransfer {
+    /// The allowed extensions, lower-cased, in the configured order; empty means any type.
+    pub fn file_types(&self) -> Vec<String> {
+        if self.upload_file_types.is_empty() {
+            return Vec::new();
+        }
+        self.upload_file_types
+            .split(':')
+            .map(str::to_ascii_lowercase)
+            .collect()
+    }
+}
+
+/// `[web]`: the browser-facing side. Parley's own.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Web {
+    /// `cors-allowed-origins`: origins allowed to call the customer endpoints (flex, GMS
+    /// v2, widget) from a browser: each `*` (any origin) or an `http`/`https` origin
+    /// without a path, in the form browsers send it: lower case, no default port
+    /// (`https://shop.example`, `http://localhost:3000`). Empty allows no cross-origin
+    /// call. Compare with [`Web::allows_origin`] (or byte for byte).
+    /// default: `["*"]`
+    #[serde(
+        default = "default_cors_allowed_origins",
+        rename = "cors-allowed-origins"
+    )]
+    pub cors_allowed_origins: Vec<String>,
+    /// `web-dir`: serve `web/` from this directory instead of the files compiled into the
+    /// binary, so edits show without a rebuild. For development.
+    /// default: unset (the compiled-in files)
+    #[serde(default = "default_web_dir", rename = "web-dir")]
+    pub web_dir: Option<PathBuf>,
+}
+
+impl Web {
+    /// Whether a browser's `Origin` header value is allowed: `*` allows any; otherwise an
+    /// ASCII case-insensitive match with a configured origin.
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        self.cors_allowed_origins
+            .iter()
+            .any(|allowed| allowed == "*" || allowed.eq_ignore_ascii_case(origin))
+    }
 }
 
 /// `[security]`: credentials.
@@ -277,6 +390,12 @@ fn default_session_password_enforce() -> bool {
 fn default_user_register_timeout_s() -> u64 {
     30
 }
+fn default_flex_disconnect_timeout_s() -> u64 {
+    45
+}
+fn default_flex_refresh_max_wait_s() -> u64 {
+    30
+}
 fn default_message_log_print_size_chars() -> usize {
     0
 }
@@ -310,6 +429,33 @@ fn default_filter_transcript() -> FilterAction {
 fn default_filter_structured_text() -> FilterAction {
     FilterAction::Hide
 }
+fn default_upload_max_files() -> u64 {
+    3
+}
+fn default_upload_max_file_size_bytes() -> u64 {
+    2_097_152
+}
+fn default_upload_max_total_size_bytes() -> u64 {
+    5_242_880
+}
+fn default_upload_file_types() -> String {
+    "bmp:csv:doc:docx:gif:jpeg:jpg:pdf:png:rtf:txt:xls:xlsx".to_owned()
+}
+fn default_upload_need_agent() -> bool {
+    false
+}
+fn default_download_attempts() -> u64 {
+    10
+}
+fn default_delete_file() -> bool {
+    false
+}
+fn default_cors_allowed_origins() -> Vec<String> {
+    vec!["*".to_owned()]
+}
+fn default_web_dir() -> Option<PathBuf> {
+    None
+}
 fn default_api_keys() -> Vec<Secret> {
     Vec::new()
 }
@@ -335,6 +481,8 @@ impl Default for Settings {
             session_restoration_mode: default_session_restoration_mode(),
             session_password_enforce: default_session_password_enforce(),
             user_register_timeout_s: default_user_register_timeout_s(),
+            flex_disconnect_timeout_s: default_flex_disconnect_timeout_s(),
+            flex_refresh_max_wait_s: default_flex_refresh_max_wait_s(),
             message_log_print_size_chars: default_message_log_print_size_chars(),
             hide_attached_data: default_hide_attached_data(),
             max_frame_size_bytes: default_max_frame_size_bytes(),
@@ -353,6 +501,29 @@ impl Default for LogFilterData {
         LogFilterData {
             transcript: default_filter_transcript(),
             structured_text: default_filter_structured_text(),
+        }
+    }
+}
+
+impl Default for ClientFileTransfer {
+    fn default() -> ClientFileTransfer {
+        ClientFileTransfer {
+            upload_max_files: default_upload_max_files(),
+            upload_max_file_size_bytes: default_upload_max_file_size_bytes(),
+            upload_max_total_size_bytes: default_upload_max_total_size_bytes(),
+            upload_file_types: default_upload_file_types(),
+            upload_need_agent: default_upload_need_agent(),
+            download_attempts: default_download_attempts(),
+            delete_file: default_delete_file(),
+        }
+    }
+}
+
+impl Default for Web {
+    fn default() -> Web {
+        Web {
+            cors_allowed_origins: default_cors_allowed_origins(),
+            web_dir: default_web_dir(),
         }
     }
 }

@@ -1,6 +1,7 @@
 //! Config tests: the shipped example, the valid/invalid fixture files, layering, and
 //! redaction.
 
+use std::collections::BTreeMap;
 use std::fs;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
@@ -99,6 +100,26 @@ fn defaults_are_valid_and_as_documented() {
     assert_eq!(c.settings.session_restoration_mode, RestorationMode::Simple);
     assert_eq!(c.settings.transcript_save_on_error, SaveOnError::Continue);
     assert_eq!(c.log_filter_data.transcript, FilterAction::Hide);
+    assert_eq!(c.settings.flex_disconnect_timeout_s, 45);
+    assert_eq!(c.settings.flex_refresh_max_wait_s, 30);
+    let f = &c.client_file_transfer;
+    assert_eq!(f.upload_max_files, 3);
+    assert_eq!(f.upload_max_file_size_bytes, 2_097_152);
+    assert_eq!(f.upload_max_total_size_bytes, 5_242_880);
+    assert_eq!(
+        f.upload_file_types,
+        "bmp:csv:doc:docx:gif:jpeg:jpg:pdf:png:rtf:txt:xls:xlsx"
+    );
+    assert!(!f.upload_need_agent);
+    assert_eq!(f.download_attempts, 10);
+    assert!(!f.delete_file);
+    assert_eq!(
+        c.service_endpoint("customer-support"),
+        Some(("1".to_owned(), "default".to_owned()))
+    );
+    assert_eq!(c.gms_chat_services.len(), 1);
+    assert_eq!(c.web.cors_allowed_origins, ["*"]);
+    assert_eq!(c.web.web_dir, None);
     assert_eq!(c.queue_for("1", "default"), Some("default"));
     assert_eq!(c.store_url(), "sqlite://./parley-data/parley.db");
     assert_eq!(Config::from_toml_str("").expect("empty text"), c);
@@ -392,4 +413,231 @@ fn queue_for_has_no_fallback() {
     assert_eq!(c.queue_for("1", "webme"), Some("w"));
     assert_eq!(c.queue_for("1", "other"), None);
     assert_eq!(c.queue_for("2", "default"), None);
+}
+
+#[test]
+fn env_sets_the_new_sections() {
+    let env = vars(&[
+        ("PARLEY_SETTINGS__FLEX_DISCONNECT_TIMEOUT", "600"),
+        ("PARLEY_SETTINGS__FLEX_REFRESH_MAX_WAIT", "0"),
+        ("PARLEY_CLIENT_FILE_TRANSFER__UPLOAD_MAX_FILES", "5"),
+        ("PARLEY_CLIENT_FILE_TRANSFER__UPLOAD_FILE_TYPES", "PDF:png"),
+        ("PARLEY_CLIENT_FILE_TRANSFER__UPLOAD_NEED_AGENT", "true"),
+        ("PARLEY_CLIENT_FILE_TRANSFER__DELETE_FILE", "true"),
+        ("PARLEY_GMS_CHAT_SERVICES__SUPPORT", "1:default"),
+        ("PARLEY_GMS_CHAT_SERVICES__CUSTOMER_SUPPORT", "1:webme"),
+        (
+            "PARLEY_WEB__CORS_ALLOWED_ORIGINS",
+            "https://a.example,https://b.example",
+        ),
+        ("PARLEY_WEB__WEB_DIR", "/srv/web"),
+    ]);
+    let file = "[endpoints.1]\ndefault = \"d\"\nwebme = \"w\"\n";
+    let c = load_str(file, env, &CliOverrides::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.settings.flex_disconnect_timeout_s, 600);
+    assert_eq!(c.settings.flex_refresh_max_wait_s, 0);
+    assert_eq!(c.client_file_transfer.upload_max_files, 5);
+    assert_eq!(c.client_file_transfer.file_types(), ["pdf", "png"]);
+    assert!(c.client_file_transfer.upload_need_agent);
+    assert!(c.client_file_transfer.delete_file);
+    assert_eq!(
+        c.service_endpoint("support"),
+        Some(("1".to_owned(), "default".to_owned()))
+    );
+    assert_eq!(
+        c.service_endpoint("customer-support"),
+        Some(("1".to_owned(), "webme".to_owned())),
+        "a variable matches the default service's name and changes it"
+    );
+    assert_eq!(c.gms_chat_services.len(), 2, "{:?}", c.gms_chat_services);
+    assert_eq!(
+        c.web.cors_allowed_origins,
+        ["https://a.example", "https://b.example"]
+    );
+    assert_eq!(c.web.web_dir.as_deref(), Some(Path::new("/srv/web")));
+}
+
+#[test]
+fn env_problems_in_the_new_sections_name_the_variable() {
+    let env = vars(&[
+        ("PARLEY_SETTINGS__FLEX_REFRESH_MAX_WAIT", "50"),
+        ("PARLEY_SETTINGS__FLEX_DISCONNECT_TIMEOUT", "50"),
+        ("PARLEY_CLIENT_FILE_TRANSFER__UPLOAD_MAX_FILES", "many"),
+        ("PARLEY_GMS_CHAT_SERVICES__SUPPORT", "2:default"),
+        ("PARLEY_GMS_CHAT_SERVICES", "1:default"),
+        ("PARLEY_GMS_CHAT_SERVICES__A__B", "1:default"),
+        ("PARLEY_WEB__CORS_ALLOWED_ORIGINS", "https://a.example/"),
+    ]);
+    let err = Config::load(None, env, &CliOverrides::default()).expect_err("invalid env");
+    let text = err.to_string();
+    for want in [
+        "[settings] flex-refresh-max-wait = 50: must be less than flex-disconnect-timeout (50)",
+        "(set by PARLEY_SETTINGS__FLEX_REFRESH_MAX_WAIT)",
+        "[client-file-transfer] upload-max-files = \"many\": allowed range is 0 to 1000 \
+         (set by PARLEY_CLIENT_FILE_TRANSFER__UPLOAD_MAX_FILES)",
+        "[gms-chat-services] support = \"2:default\": names tenant \"2\"",
+        "(set by PARLEY_GMS_CHAT_SERVICES__SUPPORT)",
+        "[environment] PARLEY_GMS_CHAT_SERVICES: unknown configuration variable",
+        "[environment] PARLEY_GMS_CHAT_SERVICES__A__B: unknown configuration variable: \
+         expected PARLEY_GMS_CHAT_SERVICES__<SERVICE>=<tenant>:<endpoint>",
+        "[web] cors-allowed-origins: entry \"https://a.example/\" has a path",
+        "(set by PARLEY_WEB__CORS_ALLOWED_ORIGINS)",
+    ] {
+        assert!(text.contains(want), "missing {want:?} in:\n{text}");
+    }
+    assert_eq!(err.problems().len(), 6, "{text}");
+    let sections: Vec<&str> = err.problems().iter().map(|p| p.section.as_str()).collect();
+    assert_eq!(
+        sections,
+        [
+            "settings",
+            "client-file-transfer",
+            "gms-chat-services",
+            "web",
+            "environment",
+            "environment",
+        ],
+        "problems follow the order of the example file"
+    );
+}
+
+#[test]
+fn default_service_is_dropped_only_when_unconfigured_and_unresolvable() {
+    // The file replaces tenant 1 and names no service: the default service goes quietly.
+    let file = "[endpoints.acme]\ndefault = \"a\"\n";
+    let c = load_str(file, no_env(), &CliOverrides::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert!(c.gms_chat_services.is_empty(), "{:?}", c.gms_chat_services);
+    let c = Config::from_toml_str(file).unwrap_or_else(|e| panic!("{e}"));
+    assert!(c.gms_chat_services.is_empty(), "{:?}", c.gms_chat_services);
+
+    // Variables add to what is left of the default.
+    let env = vars(&[("PARLEY_GMS_CHAT_SERVICES__ACME", "acme:default")]);
+    let c = load_str(file, env, &CliOverrides::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        c.gms_chat_services,
+        BTreeMap::from([("acme".to_owned(), "acme:default".to_owned())])
+    );
+    let env = vars(&[("PARLEY_GMS_CHAT_SERVICES__ACME", "1:default")]);
+    let c = Config::load(None, env, &CliOverrides::default()).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(c.gms_chat_services.len(), 2, "{:?}", c.gms_chat_services);
+
+    // A variable that sets the default service itself is checked like any other.
+    let env = vars(&[("PARLEY_GMS_CHAT_SERVICES__CUSTOMER_SUPPORT", "1:default")]);
+    let err = load_str(file, env, &CliOverrides::default()).expect_err("no tenant 1");
+    assert!(
+        err.to_string()
+            .contains("[gms-chat-services] customer-support = \"1:default\": names tenant \"1\""),
+        "{err}"
+    );
+
+    // Built in code, a configuration is checked as it is.
+    let acme = BTreeMap::from([("default".to_owned(), "a".to_owned())]);
+    let c = Config {
+        endpoints: BTreeMap::from([("acme".to_owned(), acme)]),
+        ..Config::default()
+    };
+    let err = c.validate().expect_err("default service dangles");
+    assert_eq!(err.problems().len(), 1, "{err}");
+    assert_eq!(err.problems()[0].option, "customer-support");
+}
+
+#[test]
+fn service_endpoint_matches_exactly() {
+    let text = "[endpoints.1]\ndefault = \"d\"\nwebme = \"w\"\n\
+                [gms-chat-services]\nsales = \"1:webme\"\n";
+    let c = Config::from_toml_str(text).unwrap_or_else(|e| panic!("{e}"));
+    assert_eq!(
+        c.service_endpoint("sales"),
+        Some(("1".to_owned(), "webme".to_owned()))
+    );
+    assert_eq!(c.queue_for("1", "webme"), Some("w"));
+    assert_eq!(c.service_endpoint("Sales"), None);
+    assert_eq!(
+        c.service_endpoint("customer-support"),
+        None,
+        "naming a service replaces the default"
+    );
+}
+
+#[test]
+fn file_types_are_lower_cased_and_empty_means_any() {
+    let mut f = ClientFileTransfer::default();
+    assert_eq!(f.file_types().len(), 13);
+    assert!(f.file_types().iter().all(|t| t != "exe"));
+    f.upload_file_types = "PDF:Png:jpg".into();
+    assert_eq!(f.file_types(), ["pdf", "png", "jpg"]);
+    f.upload_file_types = String::new();
+    assert!(f.file_types().is_empty());
+    let c = Config {
+        client_file_transfer: f,
+        ..Config::default()
+    };
+    c.validate().expect("empty allows any type");
+}
+
+#[test]
+fn cors_origins_are_checked_and_compared_case_insensitively() {
+    let check = |origins: &[&str]| {
+        let mut c = Config::default();
+        c.web.cors_allowed_origins = origins.iter().map(|o| (*o).to_owned()).collect();
+        c.validate().map(|()| c)
+    };
+    for good in [
+        "*",
+        "https://shop.example",
+        "http://localhost:3000",
+        "https://[2001:db8::1]:8443",
+        "http://[::1]",
+        "https://xn--bcher-kva.example",
+    ] {
+        check(&[good]).unwrap_or_else(|e| panic!("{good}: {e}"));
+    }
+    for bad in [
+        "",
+        "shop.example",
+        "https://shop.example/",
+        "https://shop.example/path",
+        "https://shop.example?q",
+        "wss://shop.example",
+        "https://shop.example:",
+        "https://shop.example:65536",
+        "https://shop.example:80:80",
+        "https://[::1",
+        "https://[zz]:80",
+        "https://[::1]x",
+        "https://*.example",
+        "null",
+        "https://Shop.example",
+        "HTTPS://shop.example",
+        "https://shop.example:443",
+        "http://shop.example:80",
+    ] {
+        assert!(check(&[bad]).is_err(), "{bad:?} should be refused");
+    }
+
+    check(&["https://shop.example:80", "http://shop.example:443"]).expect("not default ports");
+    let c = check(&["https://shop.example"]).expect("valid");
+    assert!(c.web.allows_origin("https://shop.example"));
+    assert!(c.web.allows_origin("https://Shop.Example"));
+    assert!(!c.web.allows_origin("https://evil.example"));
+    assert!(!c.web.allows_origin("http://shop.example"));
+    let c = check(&[]).expect("empty is valid");
+    assert!(!c.web.allows_origin("https://shop.example"));
+    assert!(Config::default()
+        .web
+        .allows_origin("https://anything.example"));
+}
+
+#[test]
+fn flex_refresh_must_be_shorter_than_disconnect() {
+    let mut c = Config::default();
+    c.settings.flex_disconnect_timeout_s = 30;
+    let err = c.validate().expect_err("30 is not less than 30");
+    assert_eq!(
+        err.problems()[0].to_string(),
+        "[settings] flex-refresh-max-wait = 30: must be less than flex-disconnect-timeout \
+         (30), since a client waiting in a refresh sends no other request"
+    );
+    c.settings.flex_refresh_max_wait_s = 29;
+    c.validate().expect("29 < 30");
 }

@@ -1,7 +1,11 @@
-//! `Config::validate`: ranges, cross-option rules, endpoint tables and API keys. Every
-//! problem is collected; nothing stops at the first.
+//! `Config::validate`: ranges, cross-option rules, endpoint tables, GMS services, CORS
+//! origins and API keys. Every problem is collected; nothing stops at the first.
 
-use super::schema::{self, Range, ENDPOINTS, MIN_API_KEY_CHARS};
+use toml::Value;
+
+use super::schema::{
+    self, Range, ENDPOINTS, GMS_CHAT_SERVICES, MAX_FILE_TYPE_CHARS, MIN_API_KEY_CHARS,
+};
 use super::{Config, ConfigProblem};
 
 /// Every problem with `config`, in section order.
@@ -9,7 +13,10 @@ pub(super) fn problems(config: &Config) -> Vec<ConfigProblem> {
     let mut p = Vec::new();
     server(config, &mut p);
     settings(config, &mut p);
+    client_file_transfer(config, &mut p);
     endpoints(config, &mut p);
+    gms_chat_services(config, &mut p);
+    web(config, &mut p);
     security(config, &mut p);
     p
 }
@@ -69,6 +76,16 @@ fn settings(config: &Config, p: &mut Vec<ConfigProblem>) {
         schema::USER_REGISTER_TIMEOUT,
     );
     range(
+        "flex-disconnect-timeout",
+        s.flex_disconnect_timeout_s,
+        schema::FLEX_DISCONNECT_TIMEOUT,
+    );
+    range(
+        "flex-refresh-max-wait",
+        s.flex_refresh_max_wait_s,
+        schema::FLEX_REFRESH_MAX_WAIT,
+    );
+    range(
         "message-log-print-size",
         to_u64(s.message_log_print_size_chars),
         schema::MESSAGE_LOG_PRINT_SIZE,
@@ -122,6 +139,76 @@ fn settings(config: &Config, p: &mut Vec<ConfigProblem>) {
             .with_value(s.max_message_size_bytes),
         );
     }
+    if s.flex_refresh_max_wait_s >= s.flex_disconnect_timeout_s {
+        p.push(
+            ConfigProblem::new(
+                "settings",
+                "flex-refresh-max-wait",
+                format!(
+                    "must be less than flex-disconnect-timeout ({}), since a client waiting \
+                     in a refresh sends no other request",
+                    s.flex_disconnect_timeout_s
+                ),
+            )
+            .with_value(s.flex_refresh_max_wait_s),
+        );
+    }
+}
+
+fn client_file_transfer(config: &Config, p: &mut Vec<ConfigProblem>) {
+    const SECTION: &str = "client-file-transfer";
+    let f = &config.client_file_transfer;
+    let mut range = |option: &str, value: u64, r: Range| {
+        if !r.contains(value) {
+            p.push(ConfigProblem::new(SECTION, option, r.describe()).with_value(value));
+        }
+    };
+    range(
+        "upload-max-files",
+        f.upload_max_files,
+        schema::UPLOAD_MAX_FILES,
+    );
+    range(
+        "upload-max-file-size",
+        f.upload_max_file_size_bytes,
+        schema::UPLOAD_MAX_FILE_SIZE,
+    );
+    range(
+        "upload-max-total-size",
+        f.upload_max_total_size_bytes,
+        schema::UPLOAD_MAX_TOTAL_SIZE,
+    );
+    range(
+        "download-attempts",
+        f.download_attempts,
+        schema::DOWNLOAD_ATTEMPTS,
+    );
+    if f.upload_file_types.is_empty() {
+        return;
+    }
+    for entry in f.upload_file_types.split(':') {
+        let valid = (1..=MAX_FILE_TYPE_CHARS).contains(&entry.len())
+            && entry.chars().all(|c| c.is_ascii_alphanumeric());
+        if !valid {
+            p.push(
+                ConfigProblem::new(
+                    SECTION,
+                    "upload-file-types",
+                    format!(
+                        "entry {entry:?} is not an extension; write extensions without dots, \
+                         each 1 to {MAX_FILE_TYPE_CHARS} ASCII letters and digits, separated \
+                         by `:` (e.g. \"pdf:png:jpg\"), or \"\" to allow any type"
+                    ),
+                )
+                .with_value(show_str(&f.upload_file_types)),
+            );
+        }
+    }
+}
+
+/// A string as TOML writes it, cut when long.
+fn show_str(s: &str) -> String {
+    schema::show(&Value::String(s.to_owned()))
 }
 
 fn to_u64(v: usize) -> u64 {
@@ -137,11 +224,7 @@ fn endpoints(config: &Config, p: &mut Vec<ConfigProblem>) {
         ));
     }
     for (tenant, eps) in &config.endpoints {
-        let valid_name = !tenant.is_empty()
-            && tenant
-                .chars()
-                .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-');
-        if !valid_name {
+        if !is_plain_name(tenant) {
             p.push(ConfigProblem::new(
                 ENDPOINTS,
                 format!("{tenant:?}"),
@@ -179,6 +262,154 @@ fn endpoints(config: &Config, p: &mut Vec<ConfigProblem>) {
             }
         }
     }
+}
+
+/// Whether `name` is non-empty and uses only A-Z, a-z, 0-9, `_` and `-`.
+fn is_plain_name(name: &str) -> bool {
+    !name.is_empty()
+        && name
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '-')
+}
+
+fn gms_chat_services(config: &Config, p: &mut Vec<ConfigProblem>) {
+    for (service, target) in &config.gms_chat_services {
+        if !is_plain_name(service) {
+            p.push(ConfigProblem::new(
+                GMS_CHAT_SERVICES,
+                format!("{service:?}"),
+                "service names must be non-empty and use only A-Z, a-z, 0-9, _ and - (they \
+                 appear in /genesys/2/chat/<service>)",
+            ));
+        }
+        let problem = |message: String| {
+            ConfigProblem::new(GMS_CHAT_SERVICES, service, message).with_value(show_str(target))
+        };
+        let Some((tenant, endpoint)) = target
+            .split_once(':')
+            .filter(|(t, e)| !t.is_empty() && !e.is_empty())
+        else {
+            p.push(problem(
+                "must be \"<tenant>:<endpoint>\", naming an endpoint of [endpoints.<tenant>], \
+                 such as \"1:default\""
+                    .into(),
+            ));
+            continue;
+        };
+        match config.endpoints.get(tenant) {
+            None => p.push(problem(format!(
+                "names tenant {tenant:?}, which has no [endpoints.{tenant}] section; \
+                 configured tenants are {}",
+                list(config.endpoints.keys())
+            ))),
+            Some(eps) if !eps.contains_key(endpoint) => p.push(problem(format!(
+                "names endpoint {endpoint:?}, which [endpoints.{tenant}] does not define; \
+                 its endpoints are {}",
+                list(eps.keys())
+            ))),
+            Some(_) => {}
+        }
+    }
+}
+
+/// `a, b, c`, or `none`.
+fn list<'a>(names: impl Iterator<Item = &'a String>) -> String {
+    let names: Vec<&str> = names.map(String::as_str).collect();
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.join(", ")
+    }
+}
+
+fn web(config: &Config, p: &mut Vec<ConfigProblem>) {
+    let w = &config.web;
+    for origin in &w.cors_allowed_origins {
+        if let Err(why) = check_origin(origin) {
+            p.push(ConfigProblem::new(
+                "web",
+                "cors-allowed-origins",
+                format!(
+                    "entry {} {why}; each entry must be \"*\" or an http or https origin \
+                     without a path, such as \"https://shop.example\" or \
+                     \"http://localhost:3000\"",
+                    show_str(origin)
+                ),
+            ));
+        }
+    }
+    if w.web_dir.as_ref().is_some_and(|d| d.as_os_str().is_empty()) {
+        p.push(ConfigProblem::new(
+            "web",
+            "web-dir",
+            "must not be empty; leave it unset to serve the files compiled into the binary",
+        ));
+    }
+}
+
+/// `Ok` for `*` and `http(s)://host[:port]`; otherwise what is wrong.
+fn check_origin(origin: &str) -> Result<(), &'static str> {
+    if origin == "*" {
+        return Ok(());
+    }
+    let Some((scheme, rest)) = origin.split_once("://") else {
+        return Err("has no scheme");
+    };
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return Err("is not http or https");
+    }
+    // Browsers send the origin serialized: lower case, without the scheme's default port.
+    // An entry in another form would never match.
+    if origin.chars().any(|c| c.is_ascii_uppercase()) {
+        return Err("has upper-case letters (browsers send origins in lower case)");
+    }
+    if rest.contains(['/', '?', '#']) {
+        return Err("has a path (an origin ends after the host and port, without `/`)");
+    }
+    if rest.contains('@') {
+        return Err("has user information");
+    }
+    let port = if let Some(v6) = rest.strip_prefix('[') {
+        let Some((addr, after)) = v6.split_once(']') else {
+            return Err("has an unclosed IPv6 address");
+        };
+        if addr.is_empty() || !addr.chars().all(|c| c.is_ascii_hexdigit() || c == ':') {
+            return Err("has an invalid IPv6 address");
+        }
+        if after.is_empty() {
+            None
+        } else {
+            Some(after.strip_prefix(':').ok_or("has an invalid port")?)
+        }
+    } else {
+        let (host, port) = match rest.split_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (rest, None),
+        };
+        if host.is_empty() {
+            return Err("has no host");
+        }
+        if !host
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '.'))
+        {
+            return Err("has an invalid host");
+        }
+        port
+    };
+    if let Some(port) = port {
+        let Some(number) = port
+            .parse::<u16>()
+            .ok()
+            .filter(|p| *p != 0 && port.chars().all(|c| c.is_ascii_digit()))
+        else {
+            return Err("has an invalid port");
+        };
+        if (scheme, number) == ("http", 80) || (scheme, number) == ("https", 443) {
+            return Err("has its scheme's default port (browsers leave it out of the origin)");
+        }
+    }
+    Ok(())
 }
 
 fn security(config: &Config, p: &mut Vec<ConfigProblem>) {

@@ -1,3 +1,5 @@
-//! Plain HTTP endpoints shared by every port.
+//! Plain HTTP endpoints and helpers shared by the HTTP front doors.
 
+pub mod assets;
+pub mod error;
 pub mod health;

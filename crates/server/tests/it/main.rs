@@ -9,4 +9,5 @@ mod basic_flow;
 mod basic_resume;
 mod basic_visibility;
 mod durability;
+mod flex;
 mod logs;

@@ -6,7 +6,9 @@
 //! Each check reads back what it wrote: a backend that acknowledged a write without
 //! storing it fails.
 
+mod documents;
 mod ownership;
+mod payloads;
 mod writes;
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -32,14 +34,17 @@ pub async fn run_all<S: Store>(store: &S) {
     writes::events_out_of_order_are_refused(store, &run).await;
     writes::annihilate_removes_events(store, &run).await;
     writes::close_writes_the_interaction(store, &run).await;
-    writes::text_round_trips_exactly(store, &run).await;
-    writes::thousand_writes_commit_in_one_call(store, &run).await;
+    payloads::text_round_trips_exactly(store, &run).await;
+    payloads::thousand_writes_commit_in_one_call(store, &run).await;
     ownership::unknown_sessions_are_not_found(store, &run).await;
     ownership::stale_epoch_is_fenced_alone(store, &run).await;
     ownership::claim_after_lease_lapsed(store, &run).await;
     ownership::claim_of_held_lease(store, &run).await;
     ownership::claim_of_closed_and_unknown(store, &run).await;
     ownership::renew_and_release_leases(store, &run).await;
+    ownership::concurrent_claims_have_one_winner(store, &run).await;
+    documents::documents_round_trip_and_delete(store, &run).await;
+    documents::user_data_updates_merge(store, &run).await;
     assert!(store.ping().await.is_ok(), "ping: a working store answers");
 }
 

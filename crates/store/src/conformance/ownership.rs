@@ -1,7 +1,5 @@
 //! Checks of session ownership: fencing by epoch, claims, lease renewal and release.
 
-use parley_core::{EventId, UnixMillis};
-
 use super::*;
 use crate::{Claim, SessionState};
 
@@ -191,7 +189,14 @@ pub(super) async fn claim_of_closed_and_unknown<S: Store>(store: &S, run: &Run) 
     let check = "claim of closed and unknown sessions";
     let (id, owner, other) = (run.session(), run.owner(), run.owner());
     create(store, &id, &owner, T0).await;
+    commit_ok(store, vec![append(&id, FIRST, vec![], 7)], check).await;
+    // A close never lowers the high water either.
     commit_ok(store, vec![close(&id, FIRST, vec![], 0)], check).await;
+    assert_eq!(
+        load(store, &id, check).await.last_event_id,
+        EventId(7),
+        "{check}: high water"
+    );
     for force in [false, true] {
         let c = claim(store, &id, &other, T0 + 60_000, force).await;
         assert!(
@@ -259,5 +264,28 @@ pub(super) async fn renew_and_release_leases<S: Store>(store: &S, run: &Run) {
         (s.owner, s.lease_until),
         (other, UnixMillis(T0 + 15_000)),
         "{check}: untouched"
+    );
+}
+
+pub(super) async fn concurrent_claims_have_one_winner<S: Store>(store: &S, run: &Run) {
+    let check = "concurrent claims";
+    let (id, old, first, second) = (run.session(), run.owner(), run.owner(), run.owner());
+    create(store, &id, &old, T0).await;
+    let (a, b) = tokio::join!(
+        claim(store, &id, &first, T0 + 1, false),
+        claim(store, &id, &second, T0 + 1, false)
+    );
+    let winner = match (&a, &b) {
+        (Claim::Claimed(s), Claim::Held { owner }) | (Claim::Held { owner }, Claim::Claimed(s)) => {
+            assert_eq!(&s.owner, owner, "{check}: the loser sees the winner");
+            owner.clone()
+        }
+        _ => panic!("{check}: expected one Claimed and one Held, got {a:?} and {b:?}"),
+    };
+    let s = load(store, &id, check).await;
+    assert_eq!(
+        (s.epoch, s.owner),
+        (Epoch(2), winner),
+        "{check}: one claim, one epoch"
     );
 }

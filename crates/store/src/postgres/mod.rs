@@ -37,7 +37,7 @@ const RELEASED: i64 = 0;
 /// A PostgreSQL-backed store. Cloning shares the pool.
 #[derive(Debug, Clone)]
 pub struct PgStore {
-    pool: PgPool,
+    pub(crate) pool: PgPool,
 }
 
 impl PgStore {

@@ -43,7 +43,49 @@ pub(super) async fn apply(conn: &mut PgConnection, write: &Write) -> Result<Outc
             transcript,
             last_event_id,
         } => close(conn, session, *epoch, end, transcript, *last_event_id).await,
+        Write::UpdateUserData {
+            session,
+            epoch,
+            user_data,
+        } => update_user_data(conn, session, *epoch, user_data).await,
     }
+}
+
+/// Reads the session's user data (locking the row where the dialect needs it).
+const SESSION_USER_DATA: &str =
+    "SELECT epoch, state, user_data::text FROM sessions WHERE id = $1 FOR UPDATE";
+const SET_SESSION_USER_DATA: &str = "UPDATE sessions SET user_data = $1::json WHERE id = $2";
+const SET_INTERACTION_USER_DATA: &str =
+    "UPDATE interactions SET user_data = $1::json WHERE id = $2";
+
+/// Merges keys into the user data of the session and of its interaction record.
+async fn update_user_data(
+    conn: &mut PgConnection,
+    session: &SessionId,
+    epoch: Epoch,
+    changes: &parley_core::UserData,
+) -> Result<Outcome, StoreError> {
+    let row: Option<(i64, String, String)> = sqlx::query_as(SESSION_USER_DATA)
+        .bind(session.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+    let state = row.as_ref().map(|(e, s, _)| (*e, s.clone()));
+    if let Some(refused) = codec::refusal(session, epoch, state) {
+        return Ok(Err(refused));
+    }
+    let stored = row.map(|(_, _, d)| d).unwrap_or_default();
+    let merged = match codec::merged_user_data(&stored, changes) {
+        Ok(m) => m,
+        Err(e) => return Ok(Err(e)),
+    };
+    for statement in [SET_SESSION_USER_DATA, SET_INTERACTION_USER_DATA] {
+        sqlx::query(statement)
+            .bind(&merged)
+            .bind(session.as_str())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(Ok(()))
 }
 
 /// Inserts the session unless the id is taken, by a session or by a leftover interaction
@@ -95,19 +137,19 @@ async fn create(conn: &mut PgConnection, s: &NewSession) -> Result<Outcome, Stor
     Ok(Ok(()))
 }
 
-/// The fence of an append: raises the high-water id only if the writer's epoch is
-/// current, the session alive, and none of the new event ids is stored yet. When it
-/// matches no row the write is refused before anything changed.
-const RAISE_HIGH_WATER: &str = "UPDATE sessions \
+/// An append in one round trip. `fence` raises the high-water id only if the writer's
+/// epoch is current, the session alive, and none of the new event ids is stored yet;
+/// `kept` inserts the events (one array per column) only for a row `fence` matched. A
+/// count of 0 means the write was refused before anything changed.
+const APPEND: &str = "WITH fence AS (UPDATE sessions \
      SET last_event_id = GREATEST(last_event_id, $1) \
      WHERE id = $2 AND epoch = $3 AND state = 'alive' AND NOT EXISTS (SELECT 1 FROM events \
-     WHERE session_id = $2 AND event_id = ANY($4))";
-
-/// All events of an append in one round trip, one array per column.
-const INSERT_EVENTS: &str = "INSERT INTO events (session_id, event_id, at, kind, from_party, \
-     payload) SELECT $1, e.id, e.at, e.kind, e.from_party, e.payload::json \
-     FROM UNNEST($2::int8[], $3::int8[], $4::text[], $5::text[], $6::text[]) \
-     AS e (id, at, kind, from_party, payload)";
+     WHERE session_id = $2 AND event_id = ANY($4)) RETURNING id), \
+     kept AS (INSERT INTO events (session_id, event_id, at, kind, from_party, payload) \
+     SELECT fence.id, e.id, e.at, e.kind, e.from_party, e.payload::json FROM fence, \
+     UNNEST($4::int8[], $5::int8[], $6::text[], $7::text[], $8::text[]) \
+     AS e (id, at, kind, from_party, payload)) \
+     SELECT count(*) FROM fence";
 
 /// What a refused write's session row holds now.
 const SESSION_STATE: &str = "SELECT epoch, state FROM sessions WHERE id = $1";
@@ -123,29 +165,20 @@ async fn append(
         Ok(cols) => cols,
         Err(refused) => return Ok(Err(refused)),
     };
-    let fenced = sqlx::query(RAISE_HIGH_WATER)
+    let applied: i64 = sqlx::query_scalar(APPEND)
         .bind(cols.high_water)
         .bind(session.as_str())
         .bind(epoch.0)
         .bind(&cols.ids)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected()
-        == 0;
-    if fenced {
-        // The row is writable, so the guard's last condition failed.
+        .bind(&cols.ats)
+        .bind(&cols.kinds)
+        .bind(&cols.froms)
+        .bind(&cols.payloads)
+        .fetch_one(&mut *conn)
+        .await?;
+    if applied == 0 {
+        // The row is writable, so the fence's last condition failed.
         return refused(conn, session, epoch, "event id already stored").await;
-    }
-    if !cols.ids.is_empty() {
-        sqlx::query(INSERT_EVENTS)
-            .bind(session.as_str())
-            .bind(&cols.ids)
-            .bind(&cols.ats)
-            .bind(&cols.kinds)
-            .bind(&cols.froms)
-            .bind(&cols.payloads)
-            .execute(&mut *conn)
-            .await?;
     }
     Ok(Ok(()))
 }

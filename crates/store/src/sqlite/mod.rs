@@ -43,9 +43,9 @@ const RELEASED: i64 = 0;
 #[derive(Debug, Clone)]
 pub struct SqliteStore {
     /// Exactly one connection: all writes, serialized.
-    writer: SqlitePool,
+    pub(crate) writer: SqlitePool,
     /// Reads (`load_session`, `interaction`, `ping`).
-    reader: SqlitePool,
+    pub(crate) reader: SqlitePool,
 }
 
 impl SqliteStore {

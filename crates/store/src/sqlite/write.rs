@@ -42,7 +42,47 @@ pub(super) async fn apply(
             transcript,
             last_event_id,
         } => close(conn, session, *epoch, end, transcript, *last_event_id).await,
+        Write::UpdateUserData {
+            session,
+            epoch,
+            user_data,
+        } => update_user_data(conn, session, *epoch, user_data).await,
     }
+}
+
+/// Reads the session's user data (locking the row where the dialect needs it).
+const SESSION_USER_DATA: &str = "SELECT epoch, state, user_data FROM sessions WHERE id = $1";
+const SET_SESSION_USER_DATA: &str = "UPDATE sessions SET user_data = $1 WHERE id = $2";
+const SET_INTERACTION_USER_DATA: &str = "UPDATE interactions SET user_data = $1 WHERE id = $2";
+
+/// Merges keys into the user data of the session and of its interaction record.
+async fn update_user_data(
+    conn: &mut SqliteConnection,
+    session: &SessionId,
+    epoch: Epoch,
+    changes: &parley_core::UserData,
+) -> Result<Outcome, StoreError> {
+    let row: Option<(i64, String, String)> = sqlx::query_as(SESSION_USER_DATA)
+        .bind(session.as_str())
+        .fetch_optional(&mut *conn)
+        .await?;
+    let state = row.as_ref().map(|(e, s, _)| (*e, s.clone()));
+    if let Some(refused) = codec::refusal(session, epoch, state) {
+        return Ok(Err(refused));
+    }
+    let stored = row.map(|(_, _, d)| d).unwrap_or_default();
+    let merged = match codec::merged_user_data(&stored, changes) {
+        Ok(m) => m,
+        Err(e) => return Ok(Err(e)),
+    };
+    for statement in [SET_SESSION_USER_DATA, SET_INTERACTION_USER_DATA] {
+        sqlx::query(statement)
+            .bind(&merged)
+            .bind(session.as_str())
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(Ok(()))
 }
 
 /// Inserts the session unless the id is taken, by a session or by a leftover interaction

@@ -1,12 +1,11 @@
-//! Release with after-actions, the close rules, the end facts for reporting, and
-//! detach/attach with the reconnect deadline.
+//! Release with after-actions, the close rules and the end facts for reporting.
 
 use super::*;
 use crate::event::LeftReason;
 use crate::session::{EndInfo, EndedAgent, EndedBy, EndedReason};
 
 /// The `PartyLeft` facts of an event: (who, reason, after-action, asker).
-fn left(e: &Event) -> (String, LeftReason, AfterAction, Option<String>) {
+pub(super) fn left(e: &Event) -> (String, LeftReason, AfterAction, Option<String>) {
     match &e.body {
         EventBody::PartyLeft {
             reason,
@@ -23,7 +22,7 @@ fn left(e: &Event) -> (String, LeftReason, AfterAction, Option<String>) {
     }
 }
 
-fn closed(effects: &[Effect]) -> EndInfo {
+pub(super) fn closed(effects: &[Effect]) -> EndInfo {
     match effects.last() {
         Some(Effect::Closed(info)) => *info,
         _ => panic!("expected the session to close: {effects:?}"),
@@ -371,149 +370,4 @@ fn after_the_close_every_input_but_tick_and_detach_is_refused() {
     assert_eq!(fx.input(Input::Tick), Ok(vec![]));
     assert_eq!(fx.input(Input::Detach { party: pid("cust") }), Ok(vec![]));
     assert_eq!(fx.snapshot(), before);
-}
-
-const TIMEOUT: u64 = 30_000;
-
-fn reconnecting() -> Fx {
-    let settings = SessionSettings {
-        reconnect_timeout_ms: TIMEOUT,
-        ..SessionSettings::default()
-    };
-    let mut fx = Fx::create(settings, None, customer("cust"));
-    fx.join(agent("agent"));
-    fx
-}
-
-#[test]
-fn a_detached_party_is_removed_for_disconnect_after_the_reconnect_timeout() {
-    let mut fx = reconnecting();
-    assert_eq!(fx.s.next_deadline(), None);
-    fx.advance(1_000);
-    let detached_at = fx.now;
-    assert_eq!(
-        fx.input(Input::Detach {
-            party: pid("agent")
-        }),
-        Ok(vec![])
-    );
-    let deadline = detached_at.plus_ms(TIMEOUT);
-    assert_eq!(fx.s.next_deadline(), Some(deadline));
-    assert!(fx.party("agent").present);
-    // A second drop does not push the deadline back.
-    fx.advance(5_000);
-    fx.ok(Input::Detach {
-        party: pid("agent"),
-    });
-    assert_eq!(fx.s.next_deadline(), Some(deadline));
-    fx.now = UnixMillis(deadline.0 - 1);
-    assert_eq!(fx.ok(Input::Tick), vec![]);
-    assert!(fx.party("agent").present);
-    fx.now = deadline;
-    let e = only_event(&fx.ok(Input::Tick));
-    assert_eq!(
-        left(&e),
-        (
-            "agent".into(),
-            LeftReason::Disconnect,
-            AfterAction::KeepAlive,
-            None
-        )
-    );
-    assert_eq!(e.at, deadline);
-    assert!(!fx.party("agent").present);
-    assert_eq!(fx.s.next_deadline(), None);
-    assert!(fx.s.end_info().is_none());
-}
-
-#[test]
-fn attach_before_the_deadline_cancels_it() {
-    let mut fx = reconnecting();
-    fx.ok(Input::Detach {
-        party: pid("agent"),
-    });
-    fx.advance(TIMEOUT - 1);
-    assert_eq!(
-        fx.ok(Input::Attach {
-            party: pid("agent")
-        }),
-        vec![]
-    );
-    assert_eq!(fx.s.next_deadline(), None);
-    fx.advance(10 * TIMEOUT);
-    assert_eq!(fx.ok(Input::Tick), vec![]);
-    assert!(fx.party("agent").present && fx.party("agent").detached_since.is_none());
-}
-
-#[test]
-fn next_deadline_is_the_earliest_and_ticks_remove_every_due_party() {
-    let mut fx = reconnecting();
-    fx.join(agent("agent2"));
-    fx.ok(Input::Detach {
-        party: pid("agent2"),
-    });
-    fx.advance(2_000);
-    fx.ok(Input::Detach {
-        party: pid("agent"),
-    });
-    assert_eq!(fx.s.next_deadline(), Some(T0.plus_ms(TIMEOUT)));
-    fx.advance(TIMEOUT);
-    let facts: Vec<_> = emitted(&fx.ok(Input::Tick)).iter().map(left).collect();
-    assert_eq!(
-        facts
-            .iter()
-            .map(|f| (f.0.as_str(), f.1))
-            .collect::<Vec<_>>(),
-        vec![
-            ("agent", LeftReason::Disconnect),
-            ("agent2", LeftReason::Disconnect)
-        ]
-    );
-}
-
-#[test]
-fn a_disconnected_last_customer_closes_the_session_as_a_client_disconnect() {
-    let settings = SessionSettings {
-        reconnect_timeout_ms: TIMEOUT,
-        ..SessionSettings::default()
-    };
-    let mut fx = Fx::create(settings, None, customer("cust"));
-    fx.ok(Input::Detach { party: pid("cust") });
-    fx.advance(TIMEOUT);
-    let info = closed(&fx.ok(Input::Tick));
-    assert_eq!(
-        (info.ended_by, info.reason, info.agent),
-        (EndedBy::Client, EndedReason::Disconnect, EndedAgent::Absent)
-    );
-}
-
-#[test]
-fn detach_and_attach_need_a_party_of_the_session() {
-    let mut fx = reconnecting();
-    fx.refused(
-        Input::Detach {
-            party: pid("nobody"),
-        },
-        CoreError::NotAParty,
-    );
-    fx.refused(
-        Input::Attach {
-            party: pid("nobody"),
-        },
-        CoreError::NotAParty,
-    );
-    fx.ok(release("agent", AfterAction::KeepAlive));
-    fx.refused(
-        Input::Detach {
-            party: pid("agent"),
-        },
-        CoreError::NotAParty,
-    );
-    // Only a restoration lets a party that left come back by attaching.
-    fx.refused(
-        Input::Attach {
-            party: pid("agent"),
-        },
-        CoreError::NotAParty,
-    );
 }

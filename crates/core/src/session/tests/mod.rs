@@ -4,9 +4,10 @@
 //! group the rules: `join.rs` (party types, bots, join visibility, session password),
 //! `visibility.rs` (audiences, direct events, client versions), `notices.rs` (typing,
 //! pushed URL, nickname, read confirmation), `leave.rs` (after-actions, close rules, end
-//! facts, detach/attach/tick), `ids.rs` (ids, time, idempotency, refusals) and
-//! `restore.rs` (restoration).
+//! facts), `detach.rs` (detach/attach/tick), `ids.rs` (ids, time, idempotency,
+//! refusals) and `restore.rs` (restoration).
 
+mod detach;
 mod ids;
 mod join;
 mod leave;
@@ -324,7 +325,10 @@ impl Fx {
                     }
                 }
                 Effect::Annihilate { id } => events.retain(|e| e.id != *id),
-                Effect::Duplicate { .. } | Effect::Closed(_) => {}
+                Effect::Duplicate { .. }
+                | Effect::Closed(_)
+                | Effect::DropDocument { .. }
+                | Effect::ServeDocument(_) => {}
             }
         }
         Stored {
@@ -338,7 +342,7 @@ impl Fx {
 
     /// Restores the session from what the shell stored, at the current instant.
     fn restore(&mut self) -> Vec<Effect> {
-        let (s, effects) = Session::restore(self.stored(), self.s.settings, self.now);
+        let (s, effects) = Session::restore(self.stored(), self.s.settings.clone(), self.now);
         self.s = s;
         self.log.extend(effects.iter().cloned());
         effects

@@ -246,6 +246,33 @@ fn a_renamed_party_keeps_its_original_nickname_across_two_restorations() {
 }
 
 #[test]
+fn a_party_joining_anew_after_restoration_starts_a_fresh_nickname_record() {
+    let mut fx = renamed_customer();
+    fx.restore();
+    // A new join request, not an attach: a new nickname and no original to keep.
+    let mut req = customer("cust");
+    req.nickname = "Zed".into();
+    let e = fx.join(req);
+    assert!(!join_data(&e).contains_key(ORIGINAL_NICKNAME_KEY));
+    fx.restore();
+    let p = fx.party("cust");
+    assert_eq!(
+        (p.nickname.as_str(), p.original_nickname.as_deref()),
+        ("Zed", None)
+    );
+    fx.ok(Input::Attach { party: pid("cust") });
+    fx.sent(notice("cust", NoticeType::UserUpdateNick, Some("Yves")));
+    let p = fx.party("cust");
+    assert_eq!(p.original_nickname.as_deref(), Some("Zed"));
+    assert_eq!(
+        join_data(fx.event(p.join_event))
+            .get(ORIGINAL_NICKNAME_KEY)
+            .map(String::as_str),
+        Some("Zed")
+    );
+}
+
+#[test]
 fn the_idempotency_window_survives_restoration() {
     let mut fx = Fx::with_agent_and_customer();
     let original = fx.sent(with_cid(msg("cust", "hello"), "m-1"));
@@ -272,12 +299,15 @@ fn the_session_password_survives_restoration() {
 
 #[test]
 fn restoration_is_not_a_customer_leaving_first() {
-    // The customer never comes back: the agent's release ends the session.
+    // The customer never comes back, over two restorations: the agent's release ends
+    // the session.
     let mut fx = Fx::with_agent_and_customer();
-    fx.restore();
-    fx.ok(Input::Attach {
-        party: pid("agent"),
-    });
+    for _ in 0..2 {
+        fx.restore();
+        fx.ok(Input::Attach {
+            party: pid("agent"),
+        });
+    }
     let effects = fx.ok(release("agent", AfterAction::KeepAlive));
     let Some(Effect::Closed(info)) = effects.last() else {
         panic!("the last visible party left: {effects:?}");

@@ -127,6 +127,26 @@ fn parties_that_left_are_not_in_the_audience_but_replay_what_they_saw() {
 }
 
 #[test]
+fn resume_replays_only_the_visible_kept_events_after_the_given_id() {
+    let mut fx = Fx::full_house();
+    let a = fx.sent(msg("agent", "a"));
+    let int = fx.sent(vis(msg("agent", "b"), Visibility::Int));
+    fx.sent(notice("agent", NoticeType::TypingStarted, None));
+    let c = fx.sent(msg("cust", "c"));
+    let replay = |fx: &Fx, who: &str, after: EventId| -> Vec<EventId> {
+        fx.s.replay_for(&pid(who), after).map(|e| e.id).collect()
+    };
+    assert_eq!(replay(&fx, "cust", a.id), vec![c.id]);
+    assert_eq!(replay(&fx, "agent", a.id), vec![int.id, c.id]);
+    assert_eq!(
+        replay(&fx, "agent", EventId(a.id.0 - 1)),
+        vec![a.id, int.id, c.id]
+    );
+    assert_eq!(replay(&fx, "agent", c.id), vec![]);
+    assert_eq!(replay(&fx, "nobody", EventId(0)), vec![]);
+}
+
+#[test]
 fn direct_message_is_seen_by_exactly_sender_and_receiver() {
     let mut fx = Fx::full_house();
     let e = fx.sent(to(msg("agent", "private"), "cust"));
@@ -294,6 +314,7 @@ fn client_version_representation_table() {
         assert_eq!(rep(NoticeType::UserUpdateNick, PartyType::Client), v >= 102);
         for nt in idle {
             assert_eq!(rep(nt, PartyType::System), v >= 103, "{v} {nt:?}");
+            assert_eq!(rep(nt, PartyType::Agent), v >= 103, "{v} {nt:?}");
         }
         assert_eq!(rep(NoticeType::SysCommand, PartyType::Agent), v >= 104);
         // Anything from a SYSTEM sender needs 103, even a plain message.

@@ -223,7 +223,7 @@ impl Client {
             .recv_where(|f| matches!(f, ServerFrame::Event { event, .. } if pred(event)))
             .await
         {
-            ServerFrame::Event { event, .. } => event,
+            ServerFrame::Event { event, .. } => *event,
             _ => unreachable!(),
         }
     }
@@ -242,7 +242,7 @@ impl Client {
         events
             .into_iter()
             .map(|f| match f {
-                ServerFrame::Event { event, .. } => event,
+                ServerFrame::Event { event, .. } => *event,
                 _ => unreachable!(),
             })
             .collect()

@@ -1,0 +1,236 @@
+//! File transfer shared by the flex and GMS front doors (and agents over HTTP): uploads
+//! are streamed with a cap (the caller's remaining allowance, checked before a byte is
+//! read), stored as documents in the store, then announced in the session. Downloads are
+//! served only to parties of the session, always as attachments.
+
+use axum::body::Body;
+use axum::extract::multipart::Field;
+use axum::http::{header, HeaderValue, StatusCode};
+use axum::response::{IntoResponse, Response};
+use parley_core::session::{FileRecord, UploadedFile};
+use parley_proto::ErrorCode;
+use parley_store::{DocumentStore, NewDocument};
+
+use super::Caller;
+use crate::actor::{self, Acked, CmdError, FileOp};
+use crate::secrets;
+use crate::state::AppState;
+
+/// Reads, stores and announces one uploaded file.
+pub async fn upload(
+    state: &AppState,
+    caller: &Caller,
+    mut field: Field<'_>,
+    description: Option<String>,
+) -> Result<Acked, CmdError> {
+    let name = field
+        .file_name()
+        .map(str::to_owned)
+        .filter(|n| !n.trim().is_empty())
+        .ok_or_else(|| CmdError::new(ErrorCode::InvalidField, "the file part needs a filename"))?;
+    // Only the last path segment is kept: a name is text to show, never a path.
+    let name = name
+        .rsplit(['/', '\\'])
+        .next()
+        .unwrap_or_default()
+        .trim()
+        .to_owned();
+    let cap = caller
+        .file(state, |reply| FileOp::Allowance {
+            name: name.clone(),
+            reply,
+        })
+        .await?;
+    let mime = content_type(field.content_type(), &name);
+    let mut content = Vec::new();
+    while let Some(chunk) = field
+        .chunk()
+        .await
+        .map_err(|e| CmdError::new(ErrorCode::InvalidField, format!("bad multipart body: {e}")))?
+    {
+        if (content.len() + chunk.len()) as u64 > cap {
+            return Err(CmdError::new(
+                ErrorCode::LimitExceeded,
+                format!("file larger than the {cap} bytes allowed"),
+            ));
+        }
+        content.extend_from_slice(&chunk);
+    }
+    if content.is_empty() {
+        return Err(CmdError::new(ErrorCode::InvalidField, "the file is empty"));
+    }
+    let document_id = secrets::new_document_id();
+    let size = content.len() as u64;
+    state
+        .store
+        .put_document(&NewDocument {
+            id: document_id.clone(),
+            session: caller.session.clone(),
+            name: name.clone(),
+            mime: mime.clone(),
+            content,
+            created_at: actor::now(),
+        })
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "could not store a document");
+            CmdError::new(ErrorCode::StoreFailed, "the file could not be stored")
+        })?;
+    let file = UploadedFile {
+        document_id: document_id.clone(),
+        name,
+        size,
+        mime,
+        description,
+    };
+    let res = caller
+        .file(state, |reply| FileOp::Upload { file, reply })
+        .await;
+    if res.is_err() {
+        // Refused after all (a limit raced): the bytes must not linger.
+        let _ = state.store.delete_document(&document_id).await;
+    }
+    res
+}
+
+/// The download of file `file_id` for `caller`.
+pub async fn download(
+    state: &AppState,
+    caller: &Caller,
+    file_id: &str,
+) -> Result<Response, CmdError> {
+    let file_id: u64 = file_id
+        .parse()
+        .map_err(|_| CmdError::new(ErrorCode::InvalidField, "fileId is a number"))?;
+    let record: FileRecord = caller
+        .file(state, |reply| FileOp::Download { file_id, reply })
+        .await?;
+    let doc = state
+        .store
+        .get_document(&record.document_id)
+        .await
+        .map_err(|e| {
+            tracing::error!(error = %e, "could not read a document");
+            CmdError::new(ErrorCode::Internal, "the file could not be read")
+        })?
+        .filter(|d| d.session == caller.session)
+        .ok_or_else(|| CmdError::new(ErrorCode::InvalidField, "no such file in the session"))?;
+    Ok(file_response(&record.name, &record.mime, doc.content))
+}
+
+/// Bytes as an attachment: never rendered in Parley's origin, whatever their type.
+pub fn file_response(name: &str, mime: &str, content: Vec<u8>) -> Response {
+    let mut resp = (StatusCode::OK, Body::from(content)).into_response();
+    let h = resp.headers_mut();
+    h.insert(
+        header::CONTENT_TYPE,
+        HeaderValue::from_str(mime).unwrap_or(HeaderValue::from_static("application/octet-stream")),
+    );
+    if let Ok(v) = HeaderValue::from_str(&content_disposition(name)) {
+        h.insert(header::CONTENT_DISPOSITION, v);
+    }
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
+    h.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    resp
+}
+
+/// `attachment; filename="ascii"; filename*=UTF-8''percent-encoded` (RFC 6266 / 5987).
+pub fn content_disposition(name: &str) -> String {
+    let ascii: String = name
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || "._- ".contains(c) {
+                c
+            } else {
+                '_'
+            }
+        })
+        .collect();
+    let mut encoded = String::new();
+    for b in name.bytes() {
+        if b.is_ascii_alphanumeric() || b"!#$&+-.^_`|~".contains(&b) {
+            encoded.push(char::from(b));
+        } else {
+            encoded.push_str(&format!("%{b:02X}"));
+        }
+    }
+    format!("attachment; filename=\"{ascii}\"; filename*=UTF-8''{encoded}")
+}
+
+/// A safe content type: the part's own when it is a plain `type/subtype` token, else one
+/// guessed from the extension, else `application/octet-stream`.
+fn content_type(given: Option<&str>, name: &str) -> String {
+    let token = |s: &str| {
+        let mut parts = s.split('/');
+        let ok = |p: Option<&str>| {
+            p.is_some_and(|p| {
+                !p.is_empty()
+                    && p.len() <= 64
+                    && p.bytes()
+                        .all(|b| b.is_ascii_alphanumeric() || b"!#$&-^_.+".contains(&b))
+            })
+        };
+        ok(parts.next()) && ok(parts.next()) && parts.next().is_none()
+    };
+    if let Some(g) = given.map(|g| {
+        g.split(';')
+            .next()
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    }) {
+        if token(&g) && g != "application/octet-stream" {
+            return g;
+        }
+    }
+    let ext = name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+    match ext.as_deref() {
+        Some("pdf") => "application/pdf",
+        Some("png") => "image/png",
+        Some("jpg" | "jpeg") => "image/jpeg",
+        Some("gif") => "image/gif",
+        Some("bmp") => "image/bmp",
+        Some("txt") => "text/plain",
+        Some("csv") => "text/csv",
+        Some("rtf") => "application/rtf",
+        Some("doc") => "application/msword",
+        Some("docx") => "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        Some("xls") => "application/vnd.ms-excel",
+        Some("xlsx") => "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        _ => "application/octet-stream",
+    }
+    .to_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn content_disposition_never_lets_a_name_break_the_header() {
+        let d = content_disposition("evil\"; x=\"y/../ü.pdf");
+        assert!(
+            d.starts_with("attachment; filename=\"evil__ x__y_..__.pdf\"; "),
+            "{d}"
+        );
+        assert!(d.contains("filename*=UTF-8''evil%22%3B%20x%3D%22y%2F..%2F%C3%BC.pdf"));
+        assert!(!d.contains('\n'));
+    }
+
+    #[test]
+    fn content_types_are_tokens_or_guessed() {
+        assert_eq!(content_type(Some("image/png"), "a.bin"), "image/png");
+        assert_eq!(
+            content_type(Some("text/html\r\nX: y"), "a.pdf"),
+            "application/pdf"
+        );
+        assert_eq!(content_type(None, "noext"), "application/octet-stream");
+        assert_eq!(
+            content_type(Some("text/plain; charset=utf-8"), "a"),
+            "text/plain"
+        );
+    }
+}

@@ -1,0 +1,348 @@
+//! Operations shared by the connectionless customer front doors (flex protocol and the
+//! GMS v2 facade) and, for session creation, the basic protocol. Each takes the caller's
+//! identity and returns domain results; the front doors only translate shapes.
+
+mod files;
+mod logins;
+
+pub use files::{content_disposition, download, file_response, upload};
+
+use std::time::Duration;
+
+use parley_core::session::{JoinRequest, SendBody, SendRequest};
+use parley_core::{
+    ClientMsgId, ClientVersion, EventId, KeyHash, PartyId, PartyType, Protocol, Session, SessionId,
+    UserData, Visibility,
+};
+use parley_proto::basic::ServerFrame;
+use parley_proto::ErrorCode;
+use parley_store::NewSession;
+use tokio::sync::oneshot;
+use tracing::info;
+
+pub use logins::{Login, PendingLogins};
+
+use crate::actor::{self, Acked, CmdError, Command, FileOp, Format, Refreshed, Subscriber};
+use crate::config::Config;
+use crate::secrets;
+use crate::state::AppState;
+
+/// Who starts a session.
+pub struct Creator {
+    /// The user.
+    pub party: PartyId,
+    /// Digest of its secure key.
+    pub key_hash: KeyHash,
+    /// Nickname.
+    pub nickname: String,
+    /// Kind.
+    pub party_type: PartyType,
+    /// Capability level.
+    pub version: ClientVersion,
+    /// Protocol it uses.
+    pub protocol: Protocol,
+    /// Its connection, for the basic protocol.
+    pub sub: Option<Subscriber>,
+}
+
+/// What the new session is for.
+pub struct NewChat {
+    /// `tenant:endpoint` or `endpoint`.
+    pub endpoint: Option<String>,
+    /// Subject.
+    pub subject: Option<String>,
+    /// Session user data.
+    pub user_data: UserData,
+}
+
+/// `tenant:endpoint` or `endpoint` (in the first configured tenant); `default` when absent.
+pub fn resolve_endpoint(config: &Config, requested: Option<&str>) -> (String, String) {
+    let first_tenant = config
+        .endpoints
+        .keys()
+        .next()
+        .cloned()
+        .unwrap_or_else(|| "1".into());
+    match requested.map(str::trim).filter(|s| !s.is_empty()) {
+        None => (first_tenant, "default".into()),
+        Some(r) => match r.split_once(':') {
+            Some((t, e)) => (t.to_owned(), e.to_owned()),
+            None => (first_tenant, r.to_owned()),
+        },
+    }
+}
+
+/// A new session: its id, its mailbox, and the creator's `sessionInfo` to come.
+pub type Created = (
+    SessionId,
+    actor::SessionHandle,
+    oneshot::Receiver<Result<ServerFrame, CmdError>>,
+);
+
+/// Creates a session with `creator` as its first party. The returned receiver resolves
+/// with the creator's `sessionInfo` once the creation is durable.
+pub fn create_session(
+    state: &AppState,
+    creator: Creator,
+    chat: NewChat,
+) -> Result<Created, CmdError> {
+    let (tenant, endpoint) = resolve_endpoint(&state.config, chat.endpoint.as_deref());
+    let queue = state
+        .config
+        .queue_for(&tenant, &endpoint)
+        .ok_or_else(|| {
+            CmdError::new(
+                ErrorCode::InvalidField,
+                format!("unknown endpoint {tenant}:{endpoint}"),
+            )
+        })?
+        .to_owned();
+    if chat.subject.as_ref().is_some_and(|s| s.len() > 1024) {
+        return Err(CmdError::new(ErrorCode::LimitExceeded, "subject too long"));
+    }
+    let now = actor::now();
+    let id = secrets::new_session_id();
+    let generated = state
+        .policy
+        .password_enforce
+        .then(secrets::new_session_password);
+    let join = JoinRequest {
+        party: creator.party.clone(),
+        nickname: creator.nickname,
+        party_type: creator.party_type,
+        visibility: Visibility::All,
+        protocol: creator.protocol,
+        client_version: creator.version,
+        key_hash: Some(creator.key_hash),
+        person_id: None,
+        user_data: chat.user_data,
+    };
+    let (session, effects) = Session::create(
+        id.clone(),
+        now,
+        state.policy.session.clone(),
+        generated,
+        join,
+    )?;
+    let record = NewSession {
+        id: id.clone(),
+        created_at: now,
+        tenant,
+        endpoint: endpoint.clone(),
+        queue: queue.clone(),
+        subject: chat.subject,
+        user_data: session.initial_user_data().cloned().unwrap_or_default(),
+        password: session.password().cloned(),
+        owner: state.instance.clone(),
+        lease_until: now.plus_ms(state.policy.lease_ms),
+    };
+    info!(
+        session_id = %id,
+        endpoint = %endpoint,
+        queue = %queue,
+        user_data = ?state.policy.log.user_data(&record.user_data),
+        "session created"
+    );
+    state.counters.sessions_created.inc();
+    let (tx, rx) = oneshot::channel();
+    let handle = actor::spawn_created(state, session, effects, record, creator.sub, tx);
+    Ok((id, handle, rx))
+}
+
+/// Waits for a reply from an actor; a dropped reply means the session has ended (or the
+/// server is shutting down and the session will be restored elsewhere).
+pub async fn reply<T>(rx: oneshot::Receiver<Result<T, CmdError>>) -> Result<T, CmdError> {
+    rx.await.unwrap_or_else(|_| {
+        Err(CmdError::new(
+            ErrorCode::SessionOver,
+            "the chat session is over",
+        ))
+    })
+}
+
+/// A connectionless caller: who, with which key, in which session.
+#[derive(Clone)]
+pub struct Caller {
+    /// The session.
+    pub session: SessionId,
+    /// The user.
+    pub party: PartyId,
+    /// Digest of the key it presented.
+    pub key: KeyHash,
+}
+
+impl Caller {
+    /// Parses and hashes what a request presented.
+    pub fn parse(session: &str, user_id: &str, secure_key: &str) -> Result<Caller, CmdError> {
+        if secure_key.is_empty() || secure_key.len() > 128 {
+            return Err(CmdError::new(ErrorCode::BadSecureKey, "bad secure key"));
+        }
+        Ok(Caller {
+            session: session.parse().map_err(CmdError::from)?,
+            party: user_id.parse().map_err(CmdError::from)?,
+            key: secrets::hash_key(secure_key),
+        })
+    }
+
+    async fn handle(&self, state: &AppState) -> Result<actor::SessionHandle, CmdError> {
+        actor::find(state, &self.session).await
+    }
+
+    /// Joins an existing session as a flex party.
+    pub async fn join(
+        &self,
+        state: &AppState,
+        login: &Login,
+        user_data: UserData,
+    ) -> Result<ServerFrame, CmdError> {
+        let handle = self.handle(state).await?;
+        let mut data = login.user_data();
+        data.extend(user_data);
+        let req = JoinRequest {
+            party: self.party.clone(),
+            nickname: login.nickname.clone(),
+            party_type: PartyType::Client,
+            visibility: Visibility::All,
+            protocol: Protocol::Flex,
+            client_version: login.version,
+            key_hash: Some(self.key),
+            person_id: None,
+            user_data: data,
+        };
+        let (tx, rx) = oneshot::channel();
+        handle
+            .send(Command::Join {
+                req,
+                sub: None,
+                reply: tx,
+            })
+            .await?;
+        reply(rx).await
+    }
+
+    /// Comes back to a session (reload, restart): what was missed after `last`.
+    pub async fn resume(&self, state: &AppState, last: EventId) -> Result<ServerFrame, CmdError> {
+        let handle = self.handle(state).await?;
+        let (tx, rx) = oneshot::channel();
+        handle
+            .send(Command::Resume {
+                party: self.party.clone(),
+                key: self.key,
+                last,
+                sub: None,
+                reply: tx,
+            })
+            .await?;
+        reply(rx).await
+    }
+
+    /// Sends a message or notice.
+    pub async fn send(
+        &self,
+        state: &AppState,
+        body: SendBody,
+        client_msg_id: Option<&str>,
+    ) -> Result<Acked, CmdError> {
+        let handle = self.handle(state).await?;
+        let req = SendRequest {
+            from: self.party.clone(),
+            visibility: Visibility::All,
+            receiver: None,
+            client_msg_id: client_msg_id
+                .map(str::parse::<ClientMsgId>)
+                .transpose()
+                .map_err(CmdError::from)?,
+            body,
+        };
+        let (tx, rx) = oneshot::channel();
+        handle
+            .send(Command::Send {
+                req,
+                key: Some(self.key),
+                reply: tx,
+            })
+            .await?;
+        reply(rx).await
+    }
+
+    /// The events from `from` (long-polling up to `wait` when there are none).
+    pub async fn refresh(
+        &self,
+        state: &AppState,
+        from: EventId,
+        wait: Duration,
+        format: Format,
+    ) -> Result<Refreshed, CmdError> {
+        let handle = self.handle(state).await?;
+        let (tx, rx) = oneshot::channel();
+        handle
+            .send(Command::Refresh {
+                party: self.party.clone(),
+                key: self.key,
+                from,
+                wait: !wait.is_zero(),
+                format,
+                reply: tx,
+            })
+            .await?;
+        match tokio::time::timeout(wait.max(Duration::from_millis(1)), rx).await {
+            Ok(r) => r.unwrap_or_else(|_| {
+                Err(CmdError::new(
+                    ErrorCode::Unavailable,
+                    "the session is moving; refresh again",
+                ))
+            }),
+            // Nothing arrived in time: ask again without waiting, for the current end.
+            Err(_) => Box::pin(self.refresh(state, from, Duration::ZERO, format)).await,
+        }
+    }
+
+    /// Leaves the session (KeepAlive: the agent may still finish).
+    pub async fn logout(&self, state: &AppState) -> Result<(), CmdError> {
+        let handle = self.handle(state).await?;
+        let (tx, rx) = oneshot::channel();
+        handle
+            .send(Command::Release {
+                party: self.party.clone(),
+                key: Some(self.key),
+                action: parley_core::AfterAction::KeepAlive,
+                text: None,
+                reply: tx,
+            })
+            .await?;
+        reply(rx).await
+    }
+
+    /// Merges keys into the session's user data (and its interaction's).
+    pub async fn update_user_data(&self, state: &AppState, data: UserData) -> Result<(), CmdError> {
+        let handle = self.handle(state).await?;
+        let (tx, rx) = oneshot::channel();
+        handle
+            .send(Command::UpdateUserData {
+                party: self.party.clone(),
+                key: self.key,
+                data,
+                reply: tx,
+            })
+            .await?;
+        reply(rx).await
+    }
+
+    /// A file operation; `op` builds the operation around its reply channel.
+    pub async fn file<T>(
+        &self,
+        state: &AppState,
+        op: impl FnOnce(oneshot::Sender<Result<T, CmdError>>) -> FileOp,
+    ) -> Result<T, CmdError> {
+        let handle = self.handle(state).await?;
+        let (tx, rx) = oneshot::channel();
+        handle
+            .send(Command::File {
+                party: self.party.clone(),
+                key: self.key,
+                op: op(tx),
+            })
+            .await?;
+        reply(rx).await
+    }
+}

@@ -1,0 +1,317 @@
+//! The flex protocol front door: connectionless HTTP + JSON under `/flex/v1` for web
+//! customers (the widget's fallback when WebSockets are blocked, and any integrator).
+//! Every reply is a `FlexReply`; errors carry a stable code and an HTTP status.
+//!
+//! Layout: `mod.rs` the chat operations, `files.rs` file transfer.
+
+mod files;
+
+pub(crate) use files::limits_of;
+
+use std::time::Duration;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use parley_core::session::SendBody;
+use parley_core::{ClientVersion, EventId};
+use parley_proto::basic::ServerFrame;
+use parley_proto::flex::{
+    FlexReply, JoinRequest, LoginRequest, LogoutRequest, NotifyRequest, RefreshRequest, SendRequest,
+};
+use parley_proto::ErrorCode;
+use serde::de::DeserializeOwned;
+use tracing::{debug, error};
+
+use crate::actor::{self, CmdError, Format, Refreshed, Rendered};
+use crate::basic::map;
+use crate::customer::{self, Caller, Creator, Login, NewChat};
+use crate::http::error::{is_server_fault, status_of};
+use crate::secrets;
+use crate::state::AppState;
+
+/// The flex routes.
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let json_limit = state.policy.max_frame_bytes;
+    Router::new()
+        .route("/flex/v1/login", post(login))
+        .route("/flex/v1/join", post(join))
+        .route("/flex/v1/send", post(send))
+        .route("/flex/v1/notify", post(notify))
+        .route("/flex/v1/refresh", post(refresh))
+        .route("/flex/v1/logout", post(logout))
+        .route("/flex/v1/file/limits", post(files::limits))
+        .route("/flex/v1/file/download", post(files::download))
+        .route("/flex/v1/file/delete", post(files::delete))
+        .layer(DefaultBodyLimit::max(json_limit))
+        .merge(files::upload_routes(state))
+}
+
+/// A flex reply with its HTTP status.
+pub(crate) struct Reply(FlexReply);
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        let status = self
+            .0
+            .error
+            .as_ref()
+            .map_or(StatusCode::OK, |e| status_of(e.code));
+        (status, Json(self.0)).into_response()
+    }
+}
+
+impl From<CmdError> for Reply {
+    fn from(e: CmdError) -> Self {
+        if is_server_fault(e.code) {
+            error!(code = e.code.name(), message = %e.message, "flex request failed");
+        } else {
+            debug!(code = e.code.name(), message = %e.message, "flex request refused");
+        }
+        Reply(FlexReply::error(e.code, e.message))
+    }
+}
+
+fn result(r: Result<FlexReply, CmdError>) -> Reply {
+    r.map_or_else(Reply::from, Reply)
+}
+
+/// Decodes a JSON body with a typed error (the body limit bounds its size; serde_json
+/// bounds its depth).
+pub(crate) fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, CmdError> {
+    serde_json::from_slice(body).map_err(|e| {
+        let code = if e.is_syntax() || e.is_eof() {
+            ErrorCode::MalformedFrame
+        } else {
+            ErrorCode::InvalidField
+        };
+        CmdError::new(code, e.to_string())
+    })
+}
+
+/// A `sessionInfo` as a flex reply.
+fn from_info(frame: ServerFrame) -> FlexReply {
+    match frame {
+        ServerFrame::SessionInfo {
+            session_id,
+            last_event_id,
+            session_password,
+            parties,
+            events,
+            ..
+        } => FlexReply {
+            session_id: Some(session_id),
+            session_password,
+            next_position: Some(last_event_id + 1),
+            parties: Some(parties),
+            events: Some(events),
+            chat_ended: Some(false),
+            ..FlexReply::ok()
+        },
+        _ => FlexReply::error(ErrorCode::Internal, "unexpected reply"),
+    }
+}
+
+fn from_refresh(r: Refreshed) -> FlexReply {
+    FlexReply {
+        events: Some(match r.events {
+            Rendered::Wire(v) => v,
+            Rendered::Gms(_) => Vec::new(),
+        }),
+        next_position: Some(r.next_position),
+        chat_ended: Some(r.chat_ended),
+        ..FlexReply::ok()
+    }
+}
+
+/// `POST /flex/v1/login` — get an identity (`userId`, `secureKey`) for a customer.
+async fn login(State(state): State<AppState>, body: Bytes) -> Reply {
+    result(
+        async {
+            let req: LoginRequest = parse(&body)?;
+            let version = req
+                .client_version
+                .map_or(Ok(ClientVersion::LATEST), ClientVersion::try_from)?;
+            let login = Login::new(
+                req.nickname,
+                req.first_name,
+                req.last_name,
+                req.email_address,
+                version,
+            )?;
+            let party = secrets::new_party_id();
+            let key = secrets::new_secure_key();
+            let now = actor::now();
+            let expires = now.plus_ms(state.policy.session.flex_disconnect_timeout_ms);
+            state
+                .logins
+                .insert(party.clone(), login, secrets::hash_key(&key), now, expires)?;
+            Ok(FlexReply {
+                user_id: Some(party.to_string()),
+                secure_key: Some(key),
+                ..FlexReply::ok()
+            })
+        }
+        .await,
+    )
+}
+
+/// `POST /flex/v1/join` — start a session, join one, or come back to one.
+async fn join(State(state): State<AppState>, body: Bytes) -> Reply {
+    result(
+        async {
+            let req: JoinRequest = parse(&body)?;
+            let party = req.user_id.parse().map_err(CmdError::from)?;
+            if req.secure_key.is_empty() || req.secure_key.len() > 128 {
+                return Err(CmdError::new(ErrorCode::BadSecureKey, "bad secure key"));
+            }
+            let key = secrets::hash_key(&req.secure_key);
+            match (&req.session_id, req.transcript_position) {
+                (Some(sid), Some(pos)) => {
+                    let caller = Caller::parse(sid, &req.user_id, &req.secure_key)?;
+                    let info = caller
+                        .resume(&state, EventId(pos.saturating_sub(1)))
+                        .await?;
+                    Ok(from_info(info))
+                }
+                (Some(sid), None) => {
+                    let login = state.logins.get(&party, &key, actor::now())?;
+                    let caller = Caller::parse(sid, &req.user_id, &req.secure_key)?;
+                    let info = caller.join(&state, &login, req.user_data).await?;
+                    state.logins.forget(&party);
+                    Ok(from_info(info))
+                }
+                (None, _) => {
+                    let login = state.logins.get(&party, &key, actor::now())?;
+                    let mut user_data = login.user_data();
+                    user_data.extend(req.user_data);
+                    let creator = Creator {
+                        party: party.clone(),
+                        key_hash: key,
+                        nickname: login.nickname.clone(),
+                        party_type: parley_core::PartyType::Client,
+                        version: login.version,
+                        protocol: parley_core::Protocol::Flex,
+                        sub: None,
+                    };
+                    let chat = NewChat {
+                        endpoint: req.endpoint,
+                        subject: req.subject,
+                        user_data,
+                    };
+                    let (_, _, rx) = customer::create_session(&state, creator, chat)?;
+                    let info = customer::reply(rx).await?;
+                    state.logins.forget(&party);
+                    Ok(from_info(info))
+                }
+            }
+        }
+        .await,
+    )
+}
+
+/// Appends the events from `position` to a reply, when the request asked for them.
+async fn with_events(
+    state: &AppState,
+    caller: &Caller,
+    position: Option<u64>,
+    mut reply: FlexReply,
+) -> Result<FlexReply, CmdError> {
+    if let Some(pos) = position {
+        let r = caller
+            .refresh(state, EventId(pos), Duration::ZERO, Format::Wire)
+            .await?;
+        let extra = from_refresh(r);
+        reply.events = extra.events;
+        reply.next_position = extra.next_position;
+        reply.chat_ended = extra.chat_ended;
+    }
+    Ok(reply)
+}
+
+fn acked(ack: actor::Acked) -> FlexReply {
+    FlexReply {
+        event_id: Some(ack.event_id.0),
+        duplicate: Some(ack.duplicate),
+        file_id: ack.file_id.map(|f| f.to_string()),
+        ..FlexReply::ok()
+    }
+}
+
+/// `POST /flex/v1/send` — send a message.
+async fn send(State(state): State<AppState>, body: Bytes) -> Reply {
+    result(
+        async {
+            let req: SendRequest = parse(&body)?;
+            let caller = Caller::parse(&req.session_id, &req.user_id, &req.secure_key)?;
+            if let Some(shown) = state.policy.log.message_text(&req.text) {
+                tracing::info!(session_id = %caller.session, text = %shown, "message");
+            }
+            let body = SendBody::Message {
+                text: req.text,
+                message_type: req.message_type,
+            };
+            let ack = caller
+                .send(&state, body, req.client_message_id.as_deref())
+                .await?;
+            with_events(&state, &caller, req.transcript_position, acked(ack)).await
+        }
+        .await,
+    )
+}
+
+/// `POST /flex/v1/notify` — send a notice (typing with preview, URL, custom, nickname,
+/// read-confirm).
+async fn notify(State(state): State<AppState>, body: Bytes) -> Reply {
+    result(
+        async {
+            let req: NotifyRequest = parse(&body)?;
+            let caller = Caller::parse(&req.session_id, &req.user_id, &req.secure_key)?;
+            let body = SendBody::Notice {
+                notice_type: map::notice_type(&req.notice_type)?,
+                text: req.text,
+                user_data: req.user_data,
+            };
+            let ack = caller
+                .send(&state, body, req.client_message_id.as_deref())
+                .await?;
+            with_events(&state, &caller, req.transcript_position, acked(ack)).await
+        }
+        .await,
+    )
+}
+
+/// `POST /flex/v1/refresh` — the events from a position, long-polling up to `waitMs`.
+async fn refresh(State(state): State<AppState>, body: Bytes) -> Reply {
+    result(
+        async {
+            let req: RefreshRequest = parse(&body)?;
+            let caller = Caller::parse(&req.session_id, &req.user_id, &req.secure_key)?;
+            let wait = Duration::from_millis(req.wait_ms).min(state.policy.flex_refresh_max_wait);
+            let r = caller
+                .refresh(&state, EventId(req.transcript_position), wait, Format::Wire)
+                .await?;
+            Ok(from_refresh(r))
+        }
+        .await,
+    )
+}
+
+/// `POST /flex/v1/logout` — leave the session.
+async fn logout(State(state): State<AppState>, body: Bytes) -> Reply {
+    result(
+        async {
+            let req: LogoutRequest = parse(&body)?;
+            let caller = Caller::parse(&req.session_id, &req.user_id, &req.secure_key)?;
+            caller.logout(&state).await?;
+            Ok(FlexReply {
+                chat_ended: Some(true),
+                ..FlexReply::ok()
+            })
+        }
+        .await,
+    )
+}

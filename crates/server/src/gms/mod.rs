@@ -1,0 +1,493 @@
+//! The GMS Chat API v2 facade at `/genesys/2/chat/{serviceName}`: existing web clients
+//! written for Genesys point at Parley and work unchanged. Every operation is a POST with
+//! a form body; every reply is the v2 envelope. `serviceName` maps to an endpoint through
+//! `[gms-chat-services]`. See `docs/gms-v2.md`.
+//!
+//! Layout: `mod.rs` the operations, `form.rs` body decoding, `map.rs` event rendering.
+
+pub mod form;
+pub mod map;
+
+use std::time::Duration;
+
+use axum::extract::{DefaultBodyLimit, Multipart, Path, Request, State};
+use axum::http::StatusCode;
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use parley_core::session::SendBody;
+use parley_core::{ClientVersion, EventId, NoticeType, UserData};
+use parley_proto::gms::{GmsError, GmsResponse};
+use parley_proto::ErrorCode;
+use tracing::{debug, error};
+
+use crate::actor::{self, CmdError, FileOp, Format, Refreshed, Rendered};
+use crate::customer::{self, Caller, Creator, Login, NewChat};
+use crate::http::error::{is_server_fault, status_of};
+use crate::secrets;
+use crate::state::AppState;
+use form::Form;
+
+/// Room for the multipart framing around an uploaded file.
+const MULTIPART_OVERHEAD: usize = 64 * 1024;
+
+/// The facade's routes.
+pub fn routes(state: &AppState) -> Router<AppState> {
+    let max_file = usize::try_from(state.policy.session.files.max_file_size).unwrap_or(usize::MAX);
+    let uploads = Router::new()
+        .route(
+            "/genesys/2/chat/{service}/{chat_id}/file",
+            post(file_upload),
+        )
+        .layer(DefaultBodyLimit::max(
+            max_file.saturating_add(MULTIPART_OVERHEAD),
+        ));
+    Router::new()
+        .route("/genesys/2/chat/{service}", post(request_chat))
+        .route("/genesys/2/chat/{service}/{chat_id}/{op}", post(operation))
+        .route(
+            "/genesys/2/chat/{service}/{chat_id}/file/limits",
+            post(file_limits),
+        )
+        .route(
+            "/genesys/2/chat/{service}/{chat_id}/file/{file_id}/download",
+            post(file_download),
+        )
+        .route(
+            "/genesys/2/chat/{service}/{chat_id}/file/{file_id}/delete",
+            post(file_delete),
+        )
+        .layer(DefaultBodyLimit::max(state.policy.max_frame_bytes))
+        .merge(uploads)
+}
+
+/// A v2 reply with its HTTP status.
+struct Reply(StatusCode, GmsResponse);
+
+impl IntoResponse for Reply {
+    fn into_response(self) -> Response {
+        (self.0, Json(self.1)).into_response()
+    }
+}
+
+impl From<CmdError> for Reply {
+    fn from(e: CmdError) -> Self {
+        let server = is_server_fault(e.code);
+        if server {
+            error!(code = e.code.name(), message = %e.message, "GMS request failed");
+        } else {
+            debug!(code = e.code.name(), message = %e.message, "GMS request refused");
+        }
+        Reply(
+            status_of(e.code),
+            GmsResponse {
+                status_code: if server { 2 } else { 1 },
+                errors: Some(vec![GmsError {
+                    code: e.code.number(),
+                    message: e.message,
+                    advice: Some(advice(e.code).to_owned()),
+                }]),
+                ..GmsResponse::default()
+            },
+        )
+    }
+}
+
+fn advice(code: ErrorCode) -> &'static str {
+    match code {
+        ErrorCode::BadSecureKey | ErrorCode::LoggedOut | ErrorCode::NoSuchUser => {
+            "request a new chat"
+        }
+        ErrorCode::SessionNotFound | ErrorCode::SessionOver => "the chat has ended",
+        ErrorCode::Unavailable | ErrorCode::StoreFailed | ErrorCode::Internal => {
+            "retry the request"
+        }
+        _ => "correct the request",
+    }
+}
+
+fn ok(state: &AppState, r: GmsResponse) -> Reply {
+    Reply(
+        StatusCode::OK,
+        GmsResponse {
+            alias: Some(state.instance.0.clone()),
+            ..r
+        },
+    )
+}
+
+fn done(state: &AppState, r: Result<GmsResponse, CmdError>) -> Reply {
+    match r {
+        Ok(r) => ok(state, r),
+        Err(e) => e.into(),
+    }
+}
+
+fn check_service(state: &AppState, service: &str) -> Result<(String, String), CmdError> {
+    state.config.service_endpoint(service).ok_or_else(|| {
+        CmdError::new(
+            ErrorCode::SessionNotFound,
+            format!("unknown chat service {service:?}"),
+        )
+    })
+}
+
+fn caller(chat_id: &str, form: &Form) -> Result<Caller, CmdError> {
+    Caller::parse(chat_id, form.require("userId")?, form.require("secureKey")?)
+}
+
+fn with_refresh(mut r: GmsResponse, refreshed: Refreshed) -> GmsResponse {
+    r.messages = Some(match refreshed.events {
+        Rendered::Gms(m) => m,
+        Rendered::Wire(_) => Vec::new(),
+    });
+    r.next_position = Some(refreshed.next_position);
+    r.chat_ended = Some(refreshed.chat_ended);
+    r
+}
+
+/// `POST /genesys/2/chat/{serviceName}` — request a chat: `nickname` or `firstName` and
+/// `lastName`, optional `subject`, `emailAddress`, `userData[...]`, `text`.
+async fn request_chat(
+    State(state): State<AppState>,
+    Path(service): Path<String>,
+    req: Request,
+) -> Reply {
+    let r = async {
+        let (tenant, endpoint) = check_service(&state, &service)?;
+        let form = Form::read(req, &state).await?;
+        let login = Login::new(
+            form.get("nickname").map(str::to_owned),
+            form.get("firstName").map(str::to_owned),
+            form.get("lastName").map(str::to_owned),
+            form.get("emailAddress").map(str::to_owned),
+            ClientVersion::LATEST,
+        )?;
+        let party = secrets::new_party_id();
+        let key = secrets::new_secure_key();
+        let mut user_data = login.user_data();
+        user_data.extend(form.user_data.clone());
+        let creator = Creator {
+            party: party.clone(),
+            key_hash: secrets::hash_key(&key),
+            nickname: login.nickname.clone(),
+            party_type: parley_core::PartyType::Client,
+            version: login.version,
+            protocol: parley_core::Protocol::Flex,
+            sub: None,
+        };
+        let chat = NewChat {
+            endpoint: Some(format!("{tenant}:{endpoint}")),
+            subject: form.get("subject").map(str::to_owned),
+            user_data,
+        };
+        let (id, _, rx) = customer::create_session(&state, creator, chat)?;
+        customer::reply(rx).await?;
+        let caller = Caller::parse(id.as_str(), party.as_str(), &key)?;
+        if let Some(text) = form.get("text").filter(|t| !t.is_empty()) {
+            let body = SendBody::Message {
+                text: text.to_owned(),
+                message_type: None,
+            };
+            caller.send(&state, body, None).await?;
+        }
+        let refreshed = caller
+            .refresh(&state, EventId(1), Duration::ZERO, Format::Gms)
+            .await?;
+        Ok(with_refresh(
+            GmsResponse {
+                user_id: Some(party.to_string()),
+                secure_key: Some(key),
+                chat_id: Some(id.to_string()),
+                ..GmsResponse::default()
+            },
+            refreshed,
+        ))
+    }
+    .await;
+    done(&state, r)
+}
+
+fn notice(notice_type: NoticeType, text: Option<&str>, user_data: UserData) -> SendBody {
+    SendBody::Notice {
+        notice_type,
+        text: text.map(str::to_owned),
+        user_data,
+    }
+}
+
+/// `POST /genesys/2/chat/{serviceName}/{chatId}/{operation}` — `send`, `refresh`,
+/// `startTyping`, `stopTyping`, `disconnect`, `pushUrl`, `updateNickname`,
+/// `customNotice`, `updateData`, `readReceipt`. All take `userId`, `secureKey` (and
+/// `alias`, ignored); most take an optional `transcriptPosition` to get the events
+/// since it in the same reply.
+async fn operation(
+    State(state): State<AppState>,
+    Path((service, chat_id, op)): Path<(String, String, String)>,
+    req: Request,
+) -> Reply {
+    let r = async {
+        check_service(&state, &service)?;
+        let form = Form::read(req, &state).await?;
+        let caller = caller(&chat_id, &form)?;
+        let position = form.number("transcriptPosition")?;
+        let body = match op.as_str() {
+            "send" => Some(SendBody::Message {
+                text: form.require("message")?.to_owned(),
+                message_type: form.get("messageType").map(str::to_owned),
+            }),
+            "refresh" => form
+                .get("message")
+                .filter(|m| !m.is_empty())
+                .map(|m| SendBody::Message {
+                    text: m.to_owned(),
+                    message_type: form.get("messageType").map(str::to_owned),
+                }),
+            "startTyping" => Some(notice(
+                NoticeType::TypingStarted,
+                form.get("message"),
+                UserData::new(),
+            )),
+            "stopTyping" => Some(notice(
+                NoticeType::TypingStopped,
+                form.get("message"),
+                UserData::new(),
+            )),
+            "pushUrl" => Some(notice(
+                NoticeType::UserPushedUrl,
+                Some(form.require("pushUrl")?),
+                UserData::new(),
+            )),
+            "updateNickname" => Some(notice(
+                NoticeType::UserUpdateNick,
+                Some(form.require("nickname")?),
+                UserData::new(),
+            )),
+            "customNotice" => Some(notice(
+                NoticeType::UserCustom,
+                form.get("message"),
+                UserData::new(),
+            )),
+            "readReceipt" => {
+                let seen = position.ok_or_else(|| {
+                    CmdError::new(
+                        ErrorCode::InvalidField,
+                        "missing parameter `transcriptPosition`",
+                    )
+                })?;
+                let data = UserData::from([("last-event-id".to_owned(), seen.to_string())]);
+                Some(notice(
+                    NoticeType::SysCommand,
+                    Some(parley_core::event::READ_CONFIRM),
+                    data,
+                ))
+            }
+            "disconnect" => {
+                caller.logout(&state).await?;
+                return Ok(GmsResponse {
+                    chat_ended: Some(true),
+                    ..GmsResponse::default()
+                });
+            }
+            "updateData" => {
+                caller
+                    .update_user_data(&state, form.user_data.clone())
+                    .await?;
+                None
+            }
+            _ => {
+                return Err(CmdError::new(
+                    ErrorCode::InvalidField,
+                    format!("unknown operation {op:?}"),
+                ))
+            }
+        };
+        if let Some(body) = body {
+            caller.send(&state, body, None).await?;
+        }
+        // A refresh always returns events (from position 1 when none is given).
+        let position = if op == "refresh" {
+            Some(position.unwrap_or(1))
+        } else {
+            position
+        };
+        match position {
+            Some(p) => {
+                let r = caller
+                    .refresh(&state, EventId(p), Duration::ZERO, Format::Gms)
+                    .await?;
+                Ok(with_refresh(GmsResponse::default(), r))
+            }
+            None => Ok(GmsResponse::default()),
+        }
+    }
+    .await;
+    done(&state, r)
+}
+
+/// `POST .../{chatId}/file/limits` — allowances in `messages[0].userData` (string values).
+async fn file_limits(
+    State(state): State<AppState>,
+    Path((service, chat_id)): Path<(String, String)>,
+    req: Request,
+) -> Reply {
+    let r = async {
+        check_service(&state, &service)?;
+        let form = Form::read(req, &state).await?;
+        let caller = caller(&chat_id, &form)?;
+        let (settings, usage) = caller
+            .file(&state, |reply| FileOp::Limits { reply })
+            .await?;
+        let l = crate::flex::limits_of(&settings, usage);
+        let data = UserData::from([
+            (
+                "download-attempts".to_owned(),
+                l.download_attempts.to_string(),
+            ),
+            (
+                "upload-max-files".to_owned(),
+                l.upload_max_files.to_string(),
+            ),
+            (
+                "upload-max-file-size".to_owned(),
+                l.upload_max_file_size.to_string(),
+            ),
+            (
+                "upload-max-total-size".to_owned(),
+                l.upload_max_total_size.to_string(),
+            ),
+            (
+                "upload-need-agent".to_owned(),
+                l.upload_need_agent.to_string(),
+            ),
+            ("upload-file-types".to_owned(), l.upload_file_types),
+            (
+                "used-upload-max-files".to_owned(),
+                l.used_upload_max_files.to_string(),
+            ),
+            (
+                "used-upload-max-total-size".to_owned(),
+                l.used_upload_max_total_size.to_string(),
+            ),
+            (
+                "used-download-attempts".to_owned(),
+                l.used_download_attempts.to_string(),
+            ),
+            ("delete-file".to_owned(), l.delete_file.to_string()),
+        ]);
+        Ok(GmsResponse {
+            messages: Some(vec![parley_proto::gms::GmsMessage {
+                from: parley_proto::gms::GmsParticipant {
+                    nickname: "system".into(),
+                    participant_id: 0,
+                    kind: "System".into(),
+                },
+                index: 0,
+                kind: "Notice".into(),
+                text: None,
+                message_type: None,
+                utc_time: actor::now().0,
+                user_data: Some(data),
+                event_attributes: None,
+            }]),
+            ..GmsResponse::default()
+        })
+    }
+    .await;
+    done(&state, r)
+}
+
+/// `POST .../{chatId}/file` — upload (`multipart/form-data`: `userId`, `secureKey`,
+/// optional `userData[file-description]`, then `file`).
+async fn file_upload(
+    State(state): State<AppState>,
+    Path((service, chat_id)): Path<(String, String)>,
+    mut multipart: Multipart,
+) -> Reply {
+    let r = async {
+        check_service(&state, &service)?;
+        let bad = |e: axum::extract::multipart::MultipartError| {
+            CmdError::new(ErrorCode::InvalidField, format!("bad multipart body: {e}"))
+        };
+        let mut form = Form::default();
+        while let Some(field) = multipart.next_field().await.map_err(bad)? {
+            let name = field.name().unwrap_or_default().to_owned();
+            if name == "file" {
+                let caller = caller(&chat_id, &form)?;
+                let description = form.user_data.get("file-description").cloned();
+                let ack = customer::upload(&state, &caller, field, description).await?;
+                let data = UserData::from([(
+                    "file-id".to_owned(),
+                    ack.file_id.map(|f| f.to_string()).unwrap_or_default(),
+                )]);
+                return Ok(GmsResponse {
+                    user_data: Some(data),
+                    ..GmsResponse::default()
+                });
+            }
+            let text = field.text().await.map_err(bad)?;
+            if text.len() > 4096 {
+                return Err(CmdError::new(
+                    ErrorCode::LimitExceeded,
+                    "form field too large",
+                ));
+            }
+            form = {
+                let mut f = form;
+                let pair = format!(
+                    "{}={}",
+                    form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>(),
+                    form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>()
+                );
+                let more = Form::from_urlencoded(pair.as_bytes())?;
+                f.fields.extend(more.fields);
+                f.user_data.extend(more.user_data);
+                f
+            };
+        }
+        Err(CmdError::new(ErrorCode::InvalidField, "no `file` part"))
+    }
+    .await;
+    done(&state, r)
+}
+
+/// `POST .../{chatId}/file/{fileId}/download` — the file's bytes.
+async fn file_download(
+    State(state): State<AppState>,
+    Path((service, chat_id, file_id)): Path<(String, String, String)>,
+    req: Request,
+) -> Response {
+    let r = async {
+        check_service(&state, &service)?;
+        let form = Form::read(req, &state).await?;
+        let caller = caller(&chat_id, &form)?;
+        customer::download(&state, &caller, &file_id).await
+    }
+    .await;
+    match r {
+        Ok(resp) => resp,
+        Err(e) => Reply::from(e).into_response(),
+    }
+}
+
+/// `POST .../{chatId}/file/{fileId}/delete` — delete a file.
+async fn file_delete(
+    State(state): State<AppState>,
+    Path((service, chat_id, file_id)): Path<(String, String, String)>,
+    req: Request,
+) -> Reply {
+    let r = async {
+        check_service(&state, &service)?;
+        let form = Form::read(req, &state).await?;
+        let caller = caller(&chat_id, &form)?;
+        let file_id: u64 = file_id
+            .parse()
+            .map_err(|_| CmdError::new(ErrorCode::InvalidField, "fileId is a number"))?;
+        caller
+            .file(&state, |reply| FileOp::Delete { file_id, reply })
+            .await?;
+        Ok(GmsResponse::default())
+    }
+    .await;
+    done(&state, r)
+}

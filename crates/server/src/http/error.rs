@@ -1,0 +1,36 @@
+//! HTTP status codes for the stable error codes, shared by the HTTP front doors.
+
+use axum::http::StatusCode;
+use parley_proto::ErrorCode;
+
+/// The HTTP status an error code is answered with.
+pub fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::MalformedFrame
+        | ErrorCode::UnknownFrameType
+        | ErrorCode::InvalidField
+        | ErrorCode::NotText
+        | ErrorCode::NotRegistered
+        | ErrorCode::AlreadyRegistered
+        | ErrorCode::RegisterTimeout
+        | ErrorCode::AlreadyJoined
+        | ErrorCode::NoSuchReceiver => StatusCode::BAD_REQUEST,
+        ErrorCode::FrameTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::Unauthorized | ErrorCode::BadSecureKey | ErrorCode::LoggedOut => {
+            StatusCode::UNAUTHORIZED
+        }
+        ErrorCode::WrongSessionPassword | ErrorCode::NotAllowed | ErrorCode::NoSuchUser => {
+            StatusCode::FORBIDDEN
+        }
+        ErrorCode::LimitExceeded => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::SessionNotFound => StatusCode::NOT_FOUND,
+        ErrorCode::SessionOver => StatusCode::GONE,
+        ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,
+        ErrorCode::StoreFailed | ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+    }
+}
+
+/// Whether the fault is the server's (logged at error level, once, by the caller).
+pub fn is_server_fault(code: ErrorCode) -> bool {
+    status_of(code).is_server_error()
+}
