@@ -1,7 +1,7 @@
 //! Who may see an event. One function decides it for live delivery, for replay on
 //! resume and for every stored transcript view, so the three cannot disagree.
 //!
-//! The rules (seed guide, ESP `Visibility`; choices written down in `docs/visibility.md`):
+//! The rules (seed guide, ESP `Visibility`; choices written down in `docs/decisions.md`):
 //! - a direct event (`receiver` set) is seen by its sender and its receiver only, and by
 //!   the receiver only if the event's visibility admits it (so never `INT` to a customer);
 //! - `ALL` is seen by every party;
@@ -58,6 +58,22 @@ pub fn can_see(viewer: Viewer<'_>, event: &Event, sender_type: PartyType) -> boo
 /// event's receiver must be too: a direct `INT` event never reaches a customer.
 pub fn admits(viewer: Viewer<'_>, visibility: Visibility) -> bool {
     match visibility {
+        Visibility::All => true,
+        Visibility::Int => viewer.party_type.is_staff(),
+        Visibility::Vip => {
+            viewer.party_type == PartyType::Supervisor || viewer.joined_as == Visibility::Vip
+        }
+    }
+}
+
+/// Whether `viewer` may know that `party` takes part: the rule of the party's own join
+/// event (a silent monitor is invisible to the customer; a coach to all but supervisors
+/// and other coaches).
+pub fn can_see_party(viewer: Viewer<'_>, party: &Party) -> bool {
+    if &party.id == viewer.id {
+        return true;
+    }
+    match party.visibility {
         Visibility::All => true,
         Visibility::Int => viewer.party_type.is_staff(),
         Visibility::Vip => {

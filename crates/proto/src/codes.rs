@@ -64,7 +64,8 @@ codes! {
     WrongSessionPassword = 2004, "WRONG_SESSION_PASSWORD";
     /// The direct-message receiver is not in the session.
     NoSuchReceiver = 2005, "NO_SUCH_RECEIVER";
-    /// The server refuses new sessions (load limits, draining).
+    /// The server cannot serve this now: the session is served by another instance or is
+    /// moving to one (retry), or new sessions are refused (load limits, draining).
     Unavailable = 2006, "UNAVAILABLE";
     /// Not (or no longer) a party of the session (Genesys 8201).
     NoSuchUser = 8201, "NO_SUCH_USER";

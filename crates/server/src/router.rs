@@ -22,6 +22,7 @@ pub fn router(state: AppState) -> Router {
     Router::new()
         .route("/", get(http::assets::get_index))
         .route("/basic", get(basic::upgrade))
+        .merge(basic::documents::routes())
         .route("/healthz", get(http::health::get_healthz))
         .route("/readyz", get(http::health::get_readyz))
         .route("/counters", get(http::health::get_counters))

@@ -3,7 +3,8 @@
 use super::{Effect, Session};
 use crate::error::CoreError;
 use crate::event::{
-    EventBody, LeftReason, PARTY_STYLE_KEY, SESSION_PASSWORD_KEY, SET_PARTY_STYLE_KEY,
+    EventBody, LeftReason, ORIGINAL_NICKNAME_KEY, PARTY_STYLE_KEY, SESSION_PASSWORD_KEY,
+    SET_PARTY_STYLE_KEY,
 };
 use crate::ids::{PartyId, UnixMillis};
 use crate::party::{
@@ -33,18 +34,36 @@ pub struct JoinRequest {
     pub user_data: UserData,
 }
 
+/// Why a party joins.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum JoinKind {
+    /// The creator starts the session (no password to present).
+    Create,
+    /// A party asks to join (the password is checked).
+    Request,
+    /// A party a restoration marked removed comes back: its own earlier join data,
+    /// server-set keys included, is trusted.
+    Reattach,
+}
+
 impl Session {
     pub(super) fn join(
         &mut self,
         now: UnixMillis,
         mut req: JoinRequest,
-        check_password: bool,
+        kind: JoinKind,
     ) -> Result<Vec<Effect>, CoreError> {
         if self.parties.iter().any(|p| p.id == req.party && p.present) {
             return Err(CoreError::AlreadyJoined);
         }
         let presented = req.user_data.remove(SESSION_PASSWORD_KEY);
-        if check_password {
+        if kind != JoinKind::Reattach {
+            // Keys only the server sets: a client cannot make itself look like a bot or
+            // preset its "original" nickname.
+            req.user_data.remove(PARTY_STYLE_KEY);
+            req.user_data.remove(ORIGINAL_NICKNAME_KEY);
+        }
+        if kind == JoinKind::Request {
             if let Some(pw) = &self.password {
                 if !presented.as_deref().is_some_and(|p| pw.matches(p)) {
                     return Err(CoreError::WrongSessionPassword);
@@ -109,6 +128,7 @@ impl Session {
         if party.is_visible_agent() && party.visibility == Visibility::All {
             self.end.agent_joined = true;
         }
+        self.orphan_since = None;
         // A user who left and joins again is the same party: its record is replaced in
         // place, so the order of first joins (GMS `participantId`) stays stable.
         match self.parties.iter_mut().find(|p| p.id == party.id) {
@@ -159,7 +179,7 @@ impl Session {
             person_id: old.person_id.clone(),
             user_data,
         };
-        let effects = self.join(now, req, false)?;
+        let effects = self.join(now, req, JoinKind::Reattach)?;
         if let Some(p) = self.parties.iter_mut().find(|p| &p.id == id) {
             p.original_nickname = old.original_nickname;
         }

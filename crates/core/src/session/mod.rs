@@ -225,6 +225,8 @@ pub struct Session {
     end: EndTracker,
     over: Option<EndInfo>,
     files: files::Files,
+    /// Since when a restored session has waited for any party to come back.
+    orphan_since: Option<UnixMillis>,
 }
 
 impl Session {
@@ -244,7 +246,7 @@ impl Session {
             .filter(|p| !p.is_empty())
             .map(SessionPassword::new);
         let mut session = Session::empty(id, now, settings, chosen.or(generated));
-        let effects = session.join(now, creator, false)?;
+        let effects = session.join(now, creator, join::JoinKind::Create)?;
         Ok((session, effects))
     }
 
@@ -267,6 +269,7 @@ impl Session {
             end: EndTracker::default(),
             over: None,
             files: files::Files::default(),
+            orphan_since: None,
         }
     }
 
@@ -279,7 +282,7 @@ impl Session {
             };
         }
         match input {
-            Input::Join(req) => self.join(now, req, true),
+            Input::Join(req) => self.join(now, req, join::JoinKind::Request),
             Input::Send(req) => self.send(now, req),
             Input::Release {
                 party,
@@ -320,10 +323,14 @@ impl Session {
         if self.over.is_some() {
             return None;
         }
+        let orphan = self
+            .orphan_since
+            .map(|t| t.plus_ms(self.settings.reconnect_timeout_ms));
         self.parties
             .iter()
             .filter(|p| p.present)
             .filter_map(|p| p.detached_since.map(|t| t.plus_ms(self.timeout_of(p))))
+            .chain(orphan)
             .min()
     }
 
@@ -338,6 +345,15 @@ impl Session {
     }
 
     fn tick(&mut self, now: UnixMillis) -> Result<Vec<Effect>, CoreError> {
+        // A restored session that nobody came back to within the reconnect timeout ends.
+        if let Some(since) = self.orphan_since {
+            if since.plus_ms(self.settings.reconnect_timeout_ms) <= now {
+                self.orphan_since = None;
+                if !self.parties.iter().any(|p| p.present) {
+                    return Ok(self.finish(now, None, EndedReason::Disconnect));
+                }
+            }
+        }
         let due: Vec<PartyId> = self
             .parties
             .iter()

@@ -61,6 +61,7 @@ impl Session {
                 p.present = false;
             }
         }
+        s.orphan_since = Some(now);
         (s, effects)
     }
 

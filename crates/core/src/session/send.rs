@@ -60,7 +60,20 @@ impl Session {
                 "a customer sends with visibility ALL",
             ));
         }
-        let visibility = effective_visibility(sender.visibility, req.visibility);
+        let mut visibility = effective_visibility(sender.visibility, req.visibility);
+        if let SendBody::Notice {
+            notice_type: NoticeType::UserUpdateNick,
+            ..
+        } = &req.body
+        {
+            // A nickname changes for everyone, so everyone who may see the party is told.
+            if req.receiver.is_some() {
+                return Err(CoreError::NotAllowed(
+                    "a nickname change is not a direct notice",
+                ));
+            }
+            visibility = effective_visibility(sender.visibility, Visibility::All);
+        }
         if let Some(r) = &req.receiver {
             let receiver = match self.present_party(r) {
                 Ok(p) if r != &req.from => p,
@@ -170,6 +183,13 @@ impl Session {
                         field: "text",
                         reason: "a system command needs its name as text",
                     });
+                }
+                if command == super::FILE_UPLOADED || command == super::FILE_DELETED {
+                    // Only file transfer itself announces files, so a notice can never
+                    // point a party at a document that is not the session's.
+                    return Err(CoreError::NotAllowed(
+                        "file notices come from file transfer",
+                    ));
                 }
                 if command == READ_CONFIRM {
                     let seen: EventId = user_data

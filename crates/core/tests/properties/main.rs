@@ -4,7 +4,8 @@
 //! would be, tracks the parties, the stored transcript, the remembered client ids and
 //! the reconnect deadlines. An oracle written there from the seed's rules (visibility,
 //! direct messages, client versions) says who may see each event; the session's live
-//! audience and resume replay must match it exactly. `ops.rs` generates the inputs.
+//! audience and resume replay must match it exactly. `ops.rs` generates the inputs;
+//! `hostile.rs` feeds arbitrary text and instants.
 //!
 //! Checked on every step: `handle` never panics; event ids strictly increase across
 //! restorations and `at` is `now`; audiences and replays equal the oracle's (a customer
@@ -13,6 +14,7 @@
 //! `SessionOver`; plus the rules of sends, joins, leaves, nicknames, read
 //! confirmations, idempotency and deadlines noted where they are checked.
 
+mod hostile;
 mod model;
 mod ops;
 
@@ -154,7 +156,15 @@ fn check_send(
         prop_assert_eq!(&event.from, &req.from);
         prop_assert_eq!(event.client_msg_id(), req.client_msg_id.as_ref());
         prop_assert_eq!(&event.receiver, &req.receiver);
-        prop_assert_eq!(event.visibility, effective(sender.joined, req.visibility));
+        // A nickname change is told to everyone who may see the party.
+        let asked = match &req.body {
+            SendBody::Notice {
+                notice_type: NoticeType::UserUpdateNick,
+                ..
+            } => Visibility::All,
+            _ => req.visibility,
+        };
+        prop_assert_eq!(event.visibility, effective(sender.joined, asked));
         if let EventBody::Notice { notice_type, .. } = &event.body {
             let SendBody::Notice {
                 notice_type: asked, ..
@@ -254,6 +264,7 @@ fn restore(
     let (restored, effects) = Session::restore(stored, settings.clone(), now);
     *s = restored;
     m.apply(now, &effects)?;
+    m.orphan_since = Some(now);
     for effect in &effects {
         if let Effect::Emit { event, .. } = effect {
             let restoration = matches!(
@@ -364,7 +375,15 @@ fn run((password, save_all, creator, steps): Scenario) -> Result<(), TestCaseErr
                     p.detached_since = None;
                 }
             }
-            Input::Tick => prop_assert_eq!(effects.is_empty(), !due, "tick {:?}", effects),
+            Input::Tick => {
+                prop_assert_eq!(effects.is_empty(), !due, "tick {:?}", effects);
+                // A due orphan deadline fires once, whatever it closed.
+                if m.orphan_since
+                    .is_some_and(|t| t.plus_ms(RECONNECT_MS) <= now)
+                {
+                    m.orphan_since = None;
+                }
+            }
             _ => {}
         }
         m.attaching = matches!(input, Input::Attach { .. });

@@ -50,6 +50,8 @@ pub(crate) struct Model {
     window: usize,
     recent: VecDeque<(PartyId, ClientMsgId)>,
     pub(crate) cids: HashMap<(PartyId, ClientMsgId), EventId>,
+    /// Since when a restored session has waited for anyone to come back.
+    pub(crate) orphan_since: Option<UnixMillis>,
 }
 
 /// The lowest client version that has this event at all (seed: ClientVersion table).
@@ -93,6 +95,7 @@ impl Model {
             window,
             recent: VecDeque::new(),
             cids: HashMap::new(),
+            orphan_since: None,
         }
     }
 
@@ -127,12 +130,14 @@ impl Model {
         self.parties.get(id).is_some_and(|p| p.present)
     }
 
-    /// The earliest reconnect deadline of a detached present party.
+    /// The earliest reconnect deadline of a detached present party, or of a restored
+    /// session that nobody has come back to.
     pub(crate) fn next_deadline(&self, reconnect_ms: u64) -> Option<UnixMillis> {
         self.parties
             .values()
             .filter(|p| p.present)
             .filter_map(|p| p.detached_since)
+            .chain(self.orphan_since)
             .map(|t| t.plus_ms(reconnect_ms))
             .min()
     }
@@ -240,7 +245,10 @@ impl Model {
         };
         prop_assert_eq!(keep, !transient || self.save_all, "keep of {:?}", event);
         match &event.body {
-            EventBody::NewParty { .. } => self.joined(event)?,
+            EventBody::NewParty { .. } => {
+                self.orphan_since = None;
+                self.joined(event)?
+            }
             EventBody::PartyLeft { reason, .. } => {
                 let p = self.parties.get_mut(&event.from);
                 prop_assert!(p.as_ref().is_some_and(|p| p.present), "{:?}", event);

@@ -395,10 +395,14 @@ impl Pipeline {
                 },
                 session,
             );
-            self.abandon(CmdError::new(
+            // Clients were told the session is over; their connections (which may carry
+            // healthy sessions) stay open.
+            self.fail_pending(CmdError::new(
                 ErrorCode::StoreFailed,
                 "the transcript could not be saved; session closed",
             ));
+            self.subs.clear();
+            self.done = true;
             return;
         }
         // `continue`: keep the batch at the head and try again after a pause; replies
@@ -475,6 +479,7 @@ impl Pipeline {
                 self.state.counters.deliveries.inc();
             }
         }
+        let closing = batch.closed.is_some();
         for reply in batch.replies {
             match reply {
                 Deferred::Info {
@@ -505,8 +510,11 @@ impl Pipeline {
                     let _ = reply.send(Ok(()));
                 }
                 Deferred::Released { reply, party } => {
-                    // The party has left: its connections get nothing more from here.
-                    self.subs.retain(|x| x.s.party != party);
+                    // The party has left: its connections get nothing more from here,
+                    // except the `sessionOver` of the close it caused.
+                    if !closing {
+                        self.subs.retain(|x| x.s.party != party);
+                    }
                     let _ = reply.send(Ok(()));
                 }
             }
@@ -733,6 +741,11 @@ fn session_info(
             .parties()
             .iter()
             .filter(|p| p.present)
+            .filter(|p| {
+                viewer.is_some_and(|v| {
+                    parley_core::audience::can_see_party(parley_core::audience::Viewer::from(v), p)
+                })
+            })
             .map(map::wire_party)
             .collect(),
         events,

@@ -148,6 +148,12 @@ pub enum FileOp {
         /// Reply once durable.
         reply: oneshot::Sender<Result<Acked, CmdError>>,
     },
+    /// Succeeds only for an agent, supervisor or bot (their documents are not counted
+    /// against customer allowances).
+    StaffOnly {
+        /// Reply.
+        reply: oneshot::Sender<Result<(), CmdError>>,
+    },
     /// Allowances and their use.
     Limits {
         /// Reply.
@@ -171,6 +177,7 @@ impl FileOp {
             FileOp::Upload { reply, .. } | FileOp::Delete { reply, .. } => drop(reply.send(Err(e))),
             FileOp::Download { reply, .. } => drop(reply.send(Err(e))),
             FileOp::Limits { reply } => drop(reply.send(Err(e))),
+            FileOp::StaffOnly { reply } => drop(reply.send(Err(e))),
         }
     }
 }
@@ -195,6 +202,9 @@ pub enum Command {
         party: PartyId,
         /// Digest of the secure key it presents.
         key: KeyHash,
+        /// The party type it registered as now: it must be the one it joined as, so a
+        /// key alone never lets a customer connection act as an agent.
+        party_type: parley_core::PartyType,
         /// Last event it has.
         last: EventId,
         /// Its new connection (none for flex).

@@ -141,12 +141,20 @@ impl Actor {
             Command::Resume {
                 party,
                 key,
+                party_type,
                 last,
                 sub,
                 reply,
             } => {
                 if let Err(e) = self.session.check_key(&party, &key) {
                     let _ = reply.send(Err(e.into()));
+                    return;
+                }
+                if self.session.party(&party).map(|p| p.party_type) != Some(party_type) {
+                    let _ = reply.send(Err(CmdError::new(
+                        ErrorCode::NotAllowed,
+                        "register with the party type you joined as",
+                    )));
                     return;
                 }
                 self.input(
@@ -289,6 +297,20 @@ impl Actor {
                         .upload_allowance(&party, &name)
                         .map_err(CmdError::from),
                 );
+            }
+            FileOp::StaffOnly { reply } => {
+                let staff = self
+                    .session
+                    .party(&party)
+                    .is_some_and(|p| p.present && p.party_type.is_staff());
+                let _ = reply.send(if staff {
+                    Ok(())
+                } else {
+                    Err(CmdError::new(
+                        ErrorCode::NotAllowed,
+                        "customers upload through the flex or GMS file endpoints",
+                    ))
+                });
             }
             FileOp::Limits { reply } => {
                 let settings = self.session.settings().files.clone();

@@ -3,19 +3,23 @@
 //! the request id; the connection always goes on.
 
 use futures::FutureExt;
-use parley_core::session::{JoinRequest, SendBody, SendRequest};
+use parley_core::session::{
+    JoinRequest, SendBody, SendRequest, UploadedFile, FILE_DELETED, FILE_UPLOADED,
+};
+use parley_core::NoticeType;
 use parley_core::{ClientMsgId, EventId, PartyId, PartyType, Protocol, SessionId};
 use parley_proto::basic::{
     ClientFrame, Credentials, ResumeIdentity, ServerFrame, UserData, PROTOCOL_VERSION,
 };
 use parley_proto::ErrorCode;
+use parley_store::DocumentStore;
 use tokio::sync::oneshot;
 use tracing::{debug, info};
 
 use super::decode::decode;
 use super::map;
 use super::{Conn, Pending, User};
-use crate::actor::{self, CmdError, Command, SessionHandle, Subscriber};
+use crate::actor::{self, CmdError, Command, FileOp, SessionHandle, Subscriber};
 use crate::customer::{self, Creator, NewChat};
 use crate::secrets;
 
@@ -125,6 +129,12 @@ impl Conn {
                 client_message_id,
                 ..
             } => match map::notice_type(&notice_type) {
+                Ok(NoticeType::SysCommand)
+                    if matches!(text.as_deref(), Some(FILE_UPLOADED | FILE_DELETED)) =>
+                {
+                    self.file_notice(request_id, &session_id, text.as_deref(), user_data)
+                        .await
+                }
                 Ok(notice_type) => {
                     let body = SendBody::Notice {
                         notice_type,
@@ -204,10 +214,13 @@ impl Conn {
         let version = map::client_version(client_version)?;
         let party_type = map::party_type(party_type);
         let nickname = nickname.trim().to_owned();
-        if nickname.is_empty() || nickname.chars().count() > 64 {
+        if nickname.is_empty()
+            || nickname.chars().count() > 64
+            || nickname.chars().any(char::is_control)
+        {
             return Err(CmdError::new(
                 ErrorCode::InvalidField,
-                "nickname must be 1 to 64 characters",
+                "nickname must be 1 to 64 characters, without control characters",
             ));
         }
         match party_type {
@@ -330,6 +343,7 @@ impl Conn {
         let cmd = Command::Resume {
             party: user.id.clone(),
             key: user.key_hash,
+            party_type: user.party_type,
             last: EventId(last),
             sub: Some(self.subscriber(&user.id)),
             reply: tx,
@@ -379,6 +393,83 @@ impl Conn {
                 reply: tx,
             })
             .await?;
+        let sid = id.to_string();
+        Ok(async move {
+            match rx.await {
+                Ok(Ok(ack)) => ServerFrame::Ack {
+                    request_id,
+                    session_id: sid,
+                    event_id: ack.event_id.0,
+                    duplicate: ack.duplicate,
+                },
+                Ok(Err(e)) => error_frame(request_id, Some(&sid), e),
+                Err(_) => ServerFrame::error(
+                    request_id,
+                    Some(sid),
+                    ErrorCode::SessionOver,
+                    "the chat session is over",
+                ),
+            }
+        }
+        .boxed())
+    }
+
+    /// `notify` `SYS_COMMAND` `file-uploaded` (announce a document stored through
+    /// `POST /basic/v1/documents`, named by `file-document-id`) or `file-deleted` (by
+    /// `file-id`).
+    async fn file_notice(
+        &mut self,
+        request_id: Option<u64>,
+        session_id: &str,
+        command: Option<&str>,
+        user_data: UserData,
+    ) -> Reply {
+        let user = self.user()?;
+        let id: SessionId = parse(session_id)?;
+        let handle = self.session(&id)?;
+        let (party, key) = (user.id.clone(), user.key_hash);
+        let (tx, rx) = oneshot::channel();
+        let op = if command == Some(FILE_DELETED) {
+            let file_id = user_data
+                .get("file-id")
+                .and_then(|f| f.parse().ok())
+                .ok_or_else(|| {
+                    CmdError::new(
+                        ErrorCode::InvalidField,
+                        "file-deleted needs a numeric file-id",
+                    )
+                })?;
+            FileOp::Delete { file_id, reply: tx }
+        } else {
+            let document_id = user_data.get("file-document-id").ok_or_else(|| {
+                CmdError::new(
+                    ErrorCode::InvalidField,
+                    "file-uploaded needs file-document-id",
+                )
+            })?;
+            let doc = self
+                .state
+                .store
+                .get_document(document_id)
+                .await
+                .map_err(|e| {
+                    tracing::error!(error = %e, "could not read a document");
+                    CmdError::new(ErrorCode::Internal, "the document could not be read")
+                })?
+                .filter(|d| d.session == id)
+                .ok_or_else(|| {
+                    CmdError::new(ErrorCode::InvalidField, "no such document in this session")
+                })?;
+            let file = UploadedFile {
+                document_id: doc.id,
+                name: doc.name,
+                size: doc.content.len() as u64,
+                mime: doc.mime,
+                description: user_data.get("file-description").cloned(),
+            };
+            FileOp::Upload { file, reply: tx }
+        };
+        handle.send(Command::File { party, key, op }).await?;
         let sid = id.to_string();
         Ok(async move {
             match rx.await {

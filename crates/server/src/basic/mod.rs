@@ -5,9 +5,11 @@
 //! bot) pipelines its sends.
 //!
 //! Layout: `mod.rs` the connection, `handlers.rs` one function per request, `decode.rs`
-//! bounded frame decoding, `map.rs` pure translation to and from the core.
+//! bounded frame decoding, `map.rs` pure translation to and from the core, `documents.rs`
+//! the HTTP step of an agent's file transfer.
 
 pub mod decode;
+pub mod documents;
 mod handlers;
 pub mod map;
 

@@ -34,7 +34,7 @@ pub struct ServerSection {
 #[serde(deny_unknown_fields, rename_all = "kebab-case")]
 pub struct Settings {
     /// `transcript-auto-save`: 0 = save the transcript only at session end, 1 = after
-    /// every message, 2 = as 1 and notify basic clients. Genesys defaults to 0; Parley
+    /// every message, 2 = as 1 and tell basic clients of each save and failure. Genesys defaults to 0; Parley
     /// to 1 because it never loses an acknowledged line.
     /// default: `1`
     #[serde(default = "default_transcript_auto_save")]

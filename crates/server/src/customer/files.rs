@@ -20,9 +20,29 @@ use crate::state::AppState;
 pub async fn upload(
     state: &AppState,
     caller: &Caller,
-    mut field: Field<'_>,
+    field: Field<'_>,
     description: Option<String>,
 ) -> Result<Acked, CmdError> {
+    let mut file = store_upload(state, caller, field).await?;
+    file.description = description;
+    let document_id = file.document_id.clone();
+    let res = caller
+        .file(state, |reply| FileOp::Upload { file, reply })
+        .await;
+    if res.is_err() {
+        // Refused after all (a limit raced): the bytes must not linger.
+        let _ = state.store.delete_document(&document_id).await;
+    }
+    res
+}
+
+/// Streams a `file` part into the store within the caller's allowance (checked before a
+/// byte is read); the file is not announced yet.
+pub async fn store_upload(
+    state: &AppState,
+    caller: &Caller,
+    mut field: Field<'_>,
+) -> Result<UploadedFile, CmdError> {
     let name = field
         .file_name()
         .map(str::to_owned)
@@ -76,21 +96,13 @@ pub async fn upload(
             tracing::error!(error = %e, "could not store a document");
             CmdError::new(ErrorCode::StoreFailed, "the file could not be stored")
         })?;
-    let file = UploadedFile {
-        document_id: document_id.clone(),
+    Ok(UploadedFile {
+        document_id,
         name,
         size,
         mime,
-        description,
-    };
-    let res = caller
-        .file(state, |reply| FileOp::Upload { file, reply })
-        .await;
-    if res.is_err() {
-        // Refused after all (a limit raced): the bytes must not linger.
-        let _ = state.store.delete_document(&document_id).await;
-    }
-    res
+        description: None,
+    })
 }
 
 /// The download of file `file_id` for `caller`.

@@ -5,7 +5,7 @@
 mod files;
 mod logins;
 
-pub use files::{content_disposition, download, file_response, upload};
+pub use files::{content_disposition, download, file_response, store_upload, upload};
 
 use std::time::Duration;
 
@@ -228,6 +228,7 @@ impl Caller {
             .send(Command::Resume {
                 party: self.party.clone(),
                 key: self.key,
+                party_type: PartyType::Client,
                 last,
                 sub: None,
                 reply: tx,

@@ -24,20 +24,13 @@ fn a_detached_party_is_removed_for_disconnect_after_the_reconnect_timeout() {
     assert_eq!(fx.s.next_deadline(), None);
     fx.advance(1_000);
     let detached_at = fx.now;
-    assert_eq!(
-        fx.input(Input::Detach {
-            party: pid("agent")
-        }),
-        Ok(vec![])
-    );
+    assert_eq!(fx.input(detach("agent")), Ok(vec![]));
     let deadline = detached_at.plus_ms(TIMEOUT);
     assert_eq!(fx.s.next_deadline(), Some(deadline));
     assert!(fx.party("agent").present);
     // A second drop does not push the deadline back.
     fx.advance(5_000);
-    fx.ok(Input::Detach {
-        party: pid("agent"),
-    });
+    fx.ok(detach("agent"));
     assert_eq!(fx.s.next_deadline(), Some(deadline));
     fx.now = UnixMillis(deadline.0 - 1);
     assert_eq!(fx.ok(Input::Tick), vec![]);
@@ -62,16 +55,9 @@ fn a_detached_party_is_removed_for_disconnect_after_the_reconnect_timeout() {
 #[test]
 fn attach_before_the_deadline_cancels_it() {
     let mut fx = reconnecting();
-    fx.ok(Input::Detach {
-        party: pid("agent"),
-    });
+    fx.ok(detach("agent"));
     fx.advance(TIMEOUT - 1);
-    assert_eq!(
-        fx.ok(Input::Attach {
-            party: pid("agent")
-        }),
-        vec![]
-    );
+    assert_eq!(fx.ok(attach("agent")), vec![]);
     assert_eq!(fx.s.next_deadline(), None);
     fx.advance(10 * TIMEOUT);
     assert_eq!(fx.ok(Input::Tick), vec![]);
@@ -82,13 +68,9 @@ fn attach_before_the_deadline_cancels_it() {
 fn next_deadline_is_the_earliest_and_ticks_remove_every_due_party() {
     let mut fx = reconnecting();
     fx.join(agent("agent2"));
-    fx.ok(Input::Detach {
-        party: pid("agent2"),
-    });
+    fx.ok(detach("agent2"));
     fx.advance(2_000);
-    fx.ok(Input::Detach {
-        party: pid("agent"),
-    });
+    fx.ok(detach("agent"));
     assert_eq!(fx.s.next_deadline(), Some(T0.plus_ms(TIMEOUT)));
     fx.advance(TIMEOUT);
     let facts: Vec<_> = emitted(&fx.ok(Input::Tick)).iter().map(left).collect();
@@ -111,7 +93,7 @@ fn a_disconnected_last_customer_closes_the_session_as_a_client_disconnect() {
         ..SessionSettings::default()
     };
     let mut fx = Fx::create(settings, None, customer("cust"));
-    fx.ok(Input::Detach { party: pid("cust") });
+    fx.ok(detach("cust"));
     fx.advance(TIMEOUT);
     let info = closed(&fx.ok(Input::Tick));
     assert_eq!(
@@ -123,30 +105,10 @@ fn a_disconnected_last_customer_closes_the_session_as_a_client_disconnect() {
 #[test]
 fn detach_and_attach_need_a_party_of_the_session() {
     let mut fx = reconnecting();
-    fx.refused(
-        Input::Detach {
-            party: pid("nobody"),
-        },
-        CoreError::NotAParty,
-    );
-    fx.refused(
-        Input::Attach {
-            party: pid("nobody"),
-        },
-        CoreError::NotAParty,
-    );
+    fx.refused(detach("nobody"), CoreError::NotAParty);
+    fx.refused(attach("nobody"), CoreError::NotAParty);
     fx.ok(release("agent", AfterAction::KeepAlive));
-    fx.refused(
-        Input::Detach {
-            party: pid("agent"),
-        },
-        CoreError::NotAParty,
-    );
+    fx.refused(detach("agent"), CoreError::NotAParty);
     // Only a restoration lets a party that left come back by attaching.
-    fx.refused(
-        Input::Attach {
-            party: pid("agent"),
-        },
-        CoreError::NotAParty,
-    );
+    fx.refused(attach("agent"), CoreError::NotAParty);
 }

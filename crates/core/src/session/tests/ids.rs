@@ -146,9 +146,7 @@ fn refusals_change_nothing() {
     fx.join(with_password(agent("gone"), "pw"));
     fx.ok(release("gone", AfterAction::KeepAlive));
     fx.sent(msg("cust", "hi"));
-    fx.ok(Input::Detach {
-        party: pid("agent"),
-    });
+    fx.ok(detach("agent"));
     let two_entries = with_data(with_data(agent("x"), "a", "1"), "b", "2");
     let mut big_data = notice("agent", NoticeType::UserCustom, None);
     if let SendBody::Notice { user_data, .. } = &mut big_data.body {
@@ -217,8 +215,8 @@ fn refusals_change_nothing() {
             },
             CoreError::NotAParty,
         ),
-        (Input::Detach { party: pid("gone") }, CoreError::NotAParty),
-        (Input::Attach { party: pid("gone") }, CoreError::NotAParty),
+        (detach("gone"), CoreError::NotAParty),
+        (attach("gone"), CoreError::NotAParty),
     ];
     for (input, err) in refused {
         fx.refused(input, err);

@@ -1,6 +1,7 @@
 //! Party types, bot style, join visibility and the session password.
 
 use super::*;
+use crate::event::ORIGINAL_NICKNAME_KEY;
 use crate::event::PARTY_STYLE_KEY;
 use crate::party::PartyStyle;
 use crate::session::{EndedAgent, EndedBy, EndedReason};
@@ -339,4 +340,23 @@ fn without_a_password_joins_are_free_and_a_presented_one_is_dropped() {
 fn session_password_never_prints_itself() {
     let fx = Fx::create(SessionSettings::default(), Some(PW), customer("cust"));
     assert!(!format!("{:?}", fx.s).contains(PW));
+}
+
+#[test]
+fn a_client_cannot_set_the_keys_only_the_server_sets() {
+    let mut fx = Fx::with_customer();
+    let req = with_data(
+        with_data(customer("mallory"), PARTY_STYLE_KEY, "BOT"),
+        ORIGINAL_NICKNAME_KEY,
+        "Admin",
+    );
+    let joined = fx.join(req);
+    let data = join_data(&joined);
+    assert_eq!(data.get(PARTY_STYLE_KEY), None, "no fake bot style");
+    assert_eq!(
+        data.get(ORIGINAL_NICKNAME_KEY),
+        None,
+        "no preset original nickname"
+    );
+    assert_eq!(fx.party("mallory").style, PartyStyle::Normal);
 }

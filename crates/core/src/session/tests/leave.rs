@@ -358,7 +358,7 @@ fn after_the_close_every_input_but_tick_and_detach_is_refused() {
             reason: LeftReason::Quit,
             asker: None,
         },
-        Input::Attach { party: pid("cust") },
+        attach("cust"),
         Input::SystemClose {
             reason: EndedReason::Inactive,
         },
@@ -368,6 +368,6 @@ fn after_the_close_every_input_but_tick_and_detach_is_refused() {
     fx.advance(1_000_000);
     let before = fx.snapshot();
     assert_eq!(fx.input(Input::Tick), Ok(vec![]));
-    assert_eq!(fx.input(Input::Detach { party: pid("cust") }), Ok(vec![]));
+    assert_eq!(fx.input(detach("cust")), Ok(vec![]));
     assert_eq!(fx.snapshot(), before);
 }

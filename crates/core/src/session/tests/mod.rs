@@ -149,6 +149,14 @@ fn release(party: &str, after_action: AfterAction) -> Input {
     }
 }
 
+fn detach(party: &str) -> Input {
+    Input::Detach { party: pid(party) }
+}
+
+fn attach(party: &str) -> Input {
+    Input::Attach { party: pid(party) }
+}
+
 /// The events of `Emit` effects, in order.
 fn emitted(effects: &[Effect]) -> Vec<Event> {
     effects

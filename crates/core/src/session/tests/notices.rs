@@ -201,11 +201,7 @@ fn system_commands_need_a_command_and_are_kept() {
         );
     }
     let effects = fx
-        .send(notice(
-            "agent",
-            NoticeType::SysCommand,
-            Some("file-uploaded"),
-        ))
+        .send(notice("agent", NoticeType::SysCommand, Some("app-command")))
         .expect("ok");
     assert!(kept(&effects));
 }
@@ -309,11 +305,7 @@ fn leaving_annihilates_the_partys_read_confirms() {
 fn other_system_commands_are_not_read_confirms_and_are_never_annihilated() {
     let mut fx = Fx::create(save_all(), None, customer("cust"));
     fx.join(agent("agent"));
-    let cmd = fx.sent(notice(
-        "agent",
-        NoticeType::SysCommand,
-        Some("file-uploaded"),
-    ));
+    let cmd = fx.sent(notice("agent", NoticeType::SysCommand, Some("app-command")));
     assert!(!cmd.is_read_confirm());
     fx.sent(read_confirm("agent", "1"));
     let effects = fx.send(read_confirm("agent", "2")).expect("ok");
@@ -322,4 +314,25 @@ fn other_system_commands_are_not_read_confirms_and_are_never_annihilated() {
         .any(|e| matches!(e, Effect::Annihilate { id } if *id == cmd.id)));
     fx.ok(release("agent", AfterAction::KeepAlive));
     assert!(fx.s.transcript().iter().any(|e| e.id == cmd.id));
+}
+
+#[test]
+fn a_nickname_change_is_told_to_everyone_and_never_direct() {
+    let mut fx = Fx::with_agent_and_customer();
+    let ev = fx.sent(vis(
+        notice("agent", NoticeType::UserUpdateNick, Some("Alexandra")),
+        Visibility::Int,
+    ));
+    assert_eq!(
+        ev.visibility,
+        Visibility::All,
+        "the new name is for everyone"
+    );
+    fx.refused(
+        Input::Send(to(
+            notice("agent", NoticeType::UserUpdateNick, Some("Al")),
+            "cust",
+        )),
+        CoreError::NotAllowed("a nickname change is not a direct notice"),
+    );
 }

@@ -107,10 +107,8 @@ fn every_emitted_id_is_new_across_restorations() {
         fx.sent(msg("cust", "hi"));
         fx.sent(notice("agent", NoticeType::TypingStarted, None));
         fx.restore();
-        fx.ok(Input::Attach { party: pid("cust") });
-        fx.ok(Input::Attach {
-            party: pid("agent"),
-        });
+        fx.ok(attach("cust"));
+        fx.ok(attach("agent"));
         let all: Vec<u64> = emitted(&fx.log).iter().map(|e| e.id.0).collect();
         assert!(
             all.windows(2).all(|w| w[0] < w[1]),
@@ -189,13 +187,8 @@ fn a_party_that_left_before_the_restoration_cannot_attach() {
     let mut fx = Fx::with_agent_and_customer();
     fx.ok(release("agent", AfterAction::KeepAlive));
     fx.restore();
-    fx.refused(
-        Input::Attach {
-            party: pid("agent"),
-        },
-        CoreError::NotAParty,
-    );
-    fx.ok(Input::Attach { party: pid("cust") });
+    fx.refused(attach("agent"), CoreError::NotAParty);
+    fx.ok(attach("cust"));
 }
 
 fn renamed_customer() -> Fx {
@@ -222,7 +215,7 @@ fn a_renamed_party_comes_back_with_its_current_nickname_and_original_record() {
     let mut fx = renamed_customer();
     fx.restore();
     assert_renamed(&fx, "Carl");
-    let e = only_event(&fx.ok(Input::Attach { party: pid("cust") }));
+    let e = only_event(&fx.ok(attach("cust")));
     assert!(matches!(&e.body, EventBody::NewParty { nickname, .. } if nickname == "Carl"));
     assert_renamed(&fx, "Carl");
     fx.sent(notice("cust", NoticeType::UserUpdateNick, Some("Dora")));
@@ -233,13 +226,11 @@ fn a_renamed_party_comes_back_with_its_current_nickname_and_original_record() {
 fn a_renamed_party_keeps_its_original_nickname_across_two_restorations() {
     let mut fx = renamed_customer();
     fx.restore();
-    fx.ok(Input::Attach { party: pid("cust") });
-    fx.ok(Input::Attach {
-        party: pid("agent"),
-    });
+    fx.ok(attach("cust"));
+    fx.ok(attach("agent"));
     fx.restore();
     assert_renamed(&fx, "Carl");
-    fx.ok(Input::Attach { party: pid("cust") });
+    fx.ok(attach("cust"));
     assert_renamed(&fx, "Carl");
     fx.sent(notice("cust", NoticeType::UserUpdateNick, Some("Dora")));
     assert_renamed(&fx, "Dora");
@@ -260,7 +251,7 @@ fn a_party_joining_anew_after_restoration_starts_a_fresh_nickname_record() {
         (p.nickname.as_str(), p.original_nickname.as_deref()),
         ("Zed", None)
     );
-    fx.ok(Input::Attach { party: pid("cust") });
+    fx.ok(attach("cust"));
     fx.sent(notice("cust", NoticeType::UserUpdateNick, Some("Yves")));
     let p = fx.party("cust");
     assert_eq!(p.original_nickname.as_deref(), Some("Zed"));
@@ -277,7 +268,7 @@ fn the_idempotency_window_survives_restoration() {
     let mut fx = Fx::with_agent_and_customer();
     let original = fx.sent(with_cid(msg("cust", "hello"), "m-1"));
     fx.restore();
-    fx.ok(Input::Attach { party: pid("cust") });
+    fx.ok(attach("cust"));
     let last = fx.s.last_event_id();
     assert_eq!(
         fx.send(with_cid(msg("cust", "hello"), "m-1")),
@@ -292,7 +283,7 @@ fn the_session_password_survives_restoration() {
     fx.restore();
     assert_eq!(fx.s.password().map(SessionPassword::expose), Some("pw-1"));
     // Coming back needs no password; a new party still does.
-    fx.ok(Input::Attach { party: pid("cust") });
+    fx.ok(attach("cust"));
     fx.refused(Input::Join(agent("agent")), CoreError::WrongSessionPassword);
     fx.join(with_password(agent("agent"), "pw-1"));
 }
@@ -304,9 +295,7 @@ fn restoration_is_not_a_customer_leaving_first() {
     let mut fx = Fx::with_agent_and_customer();
     for _ in 0..2 {
         fx.restore();
-        fx.ok(Input::Attach {
-            party: pid("agent"),
-        });
+        fx.ok(attach("agent"));
     }
     let effects = fx.ok(release("agent", AfterAction::KeepAlive));
     let Some(Effect::Closed(info)) = effects.last() else {
@@ -321,9 +310,7 @@ fn restoration_is_not_a_customer_leaving_first() {
     fx.join(customer("cust2"));
     fx.ok(release("cust", AfterAction::KeepAlive));
     fx.restore();
-    fx.ok(Input::Attach {
-        party: pid("agent"),
-    });
+    fx.ok(attach("agent"));
     let effects = fx.ok(release("agent", AfterAction::ForceClose));
     let Some(Effect::Closed(info)) = effects.last() else {
         panic!("force close closes: {effects:?}");
@@ -332,4 +319,34 @@ fn restoration_is_not_a_customer_leaving_first() {
         (info.ended_by, info.reason),
         (EndedBy::Client, EndedReason::Quit)
     );
+}
+
+#[test]
+fn a_restored_session_nobody_returns_to_ends_after_the_reconnect_timeout() {
+    let mut fx = Fx::with_agent_and_customer();
+    later(&mut fx);
+    fx.restore();
+    let deadline =
+        fx.s.next_deadline()
+            .expect("a restored session waits, with a deadline");
+    fx.advance(1);
+    assert!(fx.ok(Input::Tick).is_empty(), "not yet");
+    let wait = u64::try_from(deadline.0 - fx.now.0).unwrap();
+    fx.advance(wait);
+    let effects = fx.ok(Input::Tick);
+    assert!(
+        matches!(effects.last(), Some(Effect::Closed(end)) if end.ended_by == EndedBy::System),
+        "{effects:?}"
+    );
+}
+
+#[test]
+fn a_restored_session_someone_returns_to_goes_on() {
+    let mut fx = Fx::with_agent_and_customer();
+    later(&mut fx);
+    fx.restore();
+    fx.ok(attach("cust"));
+    fx.advance(10 * 60_000);
+    assert!(fx.ok(Input::Tick).is_empty());
+    assert!(fx.s.end_info().is_none());
 }

@@ -252,18 +252,10 @@ fn client_version_below_102_never_gets_nickname_changes() {
 #[test]
 fn client_version_below_104_never_gets_system_commands() {
     let mut fx = versions_fx();
-    let e = fx.sent(notice(
-        "v106",
-        NoticeType::SysCommand,
-        Some("file-uploaded"),
-    ));
+    let e = fx.sent(notice("v106", NoticeType::SysCommand, Some("app-command")));
     assert_seen_by(&fx, &e, &["v104", "v105", "v106"]);
     // Not even its own.
-    let e = fx.sent(notice(
-        "v103",
-        NoticeType::SysCommand,
-        Some("file-uploaded"),
-    ));
+    let e = fx.sent(notice("v103", NoticeType::SysCommand, Some("app-command")));
     assert_seen_by(&fx, &e, &["v104", "v105", "v106"]);
 }
 

@@ -1,0 +1,81 @@
+//! `POST /basic/v1/documents`: the first step of an agent's (or bot's) file transfer, as
+//! in Genesys: store the file, get a document id, then announce it in the session with a
+//! `SYS_COMMAND` notice `file-uploaded` carrying `file-document-id` over the basic
+//! protocol (the server fills in name, size and type, and assigns the `file-id`).
+//! Customers upload in one step through the flex or GMS file endpoints, which count
+//! their allowances.
+
+use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::{Json, Router};
+use parley_proto::ErrorCode;
+use serde_json::json;
+
+use crate::actor::{CmdError, FileOp};
+use crate::customer::{self, Caller};
+use crate::http::error::status_of;
+use crate::state::AppState;
+
+/// Largest agent document (agents are not bound by the customer allowances, but every
+/// body is bounded).
+const MAX_DOCUMENT_BYTES: usize = 64 * 1024 * 1024;
+
+/// The route.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/basic/v1/documents", post(store_document))
+        .layer(DefaultBodyLimit::max(MAX_DOCUMENT_BYTES + 64 * 1024))
+}
+
+/// `POST /basic/v1/documents` — `multipart/form-data`: `userId`, `secureKey`,
+/// `sessionId` (from the basic registration and session), then `file`.
+async fn store_document(State(state): State<AppState>, mut multipart: Multipart) -> Response {
+    let res = async {
+        let bad = |e: axum::extract::multipart::MultipartError| {
+            CmdError::new(ErrorCode::InvalidField, format!("bad multipart body: {e}"))
+        };
+        let mut fields = std::collections::BTreeMap::new();
+        while let Some(field) = multipart.next_field().await.map_err(bad)? {
+            let name = field.name().unwrap_or_default().to_owned();
+            if name == "file" {
+                let get = |k: &str| fields.get(k).map(String::as_str).unwrap_or_default();
+                let caller = Caller::parse(get("sessionId"), get("userId"), get("secureKey"))?;
+                caller
+                    .file(&state, |reply| FileOp::StaffOnly { reply })
+                    .await?;
+                return customer::store_upload(&state, &caller, field).await;
+            }
+            if fields.len() >= 8 {
+                return Err(CmdError::new(
+                    ErrorCode::LimitExceeded,
+                    "too many form fields",
+                ));
+            }
+            let text = field.text().await.map_err(bad)?;
+            if text.len() > 1024 {
+                return Err(CmdError::new(
+                    ErrorCode::LimitExceeded,
+                    "form field too large",
+                ));
+            }
+            fields.insert(name, text);
+        }
+        Err(CmdError::new(ErrorCode::InvalidField, "no `file` field"))
+    }
+    .await;
+    match res {
+        Ok(f) => Json(json!({
+            "documentId": f.document_id,
+            "fileName": f.name,
+            "fileSize": f.size,
+            "mimeType": f.mime,
+        }))
+        .into_response(),
+        Err(e) => (
+            status_of(e.code),
+            Json(json!({"error": {"code": e.code, "name": e.code.name(), "message": e.message}})),
+        )
+            .into_response(),
+    }
+}
