@@ -10,8 +10,28 @@ use parley_store::{AnyStore, StoreError, TranscriptStore, Write};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{debug, warn};
 
-/// Outcome of one job: all of its writes applied, or the first failure.
-pub type JobResult = Result<(), StoreError>;
+/// Outcome of one job: all of its writes applied, or the first failure with the job's
+/// writes handed back (so the caller can retry them without keeping a copy).
+pub type JobResult = Result<(), Failed>;
+
+/// A job that failed, and its writes.
+#[derive(Debug)]
+pub struct Failed {
+    /// Why.
+    pub error: StoreError,
+    /// The job's writes, unapplied (a fenced or conflicting write fails its whole job).
+    pub writes: Vec<Write>,
+}
+
+impl Failed {
+    /// The pipeline is gone (shutdown).
+    pub fn stopped(writes: Vec<Write>) -> Failed {
+        Failed {
+            error: StoreError::Backend("persistence pipeline stopped".into()),
+            writes,
+        }
+    }
+}
 
 struct Job {
     writes: Vec<Write>,
@@ -51,9 +71,7 @@ impl Pipeline {
     pub async fn submit(&self, writes: Vec<Write>) -> oneshot::Receiver<JobResult> {
         let (done, rx) = oneshot::channel();
         if let Err(mpsc::error::SendError(job)) = self.tx.send(Job { writes, done }).await {
-            let _ = job.done.send(Err(StoreError::Backend(
-                "persistence pipeline stopped".into(),
-            )));
+            let _ = job.done.send(Err(Failed::stopped(job.writes)));
         }
         rx
     }
@@ -73,28 +91,44 @@ async fn writer(store: AnyStore, mut rx: mpsc::Receiver<Job>, batch_max: usize, 
                 Err(_) => break,
             }
         }
-        let batch: Vec<Write> = jobs.iter().flat_map(|j| j.writes.iter().cloned()).collect();
+        // The writes move into one batch (no copies on the hot path); each job keeps how
+        // many it had, to take its outcomes back.
+        let mut batch: Vec<Write> = Vec::with_capacity(count);
+        let mut counts = Vec::with_capacity(jobs.len());
+        for job in &mut jobs {
+            counts.push(job.writes.len());
+            batch.append(&mut job.writes);
+        }
         let outcome = commit_with_retry(&store, &batch, retry).await;
         debug!(jobs = jobs.len(), writes = batch.len(), "group commit");
+        let mut rest = batch.into_iter();
         match outcome {
             Ok(results) => {
                 let mut results = results.into_iter();
-                for job in jobs.drain(..) {
-                    let mut res = Ok(());
-                    for _ in 0..job.writes.len() {
+                for (job, n) in jobs.drain(..).zip(counts) {
+                    let mut first_error = None;
+                    for _ in 0..n {
                         if let Some(Err(e)) = results.next() {
-                            if res.is_ok() {
-                                res = Err(e);
-                            }
+                            first_error.get_or_insert(e);
                         }
                     }
-                    let _ = job.done.send(res);
+                    let mine: Vec<Write> = rest.by_ref().take(n).collect();
+                    let _ = job.done.send(match first_error {
+                        None => Ok(()),
+                        Some(error) => Err(Failed {
+                            error,
+                            writes: mine,
+                        }),
+                    });
                 }
             }
             Err(e) => {
                 let msg = e.to_string();
-                for job in jobs.drain(..) {
-                    let _ = job.done.send(Err(StoreError::Backend(msg.clone())));
+                for (job, n) in jobs.drain(..).zip(counts) {
+                    let _ = job.done.send(Err(Failed {
+                        error: StoreError::Backend(msg.clone()),
+                        writes: rest.by_ref().take(n).collect(),
+                    }));
                 }
             }
         }

@@ -21,7 +21,7 @@ use tracing::{error, warn};
 
 use super::{Acked, CmdError, ConnId, Format, Refreshed, Rendered, Subscriber};
 use crate::basic::map;
-use crate::persist::JobResult;
+use crate::persist::{Failed, JobResult};
 use crate::state::{AppState, AutoSave};
 
 /// A reply that waits for its batch to be durable.
@@ -140,7 +140,8 @@ struct Batch {
 
 struct InFlight {
     batch: Batch,
-    writes: Vec<Write>,
+    /// Whether the batch wrote anything (for `transcriptSaved`).
+    wrote: bool,
     rx: Option<oneshot::Receiver<JobResult>>,
 }
 
@@ -291,7 +292,7 @@ impl Pipeline {
         if !self.staged.dirty {
             return;
         }
-        let batch = std::mem::take(&mut self.staged);
+        let mut batch = std::mem::take(&mut self.staged);
         let mut writes = Vec::new();
         if let Some(record) = &batch.create {
             writes.push(Write::CreateSession(record.clone()));
@@ -301,7 +302,7 @@ impl Pipeline {
                 writes.push(Write::Append {
                     session: session.id().clone(),
                     epoch: self.epoch,
-                    events: batch.kept.clone(),
+                    events: std::mem::take(&mut batch.kept),
                     last_event_id: batch.upto,
                 });
             }
@@ -329,12 +330,13 @@ impl Pipeline {
                 last_event_id: batch.upto,
             });
         }
-        let rx = if writes.is_empty() {
-            None
+        let wrote = !writes.is_empty();
+        let rx = if wrote {
+            Some(self.state.pipeline.submit(writes).await)
         } else {
-            Some(self.state.pipeline.submit(writes.clone()).await)
+            None
         };
-        self.inflight.push_back(InFlight { batch, writes, rx });
+        self.inflight.push_back(InFlight { batch, wrote, rx });
     }
 
     /// Resolves with the outcome of the oldest batch in flight (never, when none is).
@@ -342,9 +344,9 @@ impl Pipeline {
         match self.inflight.front_mut() {
             None => std::future::pending().await,
             Some(InFlight { rx: None, .. }) => Ok(()),
-            Some(InFlight { rx: Some(rx), .. }) => rx.await.unwrap_or_else(|_| {
-                Err(StoreError::Backend("persistence pipeline stopped".into()))
-            }),
+            Some(InFlight { rx: Some(rx), .. }) => rx
+                .await
+                .unwrap_or_else(|_| Err(Failed::stopped(Vec::new()))),
         }
     }
 
@@ -353,23 +355,25 @@ impl Pipeline {
         match result {
             Ok(()) => {
                 if let Some(done) = self.inflight.pop_front() {
-                    let wrote = !done.writes.is_empty();
-                    self.release(session, done.batch, wrote);
+                    self.release(session, done.batch, done.wrote);
                 }
             }
-            Err(StoreError::Fenced(_)) => {
+            Err(Failed {
+                error: StoreError::Fenced(_),
+                ..
+            }) => {
                 warn!("session claimed by another instance; handing it over");
                 self.abandon(CmdError::new(
                     ErrorCode::Unavailable,
                     "the session moved to another instance; resume it again",
                 ));
             }
-            Err(e) => self.failed(session, e),
+            Err(Failed { error, writes }) => self.failed(session, error, writes),
         }
     }
 
     /// A batch could not be stored even after the pipeline's retries.
-    fn failed(&mut self, session: &Session, e: StoreError) {
+    fn failed(&mut self, session: &Session, e: StoreError, writes: Vec<Write>) {
         error!(error = %e, "transcript could not be saved");
         self.state.counters.store_failures.inc();
         if self.state.policy.auto_save == AutoSave::SaveAndNotify {
@@ -382,7 +386,10 @@ impl Pipeline {
                 session,
             );
         }
-        if self.state.policy.close_on_save_error {
+        // Only a failed transaction applied nothing and can be retried as it is; a write
+        // the store refused (conflict, unknown session) will be refused again.
+        let retryable = matches!(e, StoreError::Backend(_));
+        if self.state.policy.close_on_save_error || !retryable {
             // `transcript-save-on-error = close`: close without a final update.
             let end = parley_proto::basic::SessionEnd {
                 ended_by: "SYSTEM".into(),
@@ -410,7 +417,6 @@ impl Pipeline {
         if let Some(front) = self.inflight.front_mut() {
             let (tx, rx) = oneshot::channel();
             let pipeline = self.state.pipeline.clone();
-            let writes = front.writes.clone();
             let pause = self
                 .state
                 .policy
@@ -419,9 +425,7 @@ impl Pipeline {
             tokio::spawn(async move {
                 tokio::time::sleep(pause).await;
                 let res = pipeline.submit(writes).await.await;
-                let _ = tx.send(
-                    res.unwrap_or_else(|_| Err(StoreError::Backend("pipeline stopped".into()))),
-                );
+                let _ = tx.send(res.unwrap_or_else(|_| Err(Failed::stopped(Vec::new()))));
             });
             front.rx = Some(rx);
         }
