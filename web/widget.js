@@ -71,6 +71,8 @@
       downloadFailed: "{file} could not be downloaded: {reason}",
       fileDeleted: "A file was removed.",
       chatStarted: "Chat started. An agent will be with you shortly.",
+      restored: "The chat was interrupted and has been restored.",
+      rejoined: "You are back in the chat.",
       joined: "{name} joined the chat.",
       left: "{name} left the chat.",
       youLeft: "You left the chat.",
@@ -137,6 +139,8 @@
       downloadFailed: "{file} konnte nicht heruntergeladen werden: {reason}",
       fileDeleted: "Eine Datei wurde entfernt.",
       chatStarted: "Chat begonnen. Gleich ist jemand für Sie da.",
+      restored: "Der Chat wurde unterbrochen und wiederhergestellt.",
+      rejoined: "Sie sind wieder im Chat.",
       joined: "{name} ist dem Chat beigetreten.",
       left: "{name} hat den Chat verlassen.",
       youLeft: "Sie haben den Chat verlassen.",
@@ -203,6 +207,8 @@
       downloadFailed: "{file} n’a pas pu être téléchargé : {reason}",
       fileDeleted: "Un fichier a été supprimé.",
       chatStarted: "Discussion démarrée. Un conseiller va vous répondre.",
+      restored: "La discussion a été interrompue puis rétablie.",
+      rejoined: "Vous êtes de retour dans la discussion.",
       joined: "{name} a rejoint la discussion.",
       left: "{name} a quitté la discussion.",
       youLeft: "Vous avez quitté la discussion.",
@@ -460,6 +466,7 @@
   var bots = new Set(); // user ids of bots
   var typers = new Map(); // user id -> {name, timer}
   var files = new Map(); // file id -> {name, size, button}
+  var ownJoinSeen = false; // the first own join starts the chat; later ones are returns
   var limits = null;
   var unread = 0;
 
@@ -497,7 +504,8 @@
 
   var header = el("header", { class: "pc-header" }, [
     el("div", { class: "pc-header-text" }, [el("h2", { id: ids.title, class: "pc-title", text: strings.title }), statusEl]),
-    el("div", { class: "pc-header-actions" }, [nickButton, endButton, closeButton]),
+    closeButton,
+    el("div", { class: "pc-header-actions" }, [nickButton, endButton]),
   ]);
 
   // Pre-chat form.
@@ -806,17 +814,28 @@
     var mine = ev.userId === st.userId;
     var fromOther = !mine && ev.partyType !== "SYSTEM";
 
+    // Reason 8: the session was restored after a server restart and everyone was marked
+    // as gone; a party that comes back is shown joining again. Not the end of the chat.
+    var restoration = ev.kind === "partyLeft" && ev.reason && ev.reason.code === 8;
     switch (ev.kind) {
       case "newParty":
         if (lines.has(ev.eventId)) break;
-        addLine(ev, systemLine(mine ? t("chatStarted") : t("joined", { name: displayName(ev.userId, ev.nickname) })));
+        if (mine) {
+          addLine(ev, systemLine(t(ownJoinSeen ? "rejoined" : "chatStarted")));
+          ownJoinSeen = true;
+        } else {
+          addLine(ev, systemLine(t("joined", { name: displayName(ev.userId, ev.nickname) })));
+        }
         break;
       case "partyLeft":
         stopTyping(ev.userId);
         if (!lines.has(ev.eventId)) {
-          addLine(ev, systemLine(mine ? t("youLeft") : t("left", { name: displayName(ev.userId, ev.nickname) })));
+          var leftText = mine
+            ? t(restoration ? "restored" : "youLeft")
+            : t("left", { name: displayName(ev.userId, ev.nickname) });
+          addLine(ev, systemLine(leftText));
         }
-        if (mine && !replay) endChat("ended");
+        if (mine && !restoration && !replay) endChat("ended");
         break;
       case "message":
         stopTyping(ev.userId);
@@ -1524,6 +1543,7 @@
   function onReady() {
     if (st.ended) return;
     ready = true;
+    readInflight = false; // a confirmation lost with the old connection is sent again
     setStatus("connected");
     setPhase("chatting");
     persist();
@@ -1610,6 +1630,7 @@
     persist();
     seen.clear();
     lines.clear();
+    ownJoinSeen = false;
     nicknames.clear();
     bots.clear();
     files.clear();

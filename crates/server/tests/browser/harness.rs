@@ -38,21 +38,25 @@ pub struct TestServer {
     pub addr: SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
-    _dir: tempfile::TempDir,
+    dir: tempfile::TempDir,
 }
 
 impl TestServer {
     /// Starts Parley with a test configuration (temp data dir, a known API key).
     pub async fn start() -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+            .await
+            .expect("bind");
+        TestServer::run(dir, listener).await
+    }
+
+    async fn run(dir: tempfile::TempDir, listener: tokio::net::TcpListener) -> TestServer {
         let mut config = Config::default();
         config.server.data_dir = dir.path().to_path_buf();
         config.security.api_keys = vec![Secret::new(API_KEY)];
         config.settings.shutdown_timeout_s = 5;
         config.validate().expect("test config is valid");
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
         let addr = listener.local_addr().expect("addr");
         let (stop, rx) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(parley_server::run(config, listener, async move {
@@ -72,22 +76,44 @@ impl TestServer {
             addr,
             stop: Some(stop),
             task: Some(task),
-            _dir: dir,
+            dir,
         }
     }
 
-    pub fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.addr)
-    }
-
-    /// Graceful shutdown.
-    pub async fn stop(mut self) {
+    async fn shut_down(&mut self) {
         if let Some(s) = self.stop.take() {
             let _ = s.send(());
         }
         if let Some(t) = self.task.take() {
-            let _ = tokio::time::timeout(WAIT, t).await;
+            let ran = tokio::time::timeout(WAIT, t)
+                .await
+                .expect("Parley did not stop in time");
+            ran.expect("server task").expect("Parley ran cleanly");
         }
+    }
+
+    /// Graceful shutdown.
+    pub async fn stop(mut self) {
+        self.shut_down().await;
+    }
+
+    /// Stops gracefully (sessions stay in the store) and starts again on the same
+    /// address and data directory, as an operator's restart would.
+    pub async fn restart(mut self) -> TestServer {
+        self.shut_down().await;
+        let addr = self.addr;
+        let deadline = Instant::now() + WAIT;
+        let listener = loop {
+            match tokio::net::TcpListener::bind(addr).await {
+                Ok(l) => break l,
+                Err(e) => {
+                    assert!(Instant::now() < deadline, "cannot bind {addr} again: {e}");
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                }
+            }
+        };
+        let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
+        TestServer::run(dir, listener).await
     }
 }
 
@@ -110,6 +136,27 @@ pub struct Agent {
 impl Agent {
     /// Connects and registers as an AGENT.
     pub async fn connect(addr: SocketAddr, nickname: &str) -> Agent {
+        Agent::register(addr, nickname, None).await
+    }
+
+    /// Connects again as the same agent (after a server restart) and resumes `session`
+    /// from the last event it saw, keeping what it saw before.
+    pub async fn reconnect(self, addr: SocketAddr, nickname: &str, session: &str) -> Agent {
+        let identity = json!({"userId": self.user_id, "secureKey": self.secure_key});
+        let mut agent = Agent::register(addr, nickname, Some(identity)).await;
+        assert_eq!(agent.user_id, self.user_id, "the same identity");
+        agent.seen = self.seen;
+        let last = agent.seen.keys().next_back().copied().unwrap_or(0);
+        match agent
+            .call(json!({"type": "resume", "sessionId": session, "lastEventId": last}))
+            .await
+        {
+            ServerFrame::SessionInfo { .. } => agent,
+            other => panic!("resume failed: {other:?}"),
+        }
+    }
+
+    async fn register(addr: SocketAddr, nickname: &str, resume: Option<Value>) -> Agent {
         let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{addr}/basic"))
             .await
             .expect("websocket connect");
@@ -138,12 +185,12 @@ impl Agent {
             secure_key: String::new(),
             seen: Default::default(),
         };
-        let reply = agent
-            .call(
-                json!({"type": "register", "nickname": nickname, "partyType": "AGENT",
-                "clientVersion": 106, "credentials": {"apiKey": API_KEY}}),
-            )
-            .await;
+        let mut register = json!({"type": "register", "nickname": nickname, "partyType": "AGENT",
+            "clientVersion": 106, "credentials": {"apiKey": API_KEY}});
+        if let Some(r) = resume {
+            register["resume"] = r;
+        }
+        let reply = agent.call(register).await;
         match reply {
             ServerFrame::Registered {
                 user_id,
@@ -308,22 +355,27 @@ fn on_path(name: &str) -> Option<PathBuf> {
 }
 
 /// The Chromium binary and chromedriver, or `None` when either is missing.
+/// `PARLEY_CHROMIUM` / `PARLEY_CHROMEDRIVER`, when set, name the binaries to use (and
+/// a missing one counts as not installed).
 pub fn find_chromium() -> Option<(PathBuf, PathBuf)> {
-    let browser = std::env::var_os("PARLEY_CHROMIUM")
-        .map(PathBuf::from)
-        .or_else(|| {
-            // Debian's /usr/bin/chromium is a wrapper script; the real binary is beside it.
-            ["/usr/lib/chromium/chromium", "/usr/bin/chromium"]
-                .iter()
-                .map(PathBuf::from)
-                .find(|p| p.is_file())
-        })
-        .or_else(|| on_path("chromium"))
-        .or_else(|| on_path("chromium-browser"))?;
-    let driver = std::env::var_os("PARLEY_CHROMEDRIVER")
-        .map(PathBuf::from)
-        .or_else(|| on_path("chromedriver"))
-        .or_else(|| Some(PathBuf::from("/usr/bin/chromedriver")).filter(|p| p.is_file()))?;
+    fn explicit(var: &str) -> Option<Option<PathBuf>> {
+        std::env::var_os(var).map(|v| Some(PathBuf::from(v)).filter(|p| p.is_file()))
+    }
+    let browser = match explicit("PARLEY_CHROMIUM") {
+        Some(p) => p?,
+        // Debian's /usr/bin/chromium is a wrapper script; the real binary is beside it.
+        None => ["/usr/lib/chromium/chromium", "/usr/bin/chromium"]
+            .iter()
+            .map(PathBuf::from)
+            .find(|p| p.is_file())
+            .or_else(|| on_path("chromium"))
+            .or_else(|| on_path("chromium-browser"))?,
+    };
+    let driver = match explicit("PARLEY_CHROMEDRIVER") {
+        Some(p) => p?,
+        None => on_path("chromedriver")
+            .or_else(|| Some(PathBuf::from("/usr/bin/chromedriver")).filter(|p| p.is_file()))?,
+    };
     Some((browser, driver))
 }
 
@@ -331,6 +383,8 @@ pub fn find_chromium() -> Option<(PathBuf, PathBuf)> {
 /// chromedriver by its own handle (never by name).
 pub struct Browser {
     pub client: Client,
+    /// chromedriver's base URL.
+    pub driver_url: String,
     driver: Child,
     _profile: tempfile::TempDir,
 }
@@ -402,6 +456,7 @@ impl Browser {
         };
         Browser {
             client,
+            driver_url: format!("http://127.0.0.1:{port}"),
             driver: child,
             _profile: profile,
         }
@@ -432,9 +487,43 @@ impl Drop for Browser {
 #[derive(Clone)]
 pub struct Page {
     pub c: Client,
+    /// chromedriver's base URL, for its Chrome DevTools Protocol endpoint.
+    pub driver_url: String,
 }
 
 impl Page {
+    /// Runs a Chrome DevTools Protocol command through chromedriver.
+    pub async fn cdp(&self, cmd: &str, params: Value) -> Value {
+        let session = self
+            .c
+            .session_id()
+            .await
+            .expect("session id")
+            .expect("a session");
+        let resp = reqwest::Client::new()
+            .post(format!(
+                "{}/session/{session}/goog/cdp/execute",
+                self.driver_url
+            ))
+            .json(&json!({"cmd": cmd, "params": params}))
+            .send()
+            .await
+            .expect("cdp request");
+        let status = resp.status();
+        let body: Value = resp.json().await.unwrap_or(Value::Null);
+        assert!(status.is_success(), "{cmd} failed: {body}");
+        body
+    }
+
+    /// Emulates a phone-sized screen (desktop windows have a minimum width).
+    pub async fn emulate_phone(&self, width: u32, height: u32) {
+        self.cdp(
+            "Emulation.setDeviceMetricsOverride",
+            json!({"width": width, "height": height, "deviceScaleFactor": 2, "mobile": true}),
+        )
+        .await;
+    }
+
     /// Runs `body` as a function body (use `return`), with `arguments`.
     pub async fn js(&self, body: &str, args: Vec<Value>) -> Value {
         self.c
