@@ -3,7 +3,10 @@
 //! doors (flex, GMS v2, widget assets) answer cross-origin requests from the origins in
 //! `[web] cors-allowed-origins`, since the widget runs on the customers' own sites.
 
+use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method};
+use axum::middleware::{self, Next};
+use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use tower_http::cors::{AllowOrigin, CorsLayer};
@@ -18,6 +21,7 @@ pub fn router(state: AppState) -> Router {
         .merge(flex::routes(&state))
         .merge(gms::routes(&state))
         .route("/web/{name}", get(http::assets::get_asset))
+        .layer(middleware::from_fn_with_state(state.clone(), count_errors))
         .layer(cors(&state));
     Router::new()
         .route("/", get(http::assets::get_index))
@@ -30,6 +34,16 @@ pub fn router(state: AppState) -> Router {
         .merge(customer)
         .layer(TraceLayer::new_for_http())
         .with_state(state)
+}
+
+/// Counts the refused and failed HTTP requests of the customer front doors (the basic
+/// protocol counts its error frames itself).
+async fn count_errors(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let resp = next.run(req).await;
+    if resp.status().is_client_error() || resp.status().is_server_error() {
+        state.counters.request_errors.inc();
+    }
+    resp
 }
 
 /// Customer endpoints take no cookies (identity is in the request), so allowing other

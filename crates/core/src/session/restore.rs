@@ -65,6 +65,29 @@ impl Session {
         (s, effects)
     }
 
+    /// A read-only view of a closed session from its final transcript, to answer late
+    /// reads (a customer's last refresh after an agent closed the chat).
+    pub fn closed_view(
+        id: SessionId,
+        created_at: UnixMillis,
+        settings: SessionSettings,
+        events: Vec<Event>,
+        end: super::EndInfo,
+    ) -> Session {
+        let mut s = Session::empty(id, created_at, settings, None);
+        let mut max_id = EventId(0);
+        for event in events {
+            max_id = max_id.max(event.id);
+            s.replay(event);
+        }
+        s.next_id = max_id.next();
+        for p in &mut s.parties {
+            p.present = false;
+        }
+        s.over = Some(end);
+        s
+    }
+
     /// Applies one stored event to the party list and the transcript, without checks:
     /// it was checked when it first happened.
     fn replay(&mut self, event: Event) {

@@ -19,7 +19,7 @@ use parley_store::{DocumentStore, Epoch, NewSession, StoreError, Write};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{error, warn};
 
-use super::{Acked, CmdError, ConnId, Format, Refreshed, Rendered, Subscriber};
+use super::{Acked, CmdError, ConnId, Format, Refreshed, Subscriber};
 use crate::basic::map;
 use crate::persist::{Failed, JobResult};
 use crate::state::{AppState, AutoSave};
@@ -598,8 +598,6 @@ impl Pipeline {
         }
     }
 
-    /// The durable events from position `from` that `party` may see, kept and transient
-    /// alike, in id order. A party that has left sees nothing after its leave.
     fn render(
         &self,
         session: &Session,
@@ -607,63 +605,7 @@ impl Pipeline {
         from: EventId,
         format: Format,
     ) -> Refreshed {
-        let viewer = session.party(party);
-        let present = viewer.is_some_and(|p| p.present);
-        let mut cap = self.committed;
-        if !present {
-            if let Some(left) = session.transcript().iter().rev().find(|e| {
-                &e.from == party && matches!(e.body, parley_core::EventBody::PartyLeft { .. })
-            }) {
-                cap = cap.min(left.id);
-            }
-        }
-        let chat_ended = session.end_info().is_some() || !present;
-        let monitored = viewer.and_then(|v| map::monitored_for(session, v));
-        let Some(viewer) = viewer.filter(|_| from.0 > 0) else {
-            // Position 0 asks for no events: just where the transcript ends.
-            return Refreshed {
-                events: match format {
-                    Format::Wire => Rendered::Wire(Vec::new()),
-                    Format::Gms => Rendered::Gms(Vec::new()),
-                },
-                next_position: cap.0 + 1,
-                chat_ended,
-                monitored,
-            };
-        };
-        let after = EventId(from.0 - 1);
-        let mut events: Vec<&Event> = session
-            .replay_for(party, after)
-            .take_while(|e| e.id <= cap)
-            .collect();
-        events.extend(
-            self.recent
-                .iter()
-                .filter(|(e, audience)| e.id > after && e.id <= cap && audience.contains(party))
-                .map(|(e, _)| e),
-        );
-        events.sort_by_key(|e| e.id);
-        let next_position = events.last().map_or(from.0, |e| e.id.0 + 1);
-        let events = match format {
-            Format::Wire => Rendered::Wire(
-                events
-                    .into_iter()
-                    .map(|e| map::wire_event(session, e, viewer))
-                    .collect(),
-            ),
-            Format::Gms => Rendered::Gms(
-                events
-                    .into_iter()
-                    .map(|e| crate::gms::map::message(session, e, viewer))
-                    .collect(),
-            ),
-        };
-        Refreshed {
-            events,
-            next_position,
-            chat_ended,
-            monitored,
-        }
+        super::refresh::render(session, &self.recent, self.committed, party, from, format)
     }
 
     fn broadcast(

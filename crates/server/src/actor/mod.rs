@@ -8,6 +8,9 @@
 //! loop; `commit.rs` the ordering of effects behind durable commits and their delivery.
 
 mod commit;
+mod refresh;
+
+pub use refresh::closed_refresh;
 mod session;
 
 use std::collections::HashMap;

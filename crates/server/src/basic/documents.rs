@@ -5,7 +5,7 @@
 //! Customers upload in one step through the flex or GMS file endpoints, which count
 //! their allowances.
 
-use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
@@ -30,8 +30,9 @@ pub fn routes() -> Router<AppState> {
 
 /// `POST /basic/v1/documents` — `multipart/form-data`: `userId`, `secureKey`,
 /// `sessionId` (from the basic registration and session), then `file`.
-async fn store_document(State(state): State<AppState>, mut multipart: Multipart) -> Response {
+async fn store_document(State(state): State<AppState>, req: Request) -> Response {
     let res = async {
+        let mut multipart = customer::multipart_of(req, &state).await?;
         let bad = |e: axum::extract::multipart::MultipartError| {
             CmdError::new(ErrorCode::InvalidField, format!("bad multipart body: {e}"))
         };

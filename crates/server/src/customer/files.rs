@@ -5,6 +5,7 @@
 
 use axum::body::Body;
 use axum::extract::multipart::Field;
+use axum::extract::{FromRequest, Multipart, Request};
 use axum::http::{header, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
 use parley_core::session::{FileRecord, UploadedFile};
@@ -15,6 +16,17 @@ use super::Caller;
 use crate::actor::{self, Acked, CmdError, FileOp};
 use crate::secrets;
 use crate::state::AppState;
+
+/// The multipart body of a request, with a typed error (not axum's plain-text rejection)
+/// when the request is not `multipart/form-data` or has no boundary.
+pub async fn multipart_of(req: Request, state: &AppState) -> Result<Multipart, CmdError> {
+    Multipart::from_request(req, state).await.map_err(|e| {
+        CmdError::new(
+            ErrorCode::InvalidField,
+            format!("expected a multipart/form-data body: {e}"),
+        )
+    })
+}
 
 /// Reads, stores and announces one uploaded file.
 pub async fn upload(

@@ -5,7 +5,7 @@
 mod files;
 mod logins;
 
-pub use files::{content_disposition, download, file_response, store_upload, upload};
+pub use files::{content_disposition, download, file_response, multipart_of, store_upload, upload};
 
 use std::time::Duration;
 
@@ -266,8 +266,32 @@ impl Caller {
         reply(rx).await
     }
 
-    /// The events from `from` (long-polling up to `wait` when there are none).
+    /// The events from `from` (long-polling up to `wait` when there are none). A session
+    /// that has ended answers from its final transcript.
     pub async fn refresh(
+        &self,
+        state: &AppState,
+        from: EventId,
+        wait: Duration,
+        format: Format,
+    ) -> Result<Refreshed, CmdError> {
+        match self.live_refresh(state, from, wait, format).await {
+            Err(e) if matches!(e.code, ErrorCode::SessionOver | ErrorCode::SessionNotFound) => {
+                actor::closed_refresh(state, &self.session, &self.party, &self.key, from, format)
+                    .await
+                    .map_err(|closed| {
+                        if closed.code == ErrorCode::SessionNotFound {
+                            e
+                        } else {
+                            closed
+                        }
+                    })
+            }
+            other => other,
+        }
+    }
+
+    async fn live_refresh(
         &self,
         state: &AppState,
         from: EventId,
@@ -289,12 +313,12 @@ impl Caller {
         match tokio::time::timeout(wait.max(Duration::from_millis(1)), rx).await {
             Ok(r) => r.unwrap_or_else(|_| {
                 Err(CmdError::new(
-                    ErrorCode::Unavailable,
-                    "the session is moving; refresh again",
+                    ErrorCode::SessionOver,
+                    "the chat session is over",
                 ))
             }),
             // Nothing arrived in time: ask again without waiting, for the current end.
-            Err(_) => Box::pin(self.refresh(state, from, Duration::ZERO, format)).await,
+            Err(_) => Box::pin(self.live_refresh(state, from, Duration::ZERO, format)).await,
         }
     }
 

@@ -1,7 +1,7 @@
 //! Flex file transfer: `POST /flex/v1/file/{limits,upload,download,delete}`.
 
 use axum::body::Bytes;
-use axum::extract::{DefaultBodyLimit, Multipart, State};
+use axum::extract::{DefaultBodyLimit, Multipart, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::Router;
@@ -70,9 +70,10 @@ pub(super) async fn limits(State(state): State<AppState>, body: Bytes) -> Reply 
 /// `POST /flex/v1/file/upload` — `multipart/form-data` with `userId`, `secureKey`,
 /// `sessionId`, optional `description`, then `file` (last, so the caller is checked
 /// before a byte of the file is read).
-pub(super) async fn upload(State(state): State<AppState>, multipart: Multipart) -> Reply {
+pub(super) async fn upload(State(state): State<AppState>, req: Request) -> Reply {
     result(
         async {
+            let multipart = customer::multipart_of(req, &state).await?;
             let ack = receive_upload(&state, multipart).await?;
             Ok(acked(ack))
         }

@@ -10,7 +10,7 @@ pub mod map;
 
 use std::time::Duration;
 
-use axum::extract::{DefaultBodyLimit, Multipart, Path, Request, State};
+use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
@@ -98,7 +98,8 @@ fn advice(code: ErrorCode) -> &'static str {
         ErrorCode::BadSecureKey | ErrorCode::LoggedOut | ErrorCode::NoSuchUser => {
             "request a new chat"
         }
-        ErrorCode::SessionNotFound | ErrorCode::SessionOver => "the chat has ended",
+        ErrorCode::SessionNotFound => "check the service name and the chat id",
+        ErrorCode::SessionOver => "the chat has ended",
         ErrorCode::Unavailable | ErrorCode::StoreFailed | ErrorCode::Internal => {
             "retry the request"
         }
@@ -156,6 +157,14 @@ async fn request_chat(
     let r = async {
         let (tenant, endpoint) = check_service(&state, &service)?;
         let form = Form::read(req, &state).await?;
+        let first_text = form.get("text").filter(|t| !t.is_empty());
+        if first_text.is_some_and(|t| t.len() > state.policy.session.limits.max_text_bytes) {
+            // Checked before anything is created, so a refused request leaves no chat.
+            return Err(CmdError::new(
+                ErrorCode::LimitExceeded,
+                "the first message is larger than max-message-size",
+            ));
+        }
         let login = Login::new(
             form.get("nickname").map(str::to_owned),
             form.get("firstName").map(str::to_owned),
@@ -402,10 +411,11 @@ async fn file_limits(
 async fn file_upload(
     State(state): State<AppState>,
     Path((service, chat_id)): Path<(String, String)>,
-    mut multipart: Multipart,
+    req: Request,
 ) -> Reply {
     let r = async {
         check_service(&state, &service)?;
+        let mut multipart = customer::multipart_of(req, &state).await?;
         let bad = |e: axum::extract::multipart::MultipartError| {
             CmdError::new(ErrorCode::InvalidField, format!("bad multipart body: {e}"))
         };

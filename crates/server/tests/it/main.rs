@@ -9,5 +9,7 @@ mod basic_flow;
 mod basic_resume;
 mod basic_visibility;
 mod durability;
+mod files;
 mod flex;
+mod gms;
 mod logs;
