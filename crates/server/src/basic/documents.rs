@@ -9,10 +9,9 @@ use axum::extract::{DefaultBodyLimit, Request, State};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use parley_proto::ErrorCode;
 use serde_json::json;
 
-use crate::actor::{CmdError, FileOp};
+use crate::actor::FileOp;
 use crate::customer::{self, Caller};
 use crate::http::error::status_of;
 use crate::state::AppState;
@@ -32,37 +31,16 @@ pub fn routes() -> Router<AppState> {
 /// `sessionId` (from the basic registration and session), then `file`.
 async fn store_document(State(state): State<AppState>, req: Request) -> Response {
     let res = async {
-        let mut multipart = customer::multipart_of(req, &state).await?;
-        let bad = |e: axum::extract::multipart::MultipartError| {
-            CmdError::new(ErrorCode::InvalidField, format!("bad multipart body: {e}"))
-        };
-        let mut fields = std::collections::BTreeMap::new();
-        while let Some(field) = multipart.next_field().await.map_err(bad)? {
-            let name = field.name().unwrap_or_default().to_owned();
-            if name == "file" {
-                let get = |k: &str| fields.get(k).map(String::as_str).unwrap_or_default();
-                let caller = Caller::parse(get("sessionId"), get("userId"), get("secureKey"))?;
-                caller
-                    .file(&state, |reply| FileOp::StaffOnly { reply })
-                    .await?;
-                return customer::store_upload(&state, &caller, field).await;
-            }
-            if fields.len() >= 8 {
-                return Err(CmdError::new(
-                    ErrorCode::LimitExceeded,
-                    "too many form fields",
-                ));
-            }
-            let text = field.text().await.map_err(bad)?;
-            if text.len() > 1024 {
-                return Err(CmdError::new(
-                    ErrorCode::LimitExceeded,
-                    "form field too large",
-                ));
-            }
-            fields.insert(name, text);
-        }
-        Err(CmdError::new(ErrorCode::InvalidField, "no `file` field"))
+        let multipart = customer::multipart_of(req, &state).await?;
+        customer::read_upload(multipart, async |fields, file| {
+            let get = |k| customer::field(fields, k);
+            let caller = Caller::parse(get("sessionId"), get("userId"), get("secureKey"))?;
+            caller
+                .file(&state, |reply| FileOp::StaffOnly { reply })
+                .await?;
+            customer::store_upload(&state, &caller, file).await
+        })
+        .await
     }
     .await;
     match res {

@@ -393,25 +393,7 @@ impl Conn {
                 reply: tx,
             })
             .await?;
-        let sid = id.to_string();
-        Ok(async move {
-            match rx.await {
-                Ok(Ok(ack)) => ServerFrame::Ack {
-                    request_id,
-                    session_id: sid,
-                    event_id: ack.event_id.0,
-                    duplicate: ack.duplicate,
-                },
-                Ok(Err(e)) => error_frame(request_id, Some(&sid), e),
-                Err(_) => ServerFrame::error(
-                    request_id,
-                    Some(sid),
-                    ErrorCode::SessionOver,
-                    "the chat session is over",
-                ),
-            }
-        }
-        .boxed())
+        Ok(ack_reply(rx, request_id, id))
     }
 
     /// `notify` `SYS_COMMAND` `file-uploaded` (announce a document stored through
@@ -470,25 +452,7 @@ impl Conn {
             FileOp::Upload { file, reply: tx }
         };
         handle.send(Command::File { party, key, op }).await?;
-        let sid = id.to_string();
-        Ok(async move {
-            match rx.await {
-                Ok(Ok(ack)) => ServerFrame::Ack {
-                    request_id,
-                    session_id: sid,
-                    event_id: ack.event_id.0,
-                    duplicate: ack.duplicate,
-                },
-                Ok(Err(e)) => error_frame(request_id, Some(&sid), e),
-                Err(_) => ServerFrame::error(
-                    request_id,
-                    Some(sid),
-                    ErrorCode::SessionOver,
-                    "the chat session is over",
-                ),
-            }
-        }
-        .boxed())
+        Ok(ack_reply(rx, request_id, id))
     }
 
     /// `release`: leave a session.
@@ -530,6 +494,26 @@ impl Conn {
         }
         .boxed())
     }
+}
+
+/// The future of an `ack` reply.
+fn ack_reply(
+    rx: oneshot::Receiver<Result<actor::Acked, CmdError>>,
+    request_id: Option<u64>,
+    id: SessionId,
+) -> Pending {
+    async move {
+        match customer::reply(rx).await {
+            Ok(ack) => ServerFrame::Ack {
+                request_id,
+                session_id: id.to_string(),
+                event_id: ack.event_id.0,
+                duplicate: ack.duplicate,
+            },
+            Err(e) => error_frame(request_id, Some(id.as_str()), e),
+        }
+    }
+    .boxed()
 }
 
 /// The future of a `sessionInfo` reply.

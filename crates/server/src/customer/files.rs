@@ -28,6 +28,52 @@ pub async fn multipart_of(req: Request, state: &AppState) -> Result<Multipart, C
     })
 }
 
+/// Most text fields an upload form may carry, and their largest size.
+const MAX_FIELDS: usize = 16;
+const MAX_FIELD_BYTES: usize = 4096;
+
+/// Reads an upload form: its text fields (in order), then its `file` part, which must
+/// come last so the caller is checked before a byte of the file is read. `on_file` gets
+/// the fields and the file part.
+pub async fn read_upload<T>(
+    mut multipart: Multipart,
+    on_file: impl AsyncFnOnce(&[(String, String)], Field<'_>) -> Result<T, CmdError>,
+) -> Result<T, CmdError> {
+    let bad = |e: axum::extract::multipart::MultipartError| {
+        CmdError::new(ErrorCode::InvalidField, format!("bad multipart body: {e}"))
+    };
+    let mut fields = Vec::new();
+    while let Some(field) = multipart.next_field().await.map_err(bad)? {
+        let name = field.name().unwrap_or_default().to_owned();
+        if name == "file" {
+            return on_file(&fields, field).await;
+        }
+        if fields.len() >= MAX_FIELDS {
+            return Err(CmdError::new(
+                ErrorCode::LimitExceeded,
+                "too many form fields",
+            ));
+        }
+        let text = field.text().await.map_err(bad)?;
+        if text.len() > MAX_FIELD_BYTES {
+            return Err(CmdError::new(
+                ErrorCode::LimitExceeded,
+                "form field too large",
+            ));
+        }
+        fields.push((name, text));
+    }
+    Err(CmdError::new(ErrorCode::InvalidField, "no `file` part"))
+}
+
+/// The value of a form field.
+pub fn field<'a>(fields: &'a [(String, String)], name: &str) -> &'a str {
+    fields
+        .iter()
+        .find(|(k, _)| k == name)
+        .map_or("", |(_, v)| v.as_str())
+}
+
 /// Reads, stores and announces one uploaded file.
 pub async fn upload(
     state: &AppState,

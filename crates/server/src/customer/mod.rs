@@ -5,7 +5,10 @@
 mod files;
 mod logins;
 
-pub use files::{content_disposition, download, file_response, multipart_of, store_upload, upload};
+pub use files::{
+    content_disposition, download, field, file_response, multipart_of, read_upload, store_upload,
+    upload,
+};
 
 use std::time::Duration;
 

@@ -84,36 +84,15 @@ pub(super) async fn upload(State(state): State<AppState>, req: Request) -> Reply
 /// Reads the text fields, then streams the `file` field into the store.
 pub(crate) async fn receive_upload(
     state: &AppState,
-    mut multipart: Multipart,
+    multipart: Multipart,
 ) -> Result<crate::actor::Acked, CmdError> {
-    let bad = |e: axum::extract::multipart::MultipartError| {
-        CmdError::new(ErrorCode::InvalidField, format!("bad multipart body: {e}"))
-    };
-    let mut fields = std::collections::BTreeMap::new();
-    while let Some(field) = multipart.next_field().await.map_err(bad)? {
-        let name = field.name().unwrap_or_default().to_owned();
-        if name == "file" {
-            let get = |k: &str| fields.get(k).map(String::as_str).unwrap_or_default();
-            let caller = Caller::parse(get("sessionId"), get("userId"), get("secureKey"))?;
-            let description = fields.get("description").cloned();
-            return customer::upload(state, &caller, field, description).await;
-        }
-        if fields.len() >= 16 {
-            return Err(CmdError::new(
-                ErrorCode::LimitExceeded,
-                "too many form fields",
-            ));
-        }
-        let text = field.text().await.map_err(bad)?;
-        if text.len() > 4096 {
-            return Err(CmdError::new(
-                ErrorCode::LimitExceeded,
-                "form field too large",
-            ));
-        }
-        fields.insert(name, text);
-    }
-    Err(CmdError::new(ErrorCode::InvalidField, "no `file` field"))
+    customer::read_upload(multipart, async |fields, file| {
+        let get = |k| customer::field(fields, k);
+        let caller = Caller::parse(get("sessionId"), get("userId"), get("secureKey"))?;
+        let description = Some(get("description").to_owned()).filter(|d| !d.is_empty());
+        customer::upload(state, &caller, file, description).await
+    })
+    .await
 }
 
 /// `POST /flex/v1/file/download` — the file's bytes (an error is JSON).

@@ -83,9 +83,16 @@ impl Form {
 
     /// Parses an urlencoded body.
     pub fn from_urlencoded(body: &[u8]) -> Result<Form, CmdError> {
+        Form::from_pairs(
+            form_urlencoded::parse(body).map(|(k, v)| (k.into_owned(), v.into_owned())),
+        )
+    }
+
+    /// Builds a form from name/value pairs.
+    pub fn from_pairs(pairs: impl IntoIterator<Item = (String, String)>) -> Result<Form, CmdError> {
         let mut form = Form::default();
-        for (k, v) in form_urlencoded::parse(body) {
-            form.add(k.into_owned(), v.into_owned())?;
+        for (k, v) in pairs {
+            form.add(k, v)?;
         }
         Ok(form)
     }

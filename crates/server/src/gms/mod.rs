@@ -415,47 +415,22 @@ async fn file_upload(
 ) -> Reply {
     let r = async {
         check_service(&state, &service)?;
-        let mut multipart = customer::multipart_of(req, &state).await?;
-        let bad = |e: axum::extract::multipart::MultipartError| {
-            CmdError::new(ErrorCode::InvalidField, format!("bad multipart body: {e}"))
-        };
-        let mut form = Form::default();
-        while let Some(field) = multipart.next_field().await.map_err(bad)? {
-            let name = field.name().unwrap_or_default().to_owned();
-            if name == "file" {
-                let caller = caller(&chat_id, &form)?;
-                let description = form.user_data.get("file-description").cloned();
-                let ack = customer::upload(&state, &caller, field, description).await?;
-                let data = UserData::from([(
-                    "file-id".to_owned(),
-                    ack.file_id.map(|f| f.to_string()).unwrap_or_default(),
-                )]);
-                return Ok(GmsResponse {
-                    user_data: Some(data),
-                    ..GmsResponse::default()
-                });
-            }
-            let text = field.text().await.map_err(bad)?;
-            if text.len() > 4096 {
-                return Err(CmdError::new(
-                    ErrorCode::LimitExceeded,
-                    "form field too large",
-                ));
-            }
-            form = {
-                let mut f = form;
-                let pair = format!(
-                    "{}={}",
-                    form_urlencoded::byte_serialize(name.as_bytes()).collect::<String>(),
-                    form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>()
-                );
-                let more = Form::from_urlencoded(pair.as_bytes())?;
-                f.fields.extend(more.fields);
-                f.user_data.extend(more.user_data);
-                f
-            };
-        }
-        Err(CmdError::new(ErrorCode::InvalidField, "no `file` part"))
+        let multipart = customer::multipart_of(req, &state).await?;
+        customer::read_upload(multipart, async |fields, file| {
+            let form = Form::from_pairs(fields.iter().cloned())?;
+            let caller = caller(&chat_id, &form)?;
+            let description = form.user_data.get("file-description").cloned();
+            let ack = customer::upload(&state, &caller, file, description).await?;
+            let data = UserData::from([(
+                "file-id".to_owned(),
+                ack.file_id.map(|f| f.to_string()).unwrap_or_default(),
+            )]);
+            Ok(GmsResponse {
+                user_data: Some(data),
+                ..GmsResponse::default()
+            })
+        })
+        .await
     }
     .await;
     done(&state, r)
