@@ -4,6 +4,7 @@
 
 mod common;
 
+mod agent_files;
 mod basic_errors;
 mod basic_flow;
 mod basic_resume;
