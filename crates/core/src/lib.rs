@@ -9,6 +9,7 @@
 //! - `audience.rs`  who may see an event (live, on resume, in stored views)
 //! - `secret.rs`    the session password
 //! - `session/`     the state machine: join, send, leave/close, restore, end facts
+//! - `routing/`     the interaction router: agents, queues, offers, transfer, supervision
 //! - `error.rs`     `CoreError`
 #![deny(missing_docs)]
 
@@ -17,6 +18,7 @@ mod error;
 pub mod event;
 mod ids;
 mod party;
+pub mod routing;
 mod secret;
 pub mod session;
 
