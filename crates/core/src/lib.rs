@@ -10,10 +10,12 @@
 //! - `secret.rs`    the session password
 //! - `session/`     the state machine: join, send, leave/close, restore, end facts
 //! - `routing/`     the interaction router: agents, queues, offers, transfer, supervision
+//! - `contacts.rs`  contacts (UCS's role): matching user data to a contact, merged user data
 //! - `error.rs`     `CoreError`
 #![deny(missing_docs)]
 
 pub mod audience;
+pub mod contacts;
 mod error;
 pub mod event;
 mod ids;

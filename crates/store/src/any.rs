@@ -2,11 +2,13 @@
 //! one concrete type (the traits use `impl Future` returns and are not object-safe) and
 //! the choice costs a `match`, not a box per call.
 
+use parley_core::contacts::{Contact, ContactAttributes, ContactId};
 use parley_core::{SessionId, UnixMillis};
 
 use crate::{
-    Claim, Document, DocumentStore, HealthStore, InstanceId, InteractionRecord, InteractionStore,
-    NewDocument, PgStore, SqliteStore, StoreError, StoredSession, TranscriptStore, Write,
+    Claim, ContactStore, Document, DocumentStore, HealthStore, InstanceId, InteractionRecord,
+    InteractionStore, NewDocument, PgStore, SqliteStore, StoreError, StoredSession,
+    TranscriptStore, Write,
 };
 
 /// The store of a running server: one of the backends, by URL scheme.
@@ -153,6 +155,89 @@ impl DocumentStore for AnyStore {
             AnyStore::Sqlite(s) => s.delete_document(id).await,
             AnyStore::Postgres(s) => s.delete_document(id).await,
         }
+    }
+}
+
+/// Delegates a call to the backend.
+macro_rules! delegate {
+    ($self:ident.$method:ident($($arg:expr),*)) => {
+        match $self {
+            AnyStore::Sqlite(s) => s.$method($($arg),*).await,
+            AnyStore::Postgres(s) => s.$method($($arg),*).await,
+        }
+    };
+}
+
+impl ContactStore for AnyStore {
+    async fn create_contact(&self, contact: &Contact) -> Result<(), StoreError> {
+        delegate!(self.create_contact(contact))
+    }
+
+    async fn contact(&self, id: &ContactId) -> Result<Option<Contact>, StoreError> {
+        delegate!(self.contact(id))
+    }
+
+    async fn find_by_email(
+        &self,
+        tenant: &str,
+        email: &str,
+        limit: u32,
+    ) -> Result<Vec<Contact>, StoreError> {
+        delegate!(self.find_by_email(tenant, email, limit))
+    }
+
+    async fn find_by_phone(
+        &self,
+        tenant: &str,
+        phone: &str,
+        limit: u32,
+    ) -> Result<Vec<Contact>, StoreError> {
+        delegate!(self.find_by_phone(tenant, phone, limit))
+    }
+
+    async fn find_by_name(
+        &self,
+        tenant: &str,
+        first: Option<&str>,
+        last: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<Contact>, StoreError> {
+        delegate!(self.find_by_name(tenant, first, last, limit))
+    }
+
+    async fn update_contact_attributes(
+        &self,
+        id: &ContactId,
+        attributes: &ContactAttributes,
+        now: UnixMillis,
+    ) -> Result<bool, StoreError> {
+        delegate!(self.update_contact_attributes(id, attributes, now))
+    }
+
+    async fn link_interaction(
+        &self,
+        contact: &ContactId,
+        session: &SessionId,
+        now: UnixMillis,
+    ) -> Result<bool, StoreError> {
+        delegate!(self.link_interaction(contact, session, now))
+    }
+
+    async fn search_contacts(
+        &self,
+        tenant: Option<&str>,
+        query: &str,
+        limit: u32,
+    ) -> Result<Vec<Contact>, StoreError> {
+        delegate!(self.search_contacts(tenant, query, limit))
+    }
+
+    async fn contact_history(
+        &self,
+        id: &ContactId,
+        limit: u32,
+    ) -> Result<Vec<InteractionRecord>, StoreError> {
+        delegate!(self.contact_history(id, limit))
     }
 }
 

@@ -7,6 +7,7 @@
 //! - `any.rs`          `AnyStore`: the backend chosen at runtime from the URL scheme
 //! - `codec.rs`        row <-> record conversion and the write checks both backends share
 //! - `documents.rs`    stored files, for both backends
+//! - `contacts.rs`     contacts and their interaction history (UCS's role), for both backends
 //! - `sqlite.rs`       `SqliteStore` (embedded default; WAL, `synchronous=FULL`)
 //! - `postgres.rs`     `PgStore` (shared by N+1 instances)
 //! - `conformance.rs`  `run_all(&store)`: the one behaviour suite every backend passes
@@ -18,6 +19,7 @@
 
 use std::future::Future;
 
+use parley_core::contacts::{Contact, ContactAttributes, ContactId, Lookup};
 use parley_core::session::EndInfo;
 use parley_core::{Event, EventId, SessionId, SessionPassword, UnixMillis, UserData};
 use serde::{Deserialize, Serialize};
@@ -25,6 +27,7 @@ use serde::{Deserialize, Serialize};
 mod any;
 mod codec;
 pub mod conformance;
+mod contacts;
 mod documents;
 mod postgres;
 mod sqlite;
@@ -349,6 +352,109 @@ pub trait DocumentStore: Send + Sync {
     fn delete_document(&self, id: &str) -> impl Future<Output = Result<bool, StoreError>> + Send;
 }
 
+/// The most rows one contact search or history page returns; larger limits are cut.
+pub const MAX_PAGE: u32 = 500;
+
+/// Contacts and their interaction history (Genesys UCS's role). Lookups compare the
+/// normalised values of `parley_core::contacts` (`normalize_email`, ...), which the store
+/// keeps in indexed columns; lists are bounded by their limit and by [`MAX_PAGE`].
+pub trait ContactStore: Send + Sync {
+    /// Stores a new contact (committed before it returns); an id in use is an error.
+    fn create_contact(
+        &self,
+        contact: &Contact,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// A contact by id.
+    fn contact(
+        &self,
+        id: &ContactId,
+    ) -> impl Future<Output = Result<Option<Contact>, StoreError>> + Send;
+
+    /// The tenant's contacts whose email address normalises as `email` does, oldest
+    /// first.
+    fn find_by_email(
+        &self,
+        tenant: &str,
+        email: &str,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Contact>, StoreError>> + Send;
+
+    /// The tenant's contacts whose phone number normalises as `phone` does, oldest first.
+    fn find_by_phone(
+        &self,
+        tenant: &str,
+        phone: &str,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Contact>, StoreError>> + Send;
+
+    /// The tenant's contacts with this first and last name (normalised; a `None` or blank
+    /// part matches any, both missing match nobody), oldest first.
+    fn find_by_name(
+        &self,
+        tenant: &str,
+        first: Option<&str>,
+        last: Option<&str>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Contact>, StoreError>> + Send;
+
+    /// The candidates `parley_core::contacts::match_contact` needs for `lookup`.
+    fn find_candidates(
+        &self,
+        tenant: &str,
+        lookup: &Lookup,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Contact>, StoreError>> + Send {
+        async move {
+            match lookup {
+                Lookup::Email(email) => self.find_by_email(tenant, email, limit).await,
+                Lookup::Phone(phone) => self.find_by_phone(tenant, phone, limit).await,
+                Lookup::Name { first, last } => {
+                    self.find_by_name(tenant, first.as_deref(), last.as_deref(), limit)
+                        .await
+                }
+            }
+        }
+    }
+
+    /// Replaces a contact's attributes (and the lookup columns derived from them);
+    /// false when there is no such contact.
+    fn update_contact_attributes(
+        &self,
+        id: &ContactId,
+        attributes: &ContactAttributes,
+        now: UnixMillis,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Records that a session's interaction is the contact's. An interaction belongs to
+    /// one contact: linking it again moves it. False when there is no such contact.
+    fn link_interaction(
+        &self,
+        contact: &ContactId,
+        session: &SessionId,
+        now: UnixMillis,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Contacts (of `tenant`, or of every tenant) whose email address, phone number, name
+    /// ("first last") contains `query`, or whose id is `query`; compared as normalised
+    /// (so case-insensitively), `%` and `_` meaning themselves. Newest first; an empty
+    /// query lists every contact.
+    fn search_contacts(
+        &self,
+        tenant: Option<&str>,
+        query: &str,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Contact>, StoreError>> + Send;
+
+    /// The contact's interactions that have a record, newest first, with their final
+    /// transcripts once they ended.
+    fn contact_history(
+        &self,
+        id: &ContactId,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<InteractionRecord>, StoreError>> + Send;
+}
+
 /// Liveness of the backend.
 pub trait HealthStore: Send + Sync {
     /// A round trip to the database (for `/readyz`).
@@ -360,10 +466,16 @@ pub trait HealthStore: Send + Sync {
 
 /// Everything a Parley server needs from its store.
 pub trait Store:
-    TranscriptStore + InteractionStore + DocumentStore + HealthStore + Clone + 'static
+    TranscriptStore + InteractionStore + DocumentStore + ContactStore + HealthStore + Clone + 'static
 {
 }
-impl<T: TranscriptStore + InteractionStore + DocumentStore + HealthStore + Clone + 'static> Store
-    for T
+impl<T> Store for T where
+    T: TranscriptStore
+        + InteractionStore
+        + DocumentStore
+        + ContactStore
+        + HealthStore
+        + Clone
+        + 'static
 {
 }

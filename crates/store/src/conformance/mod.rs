@@ -6,6 +6,7 @@
 //! Each check reads back what it wrote: a backend that acknowledged a write without
 //! storing it fails.
 
+mod contacts;
 mod documents;
 mod ownership;
 mod payloads;
@@ -45,6 +46,11 @@ pub async fn run_all<S: Store>(store: &S) {
     ownership::concurrent_claims_have_one_winner(store, &run).await;
     documents::documents_round_trip_and_delete(store, &run).await;
     documents::user_data_updates_merge(store, &run).await;
+    contacts::contacts_are_found_each_way(store, &run).await;
+    contacts::contacts_do_not_cross_talk(store, &run).await;
+    contacts::contact_search_is_bounded_and_case_insensitive(store, &run).await;
+    contacts::contact_history_lists_interactions_with_transcripts(store, &run).await;
+    contacts::contact_attributes_update(store, &run).await;
     assert!(store.ping().await.is_ok(), "ping: a working store answers");
 }
 
