@@ -19,75 +19,11 @@ use parley_store::{DocumentStore, Epoch, NewSession, StoreError, Write};
 use tokio::sync::{mpsc, oneshot};
 use tracing::{error, warn};
 
+use super::reply::{session_info, Deferred};
 use super::{Acked, CmdError, ConnId, Format, Refreshed, Subscriber};
 use crate::basic::map;
 use crate::persist::{Failed, JobResult};
 use crate::state::{AppState, AutoSave};
-
-/// A reply that waits for its batch to be durable.
-pub(super) enum Deferred {
-    /// `sessionInfo` for a join, resume or creation.
-    Info {
-        party: PartyId,
-        sub: Option<Subscriber>,
-        after: EventId,
-        creator: bool,
-        reply: oneshot::Sender<Result<ServerFrame, CmdError>>,
-    },
-    /// Acknowledgement of a send.
-    Ack {
-        reply: oneshot::Sender<Result<Acked, CmdError>>,
-        ack: Option<Acked>,
-    },
-    /// Reply to a write with nothing to show (user data).
-    Done {
-        reply: oneshot::Sender<Result<(), CmdError>>,
-    },
-    /// Reply to a release.
-    Released {
-        reply: oneshot::Sender<Result<(), CmdError>>,
-        party: PartyId,
-    },
-}
-
-impl Deferred {
-    pub(super) fn info(
-        party: PartyId,
-        sub: Option<Subscriber>,
-        after: EventId,
-        reply: oneshot::Sender<Result<ServerFrame, CmdError>>,
-    ) -> Deferred {
-        Deferred::Info {
-            party,
-            sub,
-            after,
-            creator: false,
-            reply,
-        }
-    }
-
-    pub(super) fn creator(
-        party: PartyId,
-        sub: Option<Subscriber>,
-        reply: oneshot::Sender<Result<ServerFrame, CmdError>>,
-    ) -> Deferred {
-        Deferred::Info {
-            party,
-            sub,
-            after: EventId(0),
-            creator: true,
-            reply,
-        }
-    }
-
-    pub(super) fn fail(self, e: CmdError) {
-        match self {
-            Deferred::Info { reply, .. } => drop(reply.send(Err(e))),
-            Deferred::Ack { reply, .. } => drop(reply.send(Err(e))),
-            Deferred::Released { reply, .. } | Deferred::Done { reply } => drop(reply.send(Err(e))),
-        }
-    }
-}
 
 /// How many recent transient events are kept for refreshes.
 const RECENT_MAX: usize = 256;
@@ -652,48 +588,5 @@ impl Pipeline {
             ErrorCode::SessionOver,
             "the chat session is over",
         ));
-    }
-}
-
-/// The `sessionInfo` a party receives: present parties and the events after `after` (up
-/// to the durable `upto`) that it may see.
-fn session_info(
-    session: &Session,
-    party: &PartyId,
-    after: EventId,
-    upto: EventId,
-    creator: bool,
-) -> ServerFrame {
-    let viewer = session.party(party);
-    let events = match viewer {
-        Some(v) => session
-            .replay_for(party, after)
-            .take_while(|e| e.id <= upto)
-            .map(|e| map::wire_event(session, e, v))
-            .collect(),
-        None => Vec::new(),
-    };
-    ServerFrame::SessionInfo {
-        request_id: None,
-        session_id: session.id().to_string(),
-        start_at: session.created_at().0,
-        last_event_id: upto.0,
-        session_password: session
-            .password()
-            .filter(|_| creator)
-            .map(|p| p.expose().to_owned()),
-        monitored: viewer.and_then(|v| map::monitored_for(session, v)),
-        parties: session
-            .parties()
-            .iter()
-            .filter(|p| p.present)
-            .filter(|p| {
-                viewer.is_some_and(|v| {
-                    parley_core::audience::can_see_party(parley_core::audience::Viewer::from(v), p)
-                })
-            })
-            .map(map::wire_party)
-            .collect(),
-        events,
     }
 }

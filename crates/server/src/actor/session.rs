@@ -13,7 +13,8 @@ use parley_store::{Epoch, NewSession};
 use tokio::sync::mpsc;
 use tracing::{debug, info_span, Instrument};
 
-use super::commit::{Deferred, Pipeline as Batches};
+use super::commit::Pipeline as Batches;
+use super::reply::Deferred;
 use super::{now, CmdError, Command, FileOp, RegistryGuard, SessionHandle};
 use crate::state::AppState;
 

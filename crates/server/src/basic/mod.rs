@@ -34,6 +34,9 @@ use tracing::{debug, info, info_span, Instrument};
 use crate::actor::{Command, ConnId, SessionHandle};
 use crate::state::AppState;
 
+/// Read and write buffer of one WebSocket (it grows for a larger frame when needed).
+const SOCKET_BUFFER: usize = 4 * 1024;
+
 /// Frames queued for one connection before it counts as too slow.
 const OUTBOUND: usize = 1024;
 /// The tungstenite hard cap is this many times `max-frame-size`: frames between the two
@@ -46,8 +49,12 @@ static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
 /// `GET /basic`: upgrade to the basic protocol.
 pub async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
     let cap = state.policy.max_frame_bytes.saturating_mul(HARD_CAP_FACTOR);
+    // Small buffers: chat frames are small, and tungstenite's defaults (128 KiB each way
+    // per connection) would make idle connections cost far more than their sessions.
     ws.max_message_size(cap)
         .max_frame_size(cap)
+        .read_buffer_size(SOCKET_BUFFER)
+        .write_buffer_size(SOCKET_BUFFER)
         .on_upgrade(move |socket| serve(state, socket))
 }
 

@@ -1,0 +1,293 @@
+//! The commands a session actor takes, their replies, and the mailbox handle.
+
+use parley_core::session::{JoinRequest, SendRequest};
+use parley_core::{AfterAction, EventId, KeyHash, PartyId};
+use parley_proto::basic::ServerFrame;
+use parley_proto::ErrorCode;
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+
+/// A refused or failed command, with its stable code.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CmdError {
+    /// Stable code.
+    pub code: ErrorCode,
+    /// Human-readable detail.
+    pub message: String,
+}
+
+impl CmdError {
+    /// An error with a code and message.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> CmdError {
+        CmdError {
+            code,
+            message: message.into(),
+        }
+    }
+}
+
+impl From<parley_core::CoreError> for CmdError {
+    fn from(e: parley_core::CoreError) -> Self {
+        CmdError::new(crate::basic::map::error_code(&e), e.to_string())
+    }
+}
+
+/// Identifies one client connection.
+pub type ConnId = u64;
+
+/// Where a connection receives a session's frames.
+#[derive(Clone)]
+pub struct Subscriber {
+    /// The connection.
+    pub conn: ConnId,
+    /// The party it speaks for.
+    pub party: PartyId,
+    /// Its outbound queue (bounded: a client that cannot keep up is disconnected and
+    /// resumes, rather than growing server memory).
+    pub tx: mpsc::Sender<ServerFrame>,
+    /// Cancelled to make the connection close (slow consumer, session moved).
+    pub kick: CancellationToken,
+}
+
+/// What the reply to a send says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Acked {
+    /// The stored event.
+    pub event_id: EventId,
+    /// A retry of an already stored send.
+    pub duplicate: bool,
+    /// The `file-id` an upload got.
+    pub file_id: Option<u64>,
+}
+
+/// How a refresh renders events.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    /// Parley's `WireEvent` (flex protocol).
+    Wire,
+    /// GMS Chat API v2 `messages[]`.
+    Gms,
+}
+
+/// Events rendered for one party.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Rendered {
+    /// Flex protocol events.
+    Wire(Vec<parley_proto::basic::WireEvent>),
+    /// GMS v2 messages.
+    Gms(Vec<parley_proto::gms::GmsMessage>),
+}
+
+impl Rendered {
+    /// Whether no event is there.
+    pub fn is_empty(&self) -> bool {
+        match self {
+            Rendered::Wire(v) => v.is_empty(),
+            Rendered::Gms(v) => v.is_empty(),
+        }
+    }
+}
+
+/// The answer to a refresh.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Refreshed {
+    /// Events from the requested position that the party may see.
+    pub events: Rendered,
+    /// Position to ask for next.
+    pub next_position: u64,
+    /// The session is over, or the party is no longer in it.
+    pub chat_ended: bool,
+    /// Someone monitors silently (for staff with ClientVersion 105+).
+    pub monitored: Option<bool>,
+}
+
+/// A file operation.
+pub enum FileOp {
+    /// How many bytes may be uploaded now for a file of this name.
+    Allowance {
+        /// File name.
+        name: String,
+        /// Reply.
+        reply: oneshot::Sender<Result<u64, CmdError>>,
+    },
+    /// Announce a stored file.
+    Upload {
+        /// The stored file.
+        file: parley_core::session::UploadedFile,
+        /// Reply once durable.
+        reply: oneshot::Sender<Result<Acked, CmdError>>,
+    },
+    /// Get a file to download.
+    Download {
+        /// `file-id`.
+        file_id: u64,
+        /// Reply.
+        reply: oneshot::Sender<Result<parley_core::session::FileRecord, CmdError>>,
+    },
+    /// Delete a file.
+    Delete {
+        /// `file-id`.
+        file_id: u64,
+        /// Reply once durable.
+        reply: oneshot::Sender<Result<Acked, CmdError>>,
+    },
+    /// Succeeds only for an agent, supervisor or bot (their documents are not counted
+    /// against customer allowances).
+    StaffOnly {
+        /// Reply.
+        reply: oneshot::Sender<Result<(), CmdError>>,
+    },
+    /// Allowances and their use.
+    Limits {
+        /// Reply.
+        reply: oneshot::Sender<
+            Result<
+                (
+                    parley_core::session::FileSettings,
+                    parley_core::session::FileUsage,
+                ),
+                CmdError,
+            >,
+        >,
+    },
+}
+
+impl FileOp {
+    /// Answers the operation with an error.
+    pub fn fail(self, e: CmdError) {
+        match self {
+            FileOp::Allowance { reply, .. } => drop(reply.send(Err(e))),
+            FileOp::Upload { reply, .. } | FileOp::Delete { reply, .. } => drop(reply.send(Err(e))),
+            FileOp::Download { reply, .. } => drop(reply.send(Err(e))),
+            FileOp::Limits { reply } => drop(reply.send(Err(e))),
+            FileOp::StaffOnly { reply } => drop(reply.send(Err(e))),
+        }
+    }
+}
+
+/// A request to a session actor. `key` is set for connectionless callers (flex, GMS, file
+/// HTTP): the actor checks it on every request, and a flex party that presents a wrong
+/// key is removed at once (reason 6, Genesys 8210). Connection-based callers proved their
+/// key when they joined or resumed.
+pub enum Command {
+    /// Join the session (and subscribe the connection, if any); replies `sessionInfo`.
+    Join {
+        /// The join.
+        req: JoinRequest,
+        /// The joining connection (none for flex).
+        sub: Option<Subscriber>,
+        /// Reply.
+        reply: oneshot::Sender<Result<ServerFrame, CmdError>>,
+    },
+    /// Come back after a reconnect, a reload or a restoration; replies with what was missed.
+    Resume {
+        /// The returning party.
+        party: PartyId,
+        /// Digest of the secure key it presents.
+        key: KeyHash,
+        /// The party type it registered as now: it must be the one it joined as, so a
+        /// key alone never lets a customer connection act as an agent.
+        party_type: parley_core::PartyType,
+        /// Last event it has.
+        last: EventId,
+        /// Its new connection (none for flex).
+        sub: Option<Subscriber>,
+        /// Reply.
+        reply: oneshot::Sender<Result<ServerFrame, CmdError>>,
+    },
+    /// A message or notice.
+    Send {
+        /// The send.
+        req: SendRequest,
+        /// Key of a connectionless caller.
+        key: Option<KeyHash>,
+        /// Reply once durable.
+        reply: oneshot::Sender<Result<Acked, CmdError>>,
+    },
+    /// Leave.
+    Release {
+        /// Who.
+        party: PartyId,
+        /// Key of a connectionless caller.
+        key: Option<KeyHash>,
+        /// After-action.
+        action: AfterAction,
+        /// Farewell text.
+        text: Option<String>,
+        /// Reply once durable.
+        reply: oneshot::Sender<Result<(), CmdError>>,
+    },
+    /// A connection of the party went away.
+    Detach {
+        /// Who.
+        party: PartyId,
+        /// Which connection.
+        conn: ConnId,
+    },
+    /// Events from a position (flex and GMS); with `wait`, held until there is one.
+    Refresh {
+        /// Who.
+        party: PartyId,
+        /// Its key.
+        key: KeyHash,
+        /// First event id wanted.
+        from: EventId,
+        /// Long-poll.
+        wait: bool,
+        /// Rendering.
+        format: Format,
+        /// Reply.
+        reply: oneshot::Sender<Result<Refreshed, CmdError>>,
+    },
+    /// Merge keys into the session's user data (GMS `updateData`).
+    UpdateUserData {
+        /// Who.
+        party: PartyId,
+        /// Its key.
+        key: KeyHash,
+        /// Keys to add or replace.
+        data: parley_core::UserData,
+        /// Reply once durable.
+        reply: oneshot::Sender<Result<(), CmdError>>,
+    },
+    /// A file operation.
+    File {
+        /// Who.
+        party: PartyId,
+        /// Its key.
+        key: KeyHash,
+        /// What.
+        op: FileOp,
+    },
+}
+
+/// The mailbox of a live session.
+#[derive(Clone)]
+pub struct SessionHandle {
+    pub(super) tx: mpsc::Sender<Command>,
+}
+
+impl SessionHandle {
+    /// Sends a command; fails when the actor has ended (the session just closed).
+    pub async fn send(&self, cmd: Command) -> Result<(), CmdError> {
+        self.tx
+            .send(cmd)
+            .await
+            .map_err(|_| CmdError::new(ErrorCode::SessionOver, "the chat session is over"))
+    }
+
+    /// Sends a command and waits for the reply carried by `rx`.
+    pub async fn call<T>(
+        &self,
+        cmd: Command,
+        rx: oneshot::Receiver<Result<T, CmdError>>,
+    ) -> Result<T, CmdError> {
+        self.send(cmd).await?;
+        rx.await.unwrap_or_else(|_| {
+            Err(CmdError::new(
+                ErrorCode::SessionOver,
+                "the chat session is over",
+            ))
+        })
+    }
+}
