@@ -33,6 +33,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
+use axum::serve::ListenerExt;
 use parley_store::{InstanceId, TranscriptStore};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -96,6 +97,13 @@ pub async fn run(
     tokio::spawn(async move {
         shutdown.await;
         stop.cancel();
+    });
+    // No Nagle: a request often gets two small frames back (its event, then its ack), and
+    // Nagle would hold the second until the client's delayed ACK (~40 ms).
+    let listener = listener.tap_io(|tcp| {
+        if let Err(e) = tcp.set_nodelay(true) {
+            tracing::debug!(error = %e, "could not set TCP_NODELAY");
+        }
     });
     axum::serve(listener, app)
         .with_graceful_shutdown(token.clone().cancelled_owned())

@@ -176,14 +176,16 @@ async fn write_loop(
         tokio::select! {
             frame = rx.recv() => {
                 let Some(frame) = frame else { break };
-                let text = match serde_json::to_string(&frame) {
-                    Ok(t) => t,
-                    Err(e) => {
-                        tracing::error!(error = %e, "could not encode a frame");
-                        continue;
+                // Everything already queued goes out with one flush (one write syscall for
+                // a burst of frames instead of one per frame).
+                let mut ok = feed(&mut sink, &frame).await;
+                while ok {
+                    match rx.try_recv() {
+                        Ok(more) => ok = feed(&mut sink, &more).await,
+                        Err(_) => break,
                     }
-                };
-                if sink.send(Message::Text(text.into())).await.is_err() {
+                }
+                if !ok || sink.flush().await.is_err() {
                     kick.cancel();
                     break;
                 }
@@ -210,6 +212,17 @@ async fn write_loop(
         }
     }
     let _ = sink.close().await;
+}
+
+/// Encodes a frame into the sink's buffer without flushing; false when the socket failed.
+async fn feed(sink: &mut futures::stream::SplitSink<WebSocket, Message>, frame: &ServerFrame) -> bool {
+    match serde_json::to_string(frame) {
+        Ok(text) => sink.feed(Message::Text(text.into())).await.is_ok(),
+        Err(e) => {
+            tracing::error!(error = %e, "could not encode a frame");
+            true
+        }
+    }
 }
 
 impl Conn {
