@@ -215,7 +215,10 @@ async fn write_loop(
 }
 
 /// Encodes a frame into the sink's buffer without flushing; false when the socket failed.
-async fn feed(sink: &mut futures::stream::SplitSink<WebSocket, Message>, frame: &ServerFrame) -> bool {
+async fn feed(
+    sink: &mut futures::stream::SplitSink<WebSocket, Message>,
+    frame: &ServerFrame,
+) -> bool {
     match serde_json::to_string(frame) {
         Ok(text) => sink.feed(Message::Text(text.into())).await.is_ok(),
         Err(e) => {
