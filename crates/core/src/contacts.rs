@@ -65,60 +65,11 @@ pub const STANDARD_ATTRIBUTES: [&str; 5] =
 /// common name can cause. Narrowing happens among these.
 pub const MATCH_CANDIDATE_LIMIT: u32 = 100;
 
-/// A contact: 1 to 64 ASCII letters, digits, `-` or `_` (the shell makes them random).
-#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
-#[serde(try_from = "String", into = "String")]
-pub struct ContactId(String);
-
-impl ContactId {
-    /// The id as text.
-    pub fn as_str(&self) -> &str {
-        &self.0
-    }
-
-    fn check(s: &str) -> Result<(), CoreError> {
-        let ok = !s.is_empty()
-            && s.len() <= 64
-            && s.bytes()
-                .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
-        if ok {
-            Ok(())
-        } else {
-            Err(CoreError::InvalidField {
-                field: "contactId",
-                reason: "must be 1 to 64 letters, digits, '-' or '_'",
-            })
-        }
-    }
-}
-
-impl fmt::Display for ContactId {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
-    }
-}
-
-impl FromStr for ContactId {
-    type Err = CoreError;
-    fn from_str(s: &str) -> Result<Self, Self::Err> {
-        ContactId::check(s)?;
-        Ok(ContactId(s.to_owned()))
-    }
-}
-
-impl TryFrom<String> for ContactId {
-    type Error = CoreError;
-    fn try_from(s: String) -> Result<Self, Self::Error> {
-        ContactId::check(&s)?;
-        Ok(ContactId(s))
-    }
-}
-
-impl From<ContactId> for String {
-    fn from(id: ContactId) -> String {
-        id.0
-    }
-}
+crate::ids::token_id!(
+    /// A contact: 1 to 64 ASCII letters, digits, `-` or `_` (the shell makes them random).
+    ContactId,
+    "contactId"
+);
 
 /// A contact's stored attributes, by name (`EmailAddress`, `PhoneNumber`, `FirstName`,
 /// `LastName`, and any other). Values are kept as given, trimmed; a blank value is no

@@ -64,24 +64,34 @@ impl FromStr for EventId {
     }
 }
 
-/// Checks the shape shared by the textual ids: 1..=64 ASCII letters, digits, `-` or `_`.
-fn check_token(field: &'static str, s: &str) -> Result<(), CoreError> {
+/// Checks the shape shared by the textual ids: 1..=64 ASCII letters, digits, or bytes of
+/// `extra` (`-` and `_` for the session-level ids).
+pub(crate) fn check_token(field: &'static str, s: &str, extra: &[u8]) -> Result<(), CoreError> {
     let ok = !s.is_empty()
         && s.len() <= 64
         && s.bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_');
+            .all(|b| b.is_ascii_alphanumeric() || extra.contains(&b));
     if ok {
         Ok(())
     } else {
         Err(CoreError::InvalidField {
             field,
-            reason: "must be 1 to 64 letters, digits, '-' or '_'",
+            reason: if extra == b"-_" {
+                "must be 1 to 64 letters, digits, '-' or '_'"
+            } else {
+                "must be 1 to 64 letters, digits or allowed punctuation"
+            },
         })
     }
 }
 
+/// A textual id newtype: validated on parse and on deserialize, `Display`, serde as a
+/// string. `$extra` is the punctuation allowed besides letters and digits.
 macro_rules! token_id {
     ($(#[$doc:meta])* $name:ident, $field:literal) => {
+        $crate::ids::token_id!($(#[$doc])* $name, $field, b"-_");
+    };
+    ($(#[$doc:meta])* $name:ident, $field:literal, $extra:expr) => {
         $(#[$doc])*
         #[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
         #[serde(try_from = "String", into = "String")]
@@ -101,14 +111,14 @@ macro_rules! token_id {
         impl FromStr for $name {
             type Err = CoreError;
             fn from_str(s: &str) -> Result<Self, Self::Err> {
-                check_token($field, s)?;
+                $crate::ids::check_token($field, s, $extra)?;
                 Ok($name(s.to_owned()))
             }
         }
         impl TryFrom<String> for $name {
             type Error = CoreError;
             fn try_from(s: String) -> Result<Self, Self::Error> {
-                check_token($field, &s)?;
+                $crate::ids::check_token($field, &s, $extra)?;
                 Ok($name(s))
             }
         }
@@ -119,6 +129,8 @@ macro_rules! token_id {
         }
     };
 }
+
+pub(crate) use token_id;
 
 token_id!(
     /// A chat session, which is also the id of its interaction (as in Genesys).
