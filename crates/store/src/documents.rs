@@ -35,60 +35,40 @@ where
     })
 }
 
-impl DocumentStore for SqliteStore {
-    async fn put_document(&self, doc: &NewDocument) -> Result<(), StoreError> {
-        sqlx::query(INSERT)
-            .bind(&doc.id)
-            .bind(doc.session.as_str())
-            .bind(&doc.name)
-            .bind(&doc.mime)
-            .bind(size_of(doc)?)
-            .bind(&doc.content)
-            .bind(doc.created_at.0)
-            .execute(&self.writer)
-            .await?;
-        Ok(())
-    }
+/// The same statements on both backends; only the pools differ (SQLite writes through
+/// its single writer connection, reads through its reader pool).
+macro_rules! document_store {
+    ($store:ty, $writer:ident, $reader:ident) => {
+        impl DocumentStore for $store {
+            async fn put_document(&self, doc: &NewDocument) -> Result<(), StoreError> {
+                sqlx::query(INSERT)
+                    .bind(&doc.id)
+                    .bind(doc.session.as_str())
+                    .bind(&doc.name)
+                    .bind(&doc.mime)
+                    .bind(size_of(doc)?)
+                    .bind(&doc.content)
+                    .bind(doc.created_at.0)
+                    .execute(&self.$writer)
+                    .await?;
+                Ok(())
+            }
 
-    async fn get_document(&self, id: &str) -> Result<Option<Document>, StoreError> {
-        let row = sqlx::query(SELECT)
-            .bind(id)
-            .fetch_optional(&self.reader)
-            .await?;
-        row.map(document).transpose()
-    }
+            async fn get_document(&self, id: &str) -> Result<Option<Document>, StoreError> {
+                let row = sqlx::query(SELECT)
+                    .bind(id)
+                    .fetch_optional(&self.$reader)
+                    .await?;
+                row.map(document).transpose()
+            }
 
-    async fn delete_document(&self, id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query(DELETE).bind(id).execute(&self.writer).await?;
-        Ok(done.rows_affected() > 0)
-    }
+            async fn delete_document(&self, id: &str) -> Result<bool, StoreError> {
+                let done = sqlx::query(DELETE).bind(id).execute(&self.$writer).await?;
+                Ok(done.rows_affected() > 0)
+            }
+        }
+    };
 }
 
-impl DocumentStore for PgStore {
-    async fn put_document(&self, doc: &NewDocument) -> Result<(), StoreError> {
-        sqlx::query(INSERT)
-            .bind(&doc.id)
-            .bind(doc.session.as_str())
-            .bind(&doc.name)
-            .bind(&doc.mime)
-            .bind(size_of(doc)?)
-            .bind(&doc.content)
-            .bind(doc.created_at.0)
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-
-    async fn get_document(&self, id: &str) -> Result<Option<Document>, StoreError> {
-        let row = sqlx::query(SELECT)
-            .bind(id)
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(document).transpose()
-    }
-
-    async fn delete_document(&self, id: &str) -> Result<bool, StoreError> {
-        let done = sqlx::query(DELETE).bind(id).execute(&self.pool).await?;
-        Ok(done.rows_affected() > 0)
-    }
-}
+document_store!(SqliteStore, writer, reader);
+document_store!(PgStore, pool, pool);
