@@ -11,15 +11,12 @@ use anyhow::{anyhow, bail};
 use parley_proto::flex::{FlexReply, JoinRequest, LoginRequest, RefreshRequest, SendRequest};
 use serde::Serialize;
 use tokio::sync::watch;
-use tokio::task::{JoinHandle, JoinSet};
 
+use super::background::Background;
 use super::{is_end_code, Ctx};
 use crate::client::basic::short;
 use crate::ledger::{SharedLedger, CUSTOMER};
 use crate::stats::Stats;
-
-/// Sends in flight per customer before the script waits for one to finish.
-const MAX_INFLIGHT: usize = 64;
 
 /// A flex customer with a session.
 pub struct Customer {
@@ -29,10 +26,7 @@ pub struct Customer {
     secure_key: String,
     /// The session.
     pub session_id: String,
-    poller: JoinHandle<()>,
-    ended: watch::Receiver<bool>,
-    sends: JoinSet<()>,
-    stats: Arc<Stats>,
+    bg: Background,
 }
 
 /// POSTs `body` to `/flex/v1/{path}` and decodes the reply (HTTP errors carry a
@@ -115,30 +109,22 @@ impl Customer {
             ctx.stats.clone(),
             tx,
         ));
-        ctx.stats.c.conns_live.inc();
         Ok(Customer {
             http,
             base,
             user_id,
             secure_key,
             session_id,
-            poller,
-            ended,
-            sends: JoinSet::new(),
-            stats: ctx.stats.clone(),
+            bg: Background::new(poller, ended, ctx.stats.clone()),
         })
     }
 
     /// Sends one generated message; the reply is handled by a task of its own.
     pub async fn send(&mut self, ledger: &SharedLedger, size: usize) {
-        while self.sends.try_join_next().is_some() {}
-        if self.sends.len() >= MAX_INFLIGHT {
-            let _ = self.sends.join_next().await;
-        }
         let stamp = ledger
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .next(CUSTOMER, &self.stats);
+            .next(CUSTOMER, self.bg.stats());
         let body = SendRequest {
             user_id: self.user_id.clone(),
             secure_key: self.secure_key.clone(),
@@ -152,43 +138,35 @@ impl Customer {
             self.http.clone(),
             self.base.clone(),
             ledger.clone(),
-            self.stats.clone(),
+            self.bg.stats().clone(),
         );
-        self.sends.spawn(async move {
-            let r = post(&http, &base, "send", &body).await;
-            let mut l = ledger.lock().unwrap_or_else(|e| e.into_inner());
-            match r {
-                Ok(FlexReply { error: Some(e), .. }) => {
-                    stats.error_code(e.code);
-                    l.failed(stamp.seq, &stats);
+        self.bg
+            .spawn_send(async move {
+                let r = post(&http, &base, "send", &body).await;
+                let mut l = ledger.lock().unwrap_or_else(|e| e.into_inner());
+                match r {
+                    Ok(FlexReply { error: Some(e), .. }) => {
+                        stats.error_code(e.code);
+                        l.failed(stamp.seq, &stats);
+                    }
+                    Ok(_) => l.acked(stamp.seq, &stats),
+                    Err(e) => {
+                        stats.error(format!("client: flex send: {e}"));
+                        l.failed(stamp.seq, &stats);
+                    }
                 }
-                Ok(_) => l.acked(stamp.seq, &stats),
-                Err(e) => {
-                    stats.error(format!("client: flex send: {e}"));
-                    l.failed(stamp.seq, &stats);
-                }
-            }
-        });
+            })
+            .await;
     }
 
     /// Waits until a refresh reports the chat ended.
     pub async fn wait_end(&mut self, timeout: Duration) -> anyhow::Result<()> {
-        tokio::time::timeout(timeout, self.ended.wait_for(|e| *e))
-            .await
-            .map_err(|_| anyhow!("flex customer never saw the chat end"))?
-            .map_err(|_| anyhow!("flex refresh loop stopped"))?;
-        Ok(())
+        self.bg.wait_end(timeout, "flex").await
     }
 
     /// Stops the refresh loop and waits for sends still in flight.
-    pub async fn close(mut self) {
-        self.poller.abort();
-        let _ = tokio::time::timeout(Duration::from_secs(5), async {
-            while self.sends.join_next().await.is_some() {}
-        })
-        .await;
-        self.sends.abort_all();
-        self.stats.c.conns_live.dec();
+    pub async fn close(self) {
+        self.bg.close().await;
     }
 }
 

@@ -10,15 +10,12 @@ use anyhow::{anyhow, bail};
 use parley_proto::gms::GmsResponse;
 use parley_proto::ErrorCode;
 use tokio::sync::watch;
-use tokio::task::{JoinHandle, JoinSet};
 
+use super::background::Background;
 use super::{is_end_code, Ctx};
 use crate::client::basic::short;
 use crate::ledger::{SharedLedger, CUSTOMER};
 use crate::stats::Stats;
-
-/// Sends in flight per customer before the script waits for one to finish.
-const MAX_INFLIGHT: usize = 64;
 
 /// A GMS customer with a chat.
 pub struct Customer {
@@ -28,10 +25,7 @@ pub struct Customer {
     auth: Arc<[(String, String); 3]>,
     /// The chat (session) id.
     pub chat_id: String,
-    poller: JoinHandle<()>,
-    ended: watch::Receiver<bool>,
-    sends: JoinSet<()>,
-    stats: Arc<Stats>,
+    bg: Background,
 }
 
 /// POSTs a form and decodes the v2 envelope.
@@ -105,77 +99,61 @@ impl Customer {
             ctx.stats.clone(),
             tx,
         ));
-        ctx.stats.c.conns_live.inc();
         Ok(Customer {
             http,
             chat_url,
             auth,
             chat_id,
-            poller,
-            ended,
-            sends: JoinSet::new(),
-            stats: ctx.stats.clone(),
+            bg: Background::new(poller, ended, ctx.stats.clone()),
         })
     }
 
     /// Sends one generated message; the reply is handled by a task of its own.
     pub async fn send(&mut self, ledger: &SharedLedger, size: usize) {
-        while self.sends.try_join_next().is_some() {}
-        if self.sends.len() >= MAX_INFLIGHT {
-            let _ = self.sends.join_next().await;
-        }
         let stamp = ledger
             .lock()
             .unwrap_or_else(|e| e.into_inner())
-            .next(CUSTOMER, &self.stats);
+            .next(CUSTOMER, self.bg.stats());
         let text = stamp.text(size);
         let (http, url, auth, ledger, stats) = (
             self.http.clone(),
             format!("{}/send", self.chat_url),
             self.auth.clone(),
             ledger.clone(),
-            self.stats.clone(),
+            self.bg.stats().clone(),
         );
-        self.sends.spawn(async move {
-            let mut form: Vec<(&str, &str)> =
-                auth.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
-            form.push(("message", &text));
-            let r = post(&http, &url, &form).await;
-            let mut l = ledger.lock().unwrap_or_else(|e| e.into_inner());
-            match r {
-                Ok(r) => match error_of(&r) {
-                    Some(code) => {
-                        stats.error_code(code);
+        self.bg
+            .spawn_send(async move {
+                let mut form: Vec<(&str, &str)> =
+                    auth.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
+                form.push(("message", &text));
+                let r = post(&http, &url, &form).await;
+                let mut l = ledger.lock().unwrap_or_else(|e| e.into_inner());
+                match r {
+                    Ok(r) => match error_of(&r) {
+                        Some(code) => {
+                            stats.error_code(code);
+                            l.failed(stamp.seq, &stats);
+                        }
+                        None => l.acked(stamp.seq, &stats),
+                    },
+                    Err(e) => {
+                        stats.error(format!("client: gms send: {e}"));
                         l.failed(stamp.seq, &stats);
                     }
-                    None => l.acked(stamp.seq, &stats),
-                },
-                Err(e) => {
-                    stats.error(format!("client: gms send: {e}"));
-                    l.failed(stamp.seq, &stats);
                 }
-            }
-        });
+            })
+            .await;
     }
 
     /// Waits until a refresh reports the chat ended.
     pub async fn wait_end(&mut self, timeout: Duration) -> anyhow::Result<()> {
-        tokio::time::timeout(timeout, self.ended.wait_for(|e| *e))
-            .await
-            .map_err(|_| anyhow!("GMS customer never saw the chat end"))?
-            .map_err(|_| anyhow!("GMS refresh loop stopped"))?;
-        Ok(())
+        self.bg.wait_end(timeout, "GMS").await
     }
 
     /// Stops polling and waits for sends still in flight.
-    pub async fn close(mut self) {
-        self.poller.abort();
-        let _ = tokio::time::timeout(Duration::from_secs(5), async {
-            while self.sends.join_next().await.is_some() {}
-        })
-        .await;
-        self.sends.abort_all();
-        self.stats.c.conns_live.dec();
+    pub async fn close(self) {
+        self.bg.close().await;
     }
 }
 

@@ -6,6 +6,7 @@
 //! - `flex.rs`   a flex customer: login, join, send, long-poll refresh
 //! - `gms.rs`    a GMS Chat API v2 customer: request chat, send, polled refresh
 
+mod background;
 pub mod basic;
 pub mod flex;
 pub mod gms;
