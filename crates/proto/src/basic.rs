@@ -62,8 +62,13 @@ pub enum AfterAction {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "camelCase", deny_unknown_fields)]
 pub struct Credentials {
-    /// An API key from `[security] api-keys` (agents, supervisors, bots, external).
-    pub api_key: String,
+    /// An API key from `[security] api-keys` (bots, external systems, integrations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub api_key: Option<String>,
+    /// A login token from `POST /agent/v1/login` (agents and supervisors of the
+    /// directory; docs/protocol/desktop.md).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub agent_token: Option<String>,
 }
 
 /// Identity of an earlier registration, to keep the same `userId` after a reconnect.

@@ -16,9 +16,12 @@
 //! - `telemetry.rs`  tracing setup and the log filters
 
 pub mod actor;
+pub mod admin;
 pub mod basic;
+pub mod center;
 pub mod config;
 pub mod customer;
+pub mod esp;
 pub mod flex;
 pub mod gms;
 pub mod http;
@@ -27,6 +30,7 @@ pub mod router;
 pub mod secrets;
 pub mod state;
 pub mod telemetry;
+pub mod webhooks;
 
 use std::future::Future;
 use std::sync::Arc;
@@ -71,6 +75,12 @@ pub async fn run(
         Pipeline::start(store.clone(), config.settings.commit_batch_max, retry);
     let token = CancellationToken::new();
     let instance = InstanceId(secrets::new_instance_id());
+    let (center, center_mailbox) = center::Center::new(
+        center::Directory::start(&config, store.clone())
+            .await
+            .context("while loading the agent directory")?,
+        webhooks::Webhooks::start(&config.webhooks),
+    );
     let shutdown_timeout = Duration::from_secs(config.settings.shutdown_timeout_s);
     let state = Arc::new(Shared {
         config,
@@ -83,12 +93,14 @@ pub async fn run(
         counters: Counters::default(),
         shutdown: token.clone(),
         tracker: TaskTracker::new(),
+        center,
     });
     if state.config.security.api_keys.is_empty() {
         warn!(
             "no [security] api-keys: only customers (CLIENT) can register over the basic protocol"
         );
     }
+    center::spawn(state.clone(), center_mailbox);
     let leases = tokio::spawn(renew_leases(state.clone()));
     let addr = listener.local_addr()?;
     info!(%addr, instance = %instance.0, "parley listening");
@@ -105,10 +117,13 @@ pub async fn run(
             tracing::debug!(error = %e, "could not set TCP_NODELAY");
         }
     });
-    axum::serve(listener, app)
-        .with_graceful_shutdown(token.clone().cancelled_owned())
-        .await
-        .context("while serving")?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
+    )
+    .with_graceful_shutdown(token.clone().cancelled_owned())
+    .await
+    .context("while serving")?;
 
     info!("shutting down: draining sessions");
     state.tracker.close();
@@ -120,6 +135,8 @@ pub async fn run(
     }
     leases.abort();
     writer.abort();
+    // Webhook deliveries stop here; what is still queued is dropped (docs/webhooks.md).
+    state.center.webhooks.shutdown();
     match store.release_leases(&instance).await {
         Ok(n) => info!(sessions = n, "leases released"),
         Err(e) => warn!(error = %e, "could not release leases"),

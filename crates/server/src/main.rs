@@ -1,6 +1,8 @@
-//! `parley`: the command line. Parses arguments, loads the configuration, starts tracing,
-//! binds the listener and calls `parley_server::run` with a Ctrl-C / SIGTERM future.
+//! `parley`: the command line. `serve` parses arguments, loads the configuration, starts
+//! tracing, binds the listener and calls `parley_server::run` with a Ctrl-C / SIGTERM
+//! future; `hash-password` prints the argon2 hash an `[agents.<login>]` section needs.
 
+use std::io::{BufRead, IsTerminal, Write};
 use std::net::SocketAddr;
 use std::path::PathBuf;
 
@@ -30,6 +32,9 @@ enum Cmd {
         #[arg(long, value_name = "DIR")]
         data_dir: Option<PathBuf>,
     },
+    /// Read a password from standard input (one line) and print its argon2id hash, for
+    /// `password-hash` in an [agents.<login>] section.
+    HashPassword,
 }
 
 #[tokio::main]
@@ -45,6 +50,7 @@ async fn main() -> anyhow::Result<()> {
             let config = Config::load(config.as_deref(), std::env::vars(), &overrides)
                 .context("invalid configuration")?;
             parley_server::telemetry::init();
+            raise_nofile_limit();
             let listener = tokio::net::TcpListener::bind(config.server.listen)
                 .await
                 .with_context(|| format!("while binding {}", config.server.listen))?;
@@ -52,6 +58,46 @@ async fn main() -> anyhow::Result<()> {
             println!("parley listening on http://{}", listener.local_addr()?);
             parley_server::run(config, listener, shutdown_signal()).await
         }
+        Cmd::HashPassword => hash_password(),
+    }
+}
+
+/// `parley hash-password`: one line from stdin (without its line ending) → the argon2id
+/// PHC string on stdout. A prompt goes to stderr when stdin is a terminal; the password
+/// is never printed.
+fn hash_password() -> anyhow::Result<()> {
+    let stdin = std::io::stdin();
+    if stdin.is_terminal() {
+        eprint!("Password (shown as typed): ");
+        std::io::stderr().flush()?;
+    }
+    let mut line = String::new();
+    stdin
+        .lock()
+        .read_line(&mut line)
+        .context("cannot read the password from standard input")?;
+    let password = line
+        .strip_suffix('\n')
+        .map(|l| l.strip_suffix('\r').unwrap_or(l))
+        .unwrap_or(&line);
+    anyhow::ensure!(
+        !password.is_empty(),
+        "no password given: write it on standard input, e.g. `parley hash-password < file`"
+    );
+    let hash = parley_server::config::hash_password(password)
+        .map_err(|e| anyhow::anyhow!("cannot hash the password: {e}"))?;
+    println!("{hash}");
+    Ok(())
+}
+
+/// Raises the soft `RLIMIT_NOFILE` to the hard limit, as `parley-bench` does for itself:
+/// every connection is a file descriptor, and a login shell's soft limit (often 1,024)
+/// would otherwise cap the server far below what the machine allows. Through the `rlimit`
+/// crate, since the workspace forbids `unsafe`.
+fn raise_nofile_limit() {
+    match rlimit::increase_nofile_limit(u64::MAX) {
+        Ok(limit) => tracing::info!(limit, "open files limit (RLIMIT_NOFILE soft) raised"),
+        Err(e) => tracing::warn!(error = %e, "cannot raise the open files limit (RLIMIT_NOFILE)"),
     }
 }
 

@@ -13,7 +13,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::state::AppState;
-use crate::{basic, flex, gms, http};
+use crate::{basic, center, flex, gms, http};
 
 /// All routes.
 pub fn router(state: AppState) -> Router {
@@ -27,6 +27,9 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(http::assets::get_index))
         .route("/basic", get(basic::upgrade))
         .merge(basic::documents::routes())
+        .merge(center::routes())
+        .merge(crate::admin::routes())
+        .merge(crate::esp::routes(&state))
         .route("/healthz", get(http::health::get_healthz))
         .route("/readyz", get(http::health::get_readyz))
         .route("/counters", get(http::health::get_counters))

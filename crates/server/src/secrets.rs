@@ -48,6 +48,19 @@ pub fn new_document_id() -> String {
     hex::encode(random_bytes::<16>())
 }
 
+/// An agent login token: 256 bits as 64 hex digits (the directory keeps only its
+/// SHA-256 digest).
+pub fn new_agent_token() -> String {
+    hex::encode(random_bytes::<32>())
+}
+
+/// A contact id: `c-` and 128 bits as 32 hex digits.
+pub fn new_contact_id() -> parley_core::contacts::ContactId {
+    format!("c-{}", hex::encode(random_bytes::<16>()))
+        .parse()
+        .expect("hex contact ids are valid")
+}
+
 /// Random id of this server process (owner of its sessions' leases).
 pub fn new_instance_id() -> String {
     hex::encode(random_bytes::<8>())

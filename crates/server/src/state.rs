@@ -133,6 +133,8 @@ pub struct Shared {
     pub shutdown: CancellationToken,
     /// Session actors and connections, awaited on shutdown.
     pub tracker: TaskTracker,
+    /// Routing, agents, webhooks.
+    pub center: crate::center::Center,
 }
 
 /// A cumulative counter.

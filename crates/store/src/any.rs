@@ -3,12 +3,13 @@
 //! the choice costs a `match`, not a box per call.
 
 use parley_core::contacts::{Contact, ContactAttributes, ContactId};
-use parley_core::{SessionId, UnixMillis};
+use parley_core::routing::AgentId;
+use parley_core::{SessionId, UnixMillis, UserData};
 
 use crate::{
-    Claim, ContactStore, Document, DocumentStore, HealthStore, InstanceId, InteractionRecord,
-    InteractionStore, NewDocument, PgStore, SqliteStore, StoreError, StoredSession,
-    TranscriptStore, Write,
+    AgentRecord, AgentStore, Claim, ContactStore, Document, DocumentStore, HealthStore, InstanceId,
+    InteractionFilter, InteractionRecord, InteractionStore, NewDocument, PgStore, SqliteStore,
+    StoreError, StoredSession, TranscriptStore, Write,
 };
 
 /// The store of a running server: one of the backends, by URL scheme.
@@ -133,6 +134,37 @@ impl InteractionStore for AnyStore {
             AnyStore::Postgres(s) => s.interaction(id).await,
         }
     }
+
+    async fn update_interaction_properties(
+        &self,
+        id: &SessionId,
+        set: &UserData,
+    ) -> Result<bool, StoreError> {
+        match self {
+            AnyStore::Sqlite(s) => s.update_interaction_properties(id, set).await,
+            AnyStore::Postgres(s) => s.update_interaction_properties(id, set).await,
+        }
+    }
+
+    async fn update_interactions_properties(
+        &self,
+        updates: &[(SessionId, UserData)],
+    ) -> Result<usize, StoreError> {
+        match self {
+            AnyStore::Sqlite(s) => s.update_interactions_properties(updates).await,
+            AnyStore::Postgres(s) => s.update_interactions_properties(updates).await,
+        }
+    }
+
+    async fn list_interactions(
+        &self,
+        filter: &InteractionFilter,
+    ) -> Result<Vec<InteractionRecord>, StoreError> {
+        match self {
+            AnyStore::Sqlite(s) => s.list_interactions(filter).await,
+            AnyStore::Postgres(s) => s.list_interactions(filter).await,
+        }
+    }
 }
 
 impl DocumentStore for AnyStore {
@@ -223,6 +255,13 @@ impl ContactStore for AnyStore {
         delegate!(self.link_interaction(contact, session, now))
     }
 
+    async fn interaction_contact(
+        &self,
+        session: &SessionId,
+    ) -> Result<Option<ContactId>, StoreError> {
+        delegate!(self.interaction_contact(session))
+    }
+
     async fn search_contacts(
         &self,
         tenant: Option<&str>,
@@ -238,6 +277,24 @@ impl ContactStore for AnyStore {
         limit: u32,
     ) -> Result<Vec<InteractionRecord>, StoreError> {
         delegate!(self.contact_history(id, limit))
+    }
+}
+
+impl AgentStore for AnyStore {
+    async fn upsert_agent(&self, agent: &AgentRecord) -> Result<(), StoreError> {
+        delegate!(self.upsert_agent(agent))
+    }
+
+    async fn agent(&self, login: &AgentId) -> Result<Option<AgentRecord>, StoreError> {
+        delegate!(self.agent(login))
+    }
+
+    async fn list_agents(&self) -> Result<Vec<AgentRecord>, StoreError> {
+        delegate!(self.list_agents())
+    }
+
+    async fn delete_agent(&self, login: &AgentId) -> Result<bool, StoreError> {
+        delegate!(self.delete_agent(login))
     }
 }
 

@@ -114,7 +114,7 @@ pub(crate) fn new_session(s: &NewSession) -> Result<NewSessionCols<'_>, StoreErr
     })
 }
 
-/// The events of an `Append`, column by column (PostgreSQL binds each as an array).
+/// The events of an `Append`, column by column.
 #[derive(Default)]
 pub(crate) struct EventCols {
     pub(crate) ids: Vec<i64>,
@@ -122,8 +122,6 @@ pub(crate) struct EventCols {
     pub(crate) kinds: Vec<&'static str>,
     pub(crate) froms: Vec<String>,
     pub(crate) payloads: Vec<String>,
-    /// The ids as a JSON array, for SQLite's `json_each`.
-    pub(crate) ids_json: String,
     /// The session's new high-water id: the larger of the one given and the last event,
     /// so an id is never handed out twice even if a caller under-reports it.
     pub(crate) high_water: i64,
@@ -155,20 +153,12 @@ pub(crate) fn append(
         cols.froms.push(event.from.as_str().to_owned());
         cols.payloads.push(to_json(event)?);
     }
-    cols.ids_json = to_json(&cols.ids)?;
     Ok(cols)
 }
 
-/// Ids of an `Annihilate` as a JSON array (SQLite) and a list (PostgreSQL).
-pub(crate) fn annihilate(
-    session: &SessionId,
-    ids: &[EventId],
-) -> Result<(String, Vec<i64>), StoreError> {
-    let ids = ids
-        .iter()
-        .map(|&id| db_event_id(session, id))
-        .collect::<Result<Vec<_>, _>>()?;
-    Ok((to_json(&ids)?, ids))
+/// Ids of an `Annihilate`.
+pub(crate) fn annihilate(session: &SessionId, ids: &[EventId]) -> Result<Vec<i64>, StoreError> {
+    ids.iter().map(|&id| db_event_id(session, id)).collect()
 }
 
 /// The column values of a `Close` write.
@@ -312,6 +302,7 @@ pub(crate) struct InteractionRow {
     state: String,
     end_info: Option<String>,
     transcript: Option<String>,
+    properties: String,
 }
 
 impl InteractionRow {
@@ -334,6 +325,7 @@ impl InteractionRow {
                 .transcript
                 .map(|t| from_json(&t, "interaction transcript"))
                 .transpose()?,
+            properties: from_json(&self.properties, "interaction properties")?,
         })
     }
 }

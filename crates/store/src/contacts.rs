@@ -37,6 +37,9 @@ const LINK: &str = "INSERT INTO contact_interactions (session_id, contact_id, li
      ON CONFLICT (session_id) DO UPDATE SET contact_id = excluded.contact_id, \
      linked_at = excluded.linked_at";
 
+/// The contact a session's interaction is linked to (same in both).
+const CONTACT_OF: &str = "SELECT contact_id FROM contact_interactions WHERE session_id = $1";
+
 /// The statements, given the dialect's cast of a JSON parameter, how it reads the
 /// attributes column, and how it reads the interaction columns of the history.
 macro_rules! sql {
@@ -115,7 +118,7 @@ const SQLITE: Sql = sql!(
     "",
     "attributes",
     "i.id, i.created_at, i.tenant, i.endpoint, i.queue, i.subject, i.user_data, i.state, \
-     i.end_info, i.transcript"
+     i.end_info, i.transcript, i.properties"
 );
 
 const POSTGRES: Sql = sql!(
@@ -123,7 +126,7 @@ const POSTGRES: Sql = sql!(
     "attributes::text AS attributes",
     "i.id, i.created_at, i.tenant, i.endpoint, i.queue, i.subject, \
      i.user_data::text AS user_data, i.state, i.end_info::text AS end_info, \
-     i.transcript::text AS transcript"
+     i.transcript::text AS transcript, i.properties::text AS properties"
 );
 
 /// A `contacts` row as read.
@@ -318,6 +321,21 @@ macro_rules! contact_store {
                     .execute(&self.$writer)
                     .await?;
                 Ok(done.rows_affected() > 0)
+            }
+
+            async fn interaction_contact(
+                &self,
+                session: &SessionId,
+            ) -> Result<Option<ContactId>, StoreError> {
+                let id: Option<String> = sqlx::query_scalar(CONTACT_OF)
+                    .bind(session.as_str())
+                    .fetch_optional(&self.$reader)
+                    .await?;
+                id.map(|id| {
+                    id.parse()
+                        .map_err(|e| StoreError::Backend(format!("corrupt contact link: {e}")))
+                })
+                .transpose()
             }
 
             async fn search_contacts(

@@ -6,8 +6,12 @@
 //! - `lib.rs`          the capability traits, their record types, `StoreError`, `open(url)`
 //! - `any.rs`          `AnyStore`: the backend chosen at runtime from the URL scheme
 //! - `codec.rs`        row <-> record conversion and the write checks both backends share
+//! - `batch.rs`        a group commit as a fixed number of set statements: the replay of a
+//!                     batch's writes that gives each its outcome, for both backends
 //! - `documents.rs`    stored files, for both backends
 //! - `contacts.rs`     contacts and their interaction history (UCS's role), for both backends
+//! - `interactions.rs` interaction records beyond the group commit: properties, listings
+//! - `agents.rs`       the agent directory (Configuration Server's persons), for both backends
 //! - `sqlite.rs`       `SqliteStore` (embedded default; WAL, `synchronous=FULL`)
 //! - `postgres.rs`     `PgStore` (shared by N+1 instances)
 //! - `conformance.rs`  `run_all(&store)`: the one behaviour suite every backend passes
@@ -20,18 +24,23 @@
 use std::future::Future;
 
 use parley_core::contacts::{Contact, ContactAttributes, ContactId, Lookup};
+use parley_core::routing::AgentId;
 use parley_core::session::EndInfo;
 use parley_core::{Event, EventId, SessionId, SessionPassword, UnixMillis, UserData};
 use serde::{Deserialize, Serialize};
 
+mod agents;
 mod any;
+mod batch;
 mod codec;
 pub mod conformance;
 mod contacts;
 mod documents;
+mod interactions;
 mod postgres;
 mod sqlite;
 
+pub use agents::{AgentRecord, AgentRole, AgentSource, MAX_AGENTS};
 pub use any::{open, AnyStore};
 pub use postgres::PgStore;
 pub use sqlite::SqliteStore;
@@ -282,6 +291,9 @@ pub struct InteractionRecord {
     pub end: Option<EndInfo>,
     /// The final transcript, once it has ended.
     pub transcript: Option<Vec<Event>>,
+    /// Interaction properties (Interaction Server's attached data that is not the
+    /// customer's user data: routing state, ESP `UpdateProperties`, ...).
+    pub properties: UserData,
 }
 
 /// Transcript and session ownership.
@@ -334,6 +346,57 @@ pub trait InteractionStore: Send + Sync {
         &self,
         id: &SessionId,
     ) -> impl Future<Output = Result<Option<InteractionRecord>, StoreError>> + Send;
+
+    /// Merges `set` into the interaction's properties (keys added or replaced, others
+    /// kept), committed before it returns; false when there is no such interaction.
+    fn update_interaction_properties(
+        &self,
+        id: &SessionId,
+        set: &UserData,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// [`InteractionStore::update_interaction_properties`] for many interactions in one
+    /// transaction (one sync for a burst of routing changes); returns how many existed.
+    fn update_interactions_properties(
+        &self,
+        updates: &[(SessionId, UserData)],
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+
+    /// Interaction records matching `filter`, newest first (creation time, then id
+    /// descending), at most `filter.limit` (cut to [`MAX_PAGE`]).
+    fn list_interactions(
+        &self,
+        filter: &InteractionFilter,
+    ) -> impl Future<Output = Result<Vec<InteractionRecord>, StoreError>> + Send;
+}
+
+/// Which interaction records [`InteractionStore::list_interactions`] returns; every
+/// `None` matches anything.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct InteractionFilter {
+    /// Only this tenant's.
+    pub tenant: Option<String>,
+    /// Only those submitted to this queue.
+    pub queue: Option<String>,
+    /// Only those going on, or only those over.
+    pub state: Option<SessionState>,
+    /// Only those created at or after this time.
+    pub since: Option<UnixMillis>,
+    /// At most this many (cut to [`MAX_PAGE`]).
+    pub limit: u32,
+}
+
+impl Default for InteractionFilter {
+    /// Everything, one default page (100).
+    fn default() -> InteractionFilter {
+        InteractionFilter {
+            tenant: None,
+            queue: None,
+            state: None,
+            since: None,
+            limit: 100,
+        }
+    }
 }
 
 /// Files sent in sessions.
@@ -435,6 +498,12 @@ pub trait ContactStore: Send + Sync {
         now: UnixMillis,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// The contact an interaction is linked to ([`ContactStore::link_interaction`]).
+    fn interaction_contact(
+        &self,
+        session: &SessionId,
+    ) -> impl Future<Output = Result<Option<ContactId>, StoreError>> + Send;
+
     /// Contacts (of `tenant`, or of every tenant) whose email address, phone number, name
     /// ("first last") contains `query`, or whose id is `query`; compared as normalised
     /// (so case-insensitively), `%` and `_` meaning themselves. Newest first; an empty
@@ -455,6 +524,31 @@ pub trait ContactStore: Send + Sync {
     ) -> impl Future<Output = Result<Vec<InteractionRecord>, StoreError>> + Send;
 }
 
+/// The agent directory: who may log in to the desktop (Configuration Server's persons).
+pub trait AgentStore: Send + Sync {
+    /// Creates or replaces an agent by login (committed before it returns); a replaced
+    /// row keeps its `created_at`.
+    fn upsert_agent(
+        &self,
+        agent: &AgentRecord,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// An agent by login.
+    fn agent(
+        &self,
+        login: &AgentId,
+    ) -> impl Future<Output = Result<Option<AgentRecord>, StoreError>> + Send;
+
+    /// Every agent, by login, at most [`MAX_AGENTS`].
+    fn list_agents(&self) -> impl Future<Output = Result<Vec<AgentRecord>, StoreError>> + Send;
+
+    /// Removes an agent; true when it existed.
+    fn delete_agent(
+        &self,
+        login: &AgentId,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+}
+
 /// Liveness of the backend.
 pub trait HealthStore: Send + Sync {
     /// A round trip to the database (for `/readyz`).
@@ -466,7 +560,14 @@ pub trait HealthStore: Send + Sync {
 
 /// Everything a Parley server needs from its store.
 pub trait Store:
-    TranscriptStore + InteractionStore + DocumentStore + ContactStore + HealthStore + Clone + 'static
+    TranscriptStore
+    + InteractionStore
+    + DocumentStore
+    + ContactStore
+    + AgentStore
+    + HealthStore
+    + Clone
+    + 'static
 {
 }
 impl<T> Store for T where
@@ -474,6 +575,7 @@ impl<T> Store for T where
         + InteractionStore
         + DocumentStore
         + ContactStore
+        + AgentStore
         + HealthStore
         + Clone
         + 'static

@@ -141,7 +141,8 @@ impl Party {
             party_type,
             client_version: Some(106),
             credentials: api_key.map(|k| Credentials {
-                api_key: k.to_owned(),
+                api_key: Some(k.to_owned()),
+                agent_token: None,
             }),
             resume: None,
         };

@@ -4,7 +4,8 @@
 //! - `CloseIfNoAgents`: it closes when no visible human agent or supervisor remains
 //!   (bots, monitors and coaches do not count).
 //! - Whatever the after-action, it closes when no party remains that takes part visibly
-//!   (joined with `ALL`): monitors and coaches alone do not keep a session open.
+//!   (joined with `ALL`): monitors and coaches alone do not keep a session open, nor
+//!   do workflow (ESP) parties.
 //!
 //! When it closes, the parties still present are shown leaving (removed by the closer,
 //! or by the system), and the end facts are computed for reporting.
@@ -52,10 +53,11 @@ impl Session {
             .parties
             .iter()
             .any(|p| p.present && p.is_visible_agent() && p.visibility == Visibility::All);
+        // A workflow (ESP) party does not keep a chat open on its own.
         let anyone_visible = self
             .parties
             .iter()
-            .any(|p| p.present && p.visibility == Visibility::All);
+            .any(|p| p.present && p.visibility == Visibility::All && !p.is_workflow());
         let close = match after_action {
             AfterAction::ForceClose => true,
             AfterAction::CloseIfNoAgents => !visible_agent_left,

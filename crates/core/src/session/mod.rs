@@ -7,10 +7,11 @@
 //!
 //! Layout: `join.rs` joins and re-attachment, `send.rs` messages and notices, `leave.rs`
 //! leaving and closing, `restore.rs` rebuilding from a stored transcript, `end.rs` the
-//! reporting facts of the end.
+//! reporting facts of the end, `external.rs` posts of workflow (ESP) parties.
 
 mod end;
 pub use restore::Stored;
+mod external;
 mod files;
 mod join;
 mod leave;
@@ -20,6 +21,7 @@ mod send;
 use std::collections::{HashMap, VecDeque};
 
 pub use end::{EndInfo, EndedAgent, EndedBy, EndedReason};
+pub use external::{ExternalRequest, DEFAULT_EXTERNAL_NICKNAME};
 pub use files::{FileRecord, FileSettings, FileUsage, UploadedFile, FILE_DELETED, FILE_UPLOADED};
 pub use join::JoinRequest;
 pub use send::{SendBody, SendRequest};
@@ -104,6 +106,9 @@ pub enum Input {
     Join(JoinRequest),
     /// A party sends a message or notice.
     Send(SendRequest),
+    /// A workflow (ESP) or the routing strategy posts under a nickname; its EXTERNAL
+    /// party joins first if it is not present (see `external.rs`).
+    External(ExternalRequest),
     /// A party leaves with an after-action.
     Release {
         /// Who.
@@ -284,6 +289,7 @@ impl Session {
         match input {
             Input::Join(req) => self.join(now, req, join::JoinKind::Request),
             Input::Send(req) => self.send(now, req),
+            Input::External(req) => self.external(now, req),
             Input::Release {
                 party,
                 after_action,
@@ -349,7 +355,7 @@ impl Session {
         if let Some(since) = self.orphan_since {
             if since.plus_ms(self.settings.reconnect_timeout_ms) <= now {
                 self.orphan_since = None;
-                if !self.parties.iter().any(|p| p.present) {
+                if !self.parties.iter().any(|p| p.present && !p.is_workflow()) {
                     return Ok(self.finish(now, None, EndedReason::Disconnect));
                 }
             }

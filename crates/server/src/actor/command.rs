@@ -204,6 +204,14 @@ pub enum Command {
         /// Reply once durable.
         reply: oneshot::Sender<Result<Acked, CmdError>>,
     },
+    /// A post of an EXTERNAL party (ESP, routing strategy): it joins under `nickname` on
+    /// its first post, then posts. Replies once durable, like `Send`.
+    External {
+        /// The post.
+        req: parley_core::session::ExternalRequest,
+        /// Reply once durable: the posted event's id.
+        reply: oneshot::Sender<Result<Acked, CmdError>>,
+    },
     /// Leave.
     Release {
         /// Who.
@@ -248,6 +256,23 @@ pub enum Command {
         /// Keys to add or replace.
         data: parley_core::UserData,
         /// Reply once durable.
+        reply: oneshot::Sender<Result<(), CmdError>>,
+    },
+    /// The server takes a party out of the session (an agent whose chat was transferred,
+    /// re-queued or whose agent logged out). Replies once durable.
+    Remove {
+        /// Who.
+        party: PartyId,
+        /// Why.
+        reason: parley_core::LeftReason,
+        /// Reply.
+        reply: oneshot::Sender<Result<(), CmdError>>,
+    },
+    /// The server closes the session (routing's maximum wait). Replies once durable.
+    SystemClose {
+        /// Why.
+        reason: parley_core::session::EndedReason,
+        /// Reply.
         reply: oneshot::Sender<Result<(), CmdError>>,
     },
     /// A file operation.

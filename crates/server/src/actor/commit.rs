@@ -419,6 +419,12 @@ impl Pipeline {
                 self.state.counters.deliveries.inc();
             }
         }
+        super::facts::report(
+            &self.state,
+            session,
+            &batch.deliveries,
+            batch.closed.as_ref(),
+        );
         let closing = batch.closed.is_some();
         for reply in batch.replies {
             match reply {

@@ -11,6 +11,7 @@
 
 mod command;
 mod commit;
+mod facts;
 mod refresh;
 mod reply;
 

@@ -172,6 +172,12 @@ impl Actor {
                 }
                 self.input(Input::Send(req), Some(Deferred::Ack { reply, ack: None }));
             }
+            Command::External { req, reply } => {
+                self.input(
+                    Input::External(req),
+                    Some(Deferred::Ack { reply, ack: None }),
+                );
+            }
             Command::Release {
                 party,
                 key,
@@ -192,6 +198,22 @@ impl Actor {
                     Some(Deferred::Released { reply, party }),
                 );
             }
+            Command::Remove {
+                party,
+                reason,
+                reply,
+            } => self.input(
+                Input::Remove {
+                    party,
+                    reason,
+                    asker: None,
+                },
+                Some(Deferred::Done { reply }),
+            ),
+            Command::SystemClose { reason, reply } => self.input(
+                Input::SystemClose { reason },
+                Some(Deferred::Done { reply }),
+            ),
             Command::Detach { party, conn } => {
                 if self.batches.unsubscribe(&party, conn) {
                     self.input(Input::Detach { party }, None);

@@ -213,7 +213,14 @@ impl Conn {
         }
         let version = map::client_version(client_version)?;
         let party_type = map::party_type(party_type);
-        let nickname = nickname.trim().to_owned();
+        let agent = match credentials.as_ref().and_then(|c| c.agent_token.as_deref()) {
+            Some(token) => Some(self.directory_agent(token, party_type)?),
+            None => None,
+        };
+        let nickname = match &agent {
+            Some(a) => a.nickname.clone(),
+            None => nickname.trim().to_owned(),
+        };
         if nickname.is_empty()
             || nickname.chars().count() > 64
             || nickname.chars().any(char::is_control)
@@ -231,8 +238,9 @@ impl Conn {
                     "SYSTEM is the server's own party type",
                 ))
             }
+            _ if agent.is_some() => {}
             _ => {
-                let presented = credentials.map(|c| c.api_key).unwrap_or_default();
+                let presented = credentials.and_then(|c| c.api_key).unwrap_or_default();
                 let ok = self.state.config.security.accepts_api_key(&presented);
                 if !ok {
                     return Err(CmdError::new(
@@ -267,8 +275,42 @@ impl Conn {
             nickname,
             party_type,
             version,
+            agent: agent.map(|a| a.login),
         });
         Ok(futures::future::ready(frame).boxed())
+    }
+
+    /// The directory agent a login token belongs to, if it may register as `party_type`
+    /// (agents as `AGENT`; supervisors as `SUPERVISOR` or `AGENT`).
+    fn directory_agent(
+        &self,
+        token: &str,
+        party_type: PartyType,
+    ) -> Result<crate::center::AgentProfile, CmdError> {
+        let profile = self
+            .state
+            .center
+            .directory
+            .authenticate(token)
+            .ok_or_else(|| CmdError::new(ErrorCode::Unauthorized, "bad or expired agentToken"))?;
+        let allowed = match profile.role {
+            crate::config::Role::Agent => party_type == PartyType::Agent,
+            crate::config::Role::Supervisor => {
+                matches!(party_type, PartyType::Agent | PartyType::Supervisor)
+            }
+        };
+        if !allowed {
+            return Err(CmdError::new(
+                ErrorCode::NotAllowed,
+                format!("a {} registers as AGENT", profile.role.as_str())
+                    + if profile.role == crate::config::Role::Supervisor {
+                        " or SUPERVISOR"
+                    } else {
+                        ""
+                    },
+            ));
+        }
+        Ok(profile)
     }
 
     /// `createSession`: a new session with this user as its first party.
@@ -289,12 +331,14 @@ impl Conn {
             protocol: Protocol::Basic,
             sub: Some(self.subscriber(&user.id)),
         };
-        let chat = NewChat {
+        let mut chat = NewChat {
             endpoint,
             subject,
             user_data,
         };
+        let contact = customer::contact::identify(&self.state, &mut chat, creator.party_type).await;
         let (id, handle, rx) = customer::create_session(&self.state, creator, chat)?;
+        customer::contact::link(&self.state, contact, &id).await;
         self.sessions.insert(id.clone(), handle);
         Ok(info_reply(rx, request_id, id))
     }
@@ -309,16 +353,26 @@ impl Conn {
     ) -> Reply {
         let user = self.user()?;
         let id: SessionId = parse(session_id)?;
+        let mut visibility = map::visibility(visibility);
+        if let Some(agent) = &user.agent {
+            // Directory agents join only what routing gave them, the way it gave it.
+            visibility = self.state.center.join_grant(agent, &id).ok_or_else(|| {
+                CmdError::new(
+                    ErrorCode::NotAllowed,
+                    "join only the chats routing assigned to you",
+                )
+            })?;
+        }
         let handle = actor::find(&self.state, &id).await?;
         let req = JoinRequest {
             party: user.id.clone(),
             nickname: user.nickname.clone(),
             party_type: user.party_type,
-            visibility: map::visibility(visibility),
+            visibility,
             protocol: Protocol::Basic,
             client_version: user.version,
             key_hash: Some(user.key_hash),
-            person_id: None,
+            person_id: user.agent.as_ref().map(ToString::to_string),
             user_data,
         };
         let (tx, rx) = oneshot::channel();

@@ -65,6 +65,8 @@ pub(crate) struct User {
     pub(crate) nickname: String,
     pub(crate) party_type: PartyType,
     pub(crate) version: ClientVersion,
+    /// The directory agent behind an `agentToken` registration.
+    pub(crate) agent: Option<parley_core::routing::AgentId>,
 }
 
 /// One connection's state, owned by its reader task.

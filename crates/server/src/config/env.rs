@@ -12,21 +12,32 @@
 //! PARLEY_CLIENT_FILE_TRANSFER__UPLOAD_MAX_FILES=5
 //! PARLEY_GMS_CHAT_SERVICES__SUPPORT=1:default    (service = tenant:endpoint)
 //! PARLEY_WEB__CORS_ALLOWED_ORIGINS=https://a.example,https://b.example   (comma-separated)
+//! PARLEY_SETTINGS__STOP_ABANDONED_INTERACTION=noagents
+//! PARLEY_WEBHOOKS__SECRET=...                    (any fixed section works the same way)
+//! PARLEY_QUEUES__SALES__MAX_WAIT=600             (keyed: queue name, then option)
+//! PARLEY_AGENTS__ANNA__PASSWORD_HASH='$argon2id$...'   (keyed: login, then option)
 //! ```
 //!
-//! Integer and boolean options read the value as a TOML literal; list options
-//! (`api-keys`, `cors-allowed-origins`) split it at commas; every other option takes it
-//! verbatim as a string. Endpoint and GMS service variables add to (or change one entry
-//! of) the endpoints or services from the file, or from the built-in default when the
-//! file has none; a tenant, endpoint or service name matches an existing one
-//! case-insensitively, and a new one is taken in lower case. Variables starting with
-//! `PARLEY_TEST_` belong to the test suite and are ignored; any other unknown `PARLEY_`
-//! variable is a problem naming it.
+//! Integer and boolean options (and `stop-abandoned-interaction`, for its legacy
+//! `true`/`false`) read the value as a TOML literal; list options (`api-keys`,
+//! `cors-allowed-origins`, `urls`, an agent's `queues`) split it at commas; every other
+//! option takes it verbatim as a string. Endpoint and GMS service variables add to (or
+//! change one entry of) the endpoints or services from the file, or from the built-in
+//! default when the file has none. Keyed-section variables (`[queues.<name>]`,
+//! `[agents.<login>]`) set one option of a table from the file, or start a new table
+//! (an agent needs its `password-hash` then, as in the file). A tenant, endpoint,
+//! service, queue or login name matches an existing one case-insensitively (`_` = `-`),
+//! and a new one is taken in lower case; names a variable cannot spell (`.` or `@` in a
+//! login, upper case) are for the file. Variables starting with `PARLEY_TEST_` belong to
+//! the test suite and are ignored; any other unknown `PARLEY_` variable is a problem
+//! naming it.
 
 use serde::Deserialize;
 use toml::{Table, Value};
 
-use super::schema::{env_norm, section_names, ENDPOINTS, FIXED_SECTIONS, GMS_CHAT_SERVICES};
+use super::schema::{
+    env_norm, section_names, spec, OptionSpec, SectionSpec, ENDPOINTS, GMS_CHAT_SERVICES,
+};
 use super::{default_endpoints, default_gms_chat_services, ConfigProblem};
 
 /// The prefix of every configuration variable.
@@ -82,7 +93,7 @@ fn apply_one(
     if section == GMS_CHAT_SERVICES {
         return apply_service(table, &parts[1..], value);
     }
-    let Some(spec) = FIXED_SECTIONS.iter().find(|s| s.name == section) else {
+    let Some(spec) = spec(&section) else {
         return Err(format!(
             "unknown configuration variable: no section `{}`; use PARLEY_<SECTION>__<OPTION> \
              with a section among {}",
@@ -90,30 +101,94 @@ fn apply_one(
             section_names()
         ));
     };
+    if let Some(key) = spec.key {
+        return apply_keyed(table, spec, key, &parts[1..], value);
+    }
     let [option] = parts[1..] else {
         return Err(format!(
             "unknown configuration variable: expected PARLEY_{}__<OPTION>",
             parts[0]
         ));
     };
-    let Some(option) = spec
-        .options
-        .iter()
-        .find(|o| env_norm(o.name) == env_norm(option))
-    else {
-        let names: Vec<String> = spec
-            .options
-            .iter()
-            .map(|o| env_norm(o.name).to_ascii_uppercase())
-            .collect();
+    let option = find_option(spec, option)?;
+    let section_table = table
+        .entry(spec.name)
+        .or_insert_with(|| Value::Table(Table::new()));
+    let Value::Table(section_table) = section_table else {
+        return Ok(None);
+    };
+    section_table.insert(option.name.to_owned(), env_value(option, value));
+    Ok(Some((spec.name.to_owned(), option.name.to_owned())))
+}
+
+/// `PARLEY_<SECTION>__<KEY>__<OPTION>` for a keyed section (`PARLEY_QUEUES__SALES__MAX_WAIT`).
+fn apply_keyed(
+    table: &mut Table,
+    spec: &SectionSpec,
+    key_kind: &str,
+    rest: &[&str],
+    value: String,
+) -> Result<Option<(String, String)>, String> {
+    let variable = format!(
+        "PARLEY_{}__<{}>__<OPTION>",
+        env_upper(spec.name),
+        key_kind.to_ascii_uppercase()
+    );
+    let [key, option] = rest else {
         return Err(format!(
-            "unknown configuration variable: [{}] has no option `{option}`; known options \
-             are {}",
-            spec.name,
-            names.join(", ").replace('-', "_")
+            "unknown configuration variable: expected {variable}"
         ));
     };
-    let value = match option.kind {
+    if key.is_empty() {
+        return Err(format!(
+            "unknown configuration variable: the {key_kind} must not be empty in {variable}"
+        ));
+    }
+    let option = find_option(spec, option)?;
+    let entries = table
+        .entry(spec.name)
+        .or_insert_with(|| Value::Table(Table::new()));
+    let Value::Table(entries) = entries else {
+        return Ok(None);
+    };
+    let key = existing_or_lower(entries, key);
+    let sub = entries
+        .entry(key.clone())
+        .or_insert_with(|| Value::Table(Table::new()));
+    let Value::Table(sub) = sub else {
+        return Ok(None);
+    };
+    sub.insert(option.name.to_owned(), env_value(option, value));
+    Ok(Some((
+        format!("{}.{key}", spec.name),
+        option.name.to_owned(),
+    )))
+}
+
+/// The option of `spec` that the variable part `option` names, or why there is none.
+fn find_option(spec: &SectionSpec, option: &str) -> Result<&'static OptionSpec, String> {
+    spec.options
+        .iter()
+        .find(|o| env_norm(o.name) == env_norm(option))
+        .ok_or_else(|| {
+            let names: Vec<String> = spec.options.iter().map(|o| env_upper(o.name)).collect();
+            format!(
+                "unknown configuration variable: {} has no option `{option}`; known options \
+                 are {}",
+                spec.header(),
+                names.join(", ")
+            )
+        })
+}
+
+/// A name as a variable spells it: `max-wait` → `MAX_WAIT`.
+fn env_upper(name: &str) -> String {
+    env_norm(name).to_ascii_uppercase().replace('-', "_")
+}
+
+/// The variable's text as the option's TOML value.
+fn env_value(option: &OptionSpec, value: String) -> Value {
+    match option.kind {
         kind if kind.env_reads_list() => Value::Array(
             value
                 .split(',')
@@ -124,15 +199,7 @@ fn apply_one(
         ),
         kind if kind.env_reads_literal() => literal(value),
         _ => Value::String(value),
-    };
-    let section_table = table
-        .entry(spec.name)
-        .or_insert_with(|| Value::Table(Table::new()));
-    let Value::Table(section_table) = section_table else {
-        return Ok(None);
-    };
-    section_table.insert(option.name.to_owned(), value);
-    Ok(Some((spec.name.to_owned(), option.name.to_owned())))
+    }
 }
 
 /// `PARLEY_ENDPOINTS__<TENANT>__<ENDPOINT>=<queue>`.

@@ -4,7 +4,17 @@
 //! Sections and option names are the Genesys Chat Server 8.5 ones (`[settings]`,
 //! `[log-filter-data]`, `[client-file-transfer]`, `[endpoints.<tenant>]`), plus Parley's
 //! own `[server]`, `[gms-chat-services]` (modelled on GMS's `chat.<service>` sections),
-//! `[web]` and `[security]`. `config/parley.example.toml` documents every option.
+//! `[web]` and `[security]`, and the contact-center sections that stand in for what
+//! Genesys keeps in Interaction Server, URS and Configuration Server (`center.rs`):
+//! `[routing]` (the built-in strategy and agent sessions), `[queues.<name>]` (one per
+//! queue), `[agents.<login>]` (agents and supervisors, with argon2 password hashes:
+//! `password.rs`) and `[webhooks]` (interaction events for integrators).
+//! `config/parley.example.toml` documents every option.
+//!
+//! Three shapes of section (`schema.rs`): fixed ones with a known set of options, keyed
+//! ones (`[queues.<name>]`, `[agents.<login>]`: any number of named tables with a known
+//! set of options), and the free-form maps `[endpoints.<tenant>]` and
+//! `[gms-chat-services]`.
 //!
 //! Layers, lowest first: built-in defaults → TOML file → `PARLEY_<SECTION>__<OPTION>`
 //! variables (see `env.rs`) → CLI flags. The file and the variables are merged into one
@@ -13,13 +23,17 @@
 //! [`Config::validate`] checks ranges and cross-option rules. Every problem found on the
 //! way is reported at once in [`ConfigError::Invalid`].
 
+mod center;
 mod env;
 mod error;
+mod password;
 mod schema;
 mod secret;
 mod sections;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_center;
 mod validate;
 
 use std::collections::BTreeMap;
@@ -29,7 +43,9 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::{Table, Value};
 
+pub use center::{AgentConfig, MaxWaitAction, QueueConfig, Role, Routing, Webhooks};
 pub use error::{ConfigError, ConfigProblem};
+pub use password::hash_password;
 pub use secret::Secret;
 pub use sections::{
     AutoSave, ClientFileTransfer, FilterAction, LogFilterData, RestorationMode, SaveNotices,
@@ -80,6 +96,23 @@ pub struct Config {
     /// default: every option at its default
     #[serde(default)]
     pub security: Security,
+    /// `[routing]`: the built-in strategy and agent sessions.
+    /// default: every option at its default
+    #[serde(default)]
+    pub routing: Routing,
+    /// `[queues.<name>]`: each queue's built-in strategy. Queues named by endpoints or
+    /// agents but without a section use the defaults of [`QueueConfig`].
+    /// default: none (every queue at the defaults)
+    #[serde(default)]
+    pub queues: BTreeMap<String, QueueConfig>,
+    /// `[agents.<login>]`: agents and supervisors defined in the file.
+    /// default: none
+    #[serde(default)]
+    pub agents: BTreeMap<String, AgentConfig>,
+    /// `[webhooks]`: interaction events POSTed to integrators.
+    /// default: every option at its default (no webhooks)
+    #[serde(default)]
+    pub webhooks: Webhooks,
 }
 
 fn default_endpoints() -> BTreeMap<String, BTreeMap<String, String>> {
@@ -102,6 +135,10 @@ impl Default for Config {
             gms_chat_services: default_gms_chat_services(),
             web: Web::default(),
             security: Security::default(),
+            routing: Routing::default(),
+            queues: BTreeMap::new(),
+            agents: BTreeMap::new(),
+            webhooks: Webhooks::default(),
         }
     }
 }
@@ -189,8 +226,8 @@ impl Config {
         finish(config, problems)
     }
 
-    /// Checks ranges, cross-option rules, endpoint tables, GMS services, CORS origins and
-    /// API keys, reporting every problem at once.
+    /// Checks ranges, cross-option rules, endpoint tables, GMS services, CORS origins, API
+    /// keys, queues, agents and webhooks, reporting every problem at once.
     pub fn validate(&self) -> Result<(), ConfigError> {
         let problems = validate::problems(self);
         if problems.is_empty() {

@@ -149,6 +149,13 @@ pub struct Settings {
     /// default: `10`
     #[serde(default = "default_shutdown_timeout_s", rename = "shutdown-timeout")]
     pub shutdown_timeout_s: u64,
+    /// `stop-abandoned-interaction`: whether the interaction is stopped when its chat
+    /// ends: `always`, `never`, `noagents` (no agent or supervisor present), `noanswer` (no
+    /// agent ever joined); legacy `true` = `noanswer`, `false` = `never`. When it is not
+    /// stopped, `IsOnline` becomes false and the agents mark it done.
+    /// default: `never`
+    #[serde(default)]
+    pub stop_abandoned_interaction: parley_core::routing::StopAbandoned,
 }
 
 /// `[log-filter-data]`: how these attached-data keys appear in logs.
@@ -268,16 +275,40 @@ pub struct Security {
     /// default: `[]` (no key is accepted)
     #[serde(default = "default_api_keys", rename = "api-keys")]
     pub api_keys: Vec<Secret>,
+    /// `esp-api-keys`: keys accepted by the ESP port (`/esp/{Method}`, workflows), each at
+    /// least 32 characters. Never printed.
+    /// default: `[]` (ESP refuses every request)
+    #[serde(default = "default_api_keys", rename = "esp-api-keys")]
+    pub esp_api_keys: Vec<Secret>,
+    /// `admin-api-keys`: keys accepted by the admin API (`/admin/v1/...`: agents,
+    /// contacts, interactions), each at least 32 characters. Never printed.
+    /// default: `[]` (the admin API refuses every request)
+    #[serde(default = "default_api_keys", rename = "admin-api-keys")]
+    pub admin_api_keys: Vec<Secret>,
 }
 
 impl Security {
     /// Whether `presented` is one of the API keys. Compares against every key in
     /// constant time, without stopping at a match.
     pub fn accepts_api_key(&self, presented: &str) -> bool {
-        self.api_keys
-            .iter()
-            .fold(false, |found, key| found | key.matches(presented))
+        accepts(&self.api_keys, presented)
     }
+
+    /// Whether `presented` is one of the ESP keys (constant time, as above).
+    pub fn accepts_esp_key(&self, presented: &str) -> bool {
+        accepts(&self.esp_api_keys, presented)
+    }
+
+    /// Whether `presented` is one of the admin keys (constant time, as above).
+    pub fn accepts_admin_key(&self, presented: &str) -> bool {
+        accepts(&self.admin_api_keys, presented)
+    }
+}
+
+/// Compares against every key in constant time, without stopping at a match.
+fn accepts(keys: &[Secret], presented: &str) -> bool {
+    keys.iter()
+        .fold(false, |found, key| found | key.matches(presented))
 }
 
 /// `transcript-auto-save`: 0, 1 or 2.
@@ -492,6 +523,7 @@ impl Default for Settings {
             session_lease_timeout_s: default_session_lease_timeout_s(),
             commit_batch_max: default_commit_batch_max(),
             shutdown_timeout_s: default_shutdown_timeout_s(),
+            stop_abandoned_interaction: parley_core::routing::StopAbandoned::Never,
         }
     }
 }
@@ -532,6 +564,8 @@ impl Default for Security {
     fn default() -> Security {
         Security {
             api_keys: default_api_keys(),
+            esp_api_keys: default_api_keys(),
+            admin_api_keys: default_api_keys(),
         }
     }
 }

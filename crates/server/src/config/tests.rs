@@ -1,22 +1,23 @@
 //! Config tests: the shipped example, the valid/invalid fixture files, layering, and
-//! redaction.
+//! redaction. The contact-center sections have their own in `tests_center.rs`, which
+//! shares the helpers here.
 
 use std::collections::BTreeMap;
 use std::fs;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
-use super::schema::FIXED_SECTIONS;
+use super::schema::{FIXED_SECTIONS, KEYED_SECTIONS};
 use super::*;
 
-const KEY_A: &str = "0123456789abcdef0123456789abcdef";
-const KEY_B: &str = "fedcba9876543210fedcba9876543210";
+pub(super) const KEY_A: &str = "0123456789abcdef0123456789abcdef";
+pub(super) const KEY_B: &str = "fedcba9876543210fedcba9876543210";
 
-fn manifest_dir() -> PathBuf {
+pub(super) fn manifest_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
 }
 
-fn example_path() -> PathBuf {
+pub(super) fn example_path() -> PathBuf {
     manifest_dir().join("../../config/parley.example.toml")
 }
 
@@ -37,18 +38,18 @@ fn fixtures(kind: &str) -> Vec<PathBuf> {
     files
 }
 
-fn no_env() -> Vec<(String, String)> {
+pub(super) fn no_env() -> Vec<(String, String)> {
     Vec::new()
 }
 
-fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+pub(super) fn vars(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
     pairs
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect()
 }
 
-fn load_str(
+pub(super) fn load_str(
     text: &str,
     env: Vec<(String, String)>,
     cli: &CliOverrides,
@@ -81,6 +82,22 @@ fn example_documents_every_option() {
                 set || commented,
                 "[{}] {} is missing from the example",
                 section.name,
+                option.name
+            );
+        }
+    }
+    // Keyed sections have no tables by default: the example shows a commented one.
+    for section in KEYED_SECTIONS {
+        assert!(
+            text.contains(&format!("\n# [{}.", section.name)),
+            "{} has no commented example table in the example",
+            section.header()
+        );
+        for option in section.options {
+            assert!(
+                text.contains(&format!("\n# {} = ", option.name)),
+                "{} {} is missing from the example",
+                section.header(),
                 option.name
             );
         }
@@ -165,16 +182,37 @@ fn invalid_fixtures_fail_naming_the_option() {
 fn every_choice_deserializes() {
     for section in FIXED_SECTIONS {
         for option in section.options {
-            let values: Vec<String> = match option.kind {
-                schema::Kind::Choice(names) => names.iter().map(|n| format!("{n:?}")).collect(),
-                schema::Kind::IntChoice(vals) => vals.iter().map(i64::to_string).collect(),
-                _ => continue,
-            };
-            for v in values {
+            for v in choices(option.kind) {
                 let text = format!("[{}]\n{} = {v}\n", section.name, option.name);
                 Config::from_toml_str(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
             }
         }
+    }
+    // Keyed tables: deserialization only (the other options' rules are not the point).
+    for section in KEYED_SECTIONS {
+        for option in section.options {
+            for v in choices(option.kind) {
+                let mut text = format!("[{}.x]\n{} = {v}\n", section.name, option.name);
+                for required in section.options.iter().filter(|o| o.required.is_some()) {
+                    text.push_str(&format!("{} = \"x\"\n", required.name));
+                }
+                toml::from_str::<Config>(&text).unwrap_or_else(|e| panic!("{text}: {e}"));
+            }
+        }
+    }
+}
+
+/// Every value a choice option allows, as TOML.
+fn choices(kind: schema::Kind) -> Vec<String> {
+    match kind {
+        schema::Kind::Choice(names) => names.iter().map(|n| format!("{n:?}")).collect(),
+        schema::Kind::ChoiceOrBool(names) => names
+            .iter()
+            .map(|n| format!("{n:?}"))
+            .chain(["true".into(), "false".into()])
+            .collect(),
+        schema::Kind::IntChoice(vals) => vals.iter().map(i64::to_string).collect(),
+        _ => Vec::new(),
     }
 }
 

@@ -1,12 +1,21 @@
 //! `Config::validate`: ranges, cross-option rules, endpoint tables, GMS services, CORS
-//! origins and API keys. Every problem is collected; nothing stops at the first.
+//! origins, API keys, and the contact-center sections (routing, queues, agents,
+//! webhooks). Every problem is collected; nothing stops at the first.
 
+use std::collections::BTreeSet;
+
+use parley_core::routing::{AgentId, QueueName};
 use toml::Value;
 
+use super::center::MaxWaitAction;
 use super::schema::{
-    self, Range, ENDPOINTS, GMS_CHAT_SERVICES, MAX_FILE_TYPE_CHARS, MIN_API_KEY_CHARS,
+    self, Range, AGENTS, ENDPOINTS, GMS_CHAT_SERVICES, MAX_FILE_TYPE_CHARS, MAX_NICKNAME_CHARS,
+    MAX_QUEUE_TEXT_CHARS, MIN_API_KEY_CHARS, MIN_WEBHOOK_SECRET_CHARS, QUEUES,
 };
-use super::{Config, ConfigProblem};
+use super::{password, Config, ConfigProblem, Secret};
+
+/// What a queue name may be (`QueueName`).
+const QUEUE_NAME_RULE: &str = "queue names must be 1 to 64 ASCII letters, digits, -, _ or .";
 
 /// Every problem with `config`, in section order.
 pub(super) fn problems(config: &Config) -> Vec<ConfigProblem> {
@@ -18,7 +27,18 @@ pub(super) fn problems(config: &Config) -> Vec<ConfigProblem> {
     gms_chat_services(config, &mut p);
     web(config, &mut p);
     security(config, &mut p);
+    routing(config, &mut p);
+    queues(config, &mut p);
+    agents(config, &mut p);
+    webhooks(config, &mut p);
     p
+}
+
+/// Pushes `[section] option = value: allowed range is ...` when `value` is outside `r`.
+fn in_range(p: &mut Vec<ConfigProblem>, section: &str, option: &str, value: u64, r: Range) {
+    if !r.contains(value) {
+        p.push(ConfigProblem::new(section, option, r.describe()).with_value(value));
+    }
 }
 
 fn server(config: &Config, p: &mut Vec<ConfigProblem>) {
@@ -259,6 +279,15 @@ fn endpoints(config: &Config, p: &mut Vec<ConfigProblem>) {
                     endpoint,
                     "queue name must not be empty",
                 ));
+            } else if queue.parse::<QueueName>().is_err() {
+                p.push(
+                    ConfigProblem::new(
+                        &section,
+                        endpoint,
+                        format!("is not a queue name; {QUEUE_NAME_RULE}"),
+                    )
+                    .with_value(show_str(queue)),
+                );
             }
         }
     }
@@ -369,7 +398,18 @@ fn check_origin(origin: &str) -> Result<(), &'static str> {
     if rest.contains('@') {
         return Err("has user information");
     }
-    let port = if let Some(v6) = rest.strip_prefix('[') {
+    if let Some(number) = host_and_port(rest)? {
+        if (scheme, number) == ("http", 80) || (scheme, number) == ("https", 443) {
+            return Err("has its scheme's default port (browsers leave it out of the origin)");
+        }
+    }
+    Ok(())
+}
+
+/// Checks `host[:port]` (a DNS name or IPv4 address, or `[IPv6]`); returns the port, if
+/// one is given, or what is wrong.
+fn host_and_port(authority: &str) -> Result<Option<u16>, &'static str> {
+    let port = if let Some(v6) = authority.strip_prefix('[') {
         let Some((addr, after)) = v6.split_once(']') else {
             return Err("has an unclosed IPv6 address");
         };
@@ -382,9 +422,9 @@ fn check_origin(origin: &str) -> Result<(), &'static str> {
             Some(after.strip_prefix(':').ok_or("has an invalid port")?)
         }
     } else {
-        let (host, port) = match rest.split_once(':') {
+        let (host, port) = match authority.split_once(':') {
             Some((host, port)) => (host, Some(port)),
-            None => (rest, None),
+            None => (authority, None),
         };
         if host.is_empty() {
             return Err("has no host");
@@ -397,29 +437,32 @@ fn check_origin(origin: &str) -> Result<(), &'static str> {
         }
         port
     };
-    if let Some(port) = port {
-        let Some(number) = port
-            .parse::<u16>()
-            .ok()
-            .filter(|p| *p != 0 && port.chars().all(|c| c.is_ascii_digit()))
-        else {
-            return Err("has an invalid port");
-        };
-        if (scheme, number) == ("http", 80) || (scheme, number) == ("https", 443) {
-            return Err("has its scheme's default port (browsers leave it out of the origin)");
-        }
-    }
-    Ok(())
+    let Some(port) = port else {
+        return Ok(None);
+    };
+    port.parse::<u16>()
+        .ok()
+        .filter(|p| *p != 0 && port.chars().all(|c| c.is_ascii_digit()))
+        .map(Some)
+        .ok_or("has an invalid port")
 }
 
 fn security(config: &Config, p: &mut Vec<ConfigProblem>) {
-    let keys = &config.security.api_keys;
+    let s = &config.security;
+    api_keys(p, "api-keys", &s.api_keys);
+    api_keys(p, "esp-api-keys", &s.esp_api_keys);
+    api_keys(p, "admin-api-keys", &s.admin_api_keys);
+}
+
+/// The rules of every `[security]` key list: each key at least [`MIN_API_KEY_CHARS`]
+/// characters, no key twice. Keys are named by position, never shown.
+fn api_keys(p: &mut Vec<ConfigProblem>, option: &str, keys: &[Secret]) {
     for (i, key) in keys.iter().enumerate() {
         let chars = key.expose().chars().count();
         if chars < MIN_API_KEY_CHARS {
             p.push(ConfigProblem::new(
                 "security",
-                "api-keys",
+                option,
                 format!(
                     "key #{} has {chars} characters; each key needs at least \
                      {MIN_API_KEY_CHARS}",
@@ -430,7 +473,7 @@ fn security(config: &Config, p: &mut Vec<ConfigProblem>) {
         if let Some(j) = keys[..i].iter().position(|earlier| earlier == key) {
             p.push(ConfigProblem::new(
                 "security",
-                "api-keys",
+                option,
                 format!(
                     "key #{} repeats key #{}; each key must be different",
                     i + 1,
@@ -439,4 +482,276 @@ fn security(config: &Config, p: &mut Vec<ConfigProblem>) {
             ));
         }
     }
+}
+
+fn routing(config: &Config, p: &mut Vec<ConfigProblem>) {
+    const SECTION: &str = "routing";
+    let r = &config.routing;
+    in_range(
+        p,
+        SECTION,
+        "agent-disconnect-timeout",
+        r.agent_disconnect_timeout_s,
+        schema::AGENT_DISCONNECT_TIMEOUT,
+    );
+    in_range(
+        p,
+        SECTION,
+        "agent-token-lifetime",
+        r.agent_token_lifetime_s,
+        schema::AGENT_TOKEN_LIFETIME,
+    );
+    in_range(
+        p,
+        SECTION,
+        "login-max-failures",
+        u64::from(r.login_max_failures),
+        schema::LOGIN_MAX_FAILURES,
+    );
+    in_range(
+        p,
+        SECTION,
+        "login-failure-window",
+        r.login_failure_window_s,
+        schema::LOGIN_FAILURE_WINDOW,
+    );
+    let chars = r.system_nickname.chars().count();
+    if chars > MAX_NICKNAME_CHARS || r.system_nickname.trim().is_empty() {
+        p.push(
+            ConfigProblem::new(
+                SECTION,
+                "system-nickname",
+                format!(
+                    "has {chars} characters; it must have 1 to {MAX_NICKNAME_CHARS}, not all \
+                     blank"
+                ),
+            )
+            .with_value(show_str(&r.system_nickname)),
+        );
+    }
+}
+
+/// Every queue that exists: the `[queues.<name>]` sections and the queues of endpoints.
+fn known_queues(config: &Config) -> BTreeSet<&str> {
+    config
+        .queues
+        .keys()
+        .chain(config.endpoints.values().flat_map(|eps| eps.values()))
+        .map(String::as_str)
+        .collect()
+}
+
+fn queues(config: &Config, p: &mut Vec<ConfigProblem>) {
+    for (name, q) in &config.queues {
+        if name.parse::<QueueName>().is_err() {
+            p.push(ConfigProblem::new(
+                QUEUES,
+                format!("{name:?}"),
+                QUEUE_NAME_RULE,
+            ));
+        }
+        let section = format!("{QUEUES}.{name}");
+        in_range(
+            p,
+            &section,
+            "position-interval",
+            q.position_interval_s,
+            schema::POSITION_INTERVAL,
+        );
+        in_range(
+            p,
+            &section,
+            "offer-timeout",
+            q.offer_timeout_s,
+            schema::OFFER_TIMEOUT,
+        );
+        in_range(p, &section, "max-wait", q.max_wait_s, schema::MAX_WAIT);
+        for (option, text) in [
+            ("greeting", &q.greeting),
+            ("position-text", &q.position_text),
+            ("wait-text", &q.wait_text),
+            ("max-wait-message", &q.max_wait_message),
+        ] {
+            let chars = text.chars().count();
+            if chars > MAX_QUEUE_TEXT_CHARS {
+                p.push(ConfigProblem::new(
+                    &section,
+                    option,
+                    format!("has {chars} characters; at most {MAX_QUEUE_TEXT_CHARS} are allowed"),
+                ));
+            }
+        }
+        if q.max_wait_action == MaxWaitAction::KeepWaiting && q.max_wait_s == 0 {
+            p.push(
+                ConfigProblem::new(
+                    &section,
+                    "max-wait-action",
+                    "has no effect without max-wait (0 = no limit); set max-wait, or leave \
+                     max-wait-action out",
+                )
+                .with_value("\"keep-waiting\""),
+            );
+        }
+    }
+}
+
+fn agents(config: &Config, p: &mut Vec<ConfigProblem>) {
+    let known = known_queues(config);
+    for (login, a) in &config.agents {
+        if login.parse::<AgentId>().is_err() {
+            p.push(ConfigProblem::new(
+                AGENTS,
+                format!("{login:?}"),
+                "agent logins must be 1 to 64 ASCII letters, digits, -, _, . or @",
+            ));
+        }
+        let section = format!("{AGENTS}.{login}");
+        // The hash is a secret: the message never repeats it.
+        if let Err(why) = password::check_phc(a.password_hash.expose()) {
+            p.push(ConfigProblem::new(&section, "password-hash", why));
+        }
+        in_range(
+            p,
+            &section,
+            "capacity",
+            u64::from(a.capacity),
+            schema::AGENT_CAPACITY,
+        );
+        for queue in &a.queues {
+            if !known.contains(queue.as_str()) {
+                p.push(ConfigProblem::new(
+                    &section,
+                    "queues",
+                    format!(
+                        "names queue {}, which has no [{QUEUES}.<name>] section and is no \
+                         endpoint's queue; known queues are {}",
+                        show_str(queue),
+                        list_str(&known)
+                    ),
+                ));
+            }
+        }
+    }
+}
+
+/// `a, b, c`, or `none`.
+fn list_str(names: &BTreeSet<&str>) -> String {
+    if names.is_empty() {
+        "none".to_owned()
+    } else {
+        names.iter().copied().collect::<Vec<_>>().join(", ")
+    }
+}
+
+fn webhooks(config: &Config, p: &mut Vec<ConfigProblem>) {
+    const SECTION: &str = "webhooks";
+    let w = &config.webhooks;
+    // URLs may carry credentials: entries are named by position, never shown.
+    for (i, url) in w.urls.iter().enumerate() {
+        if let Err(why) = check_webhook_url(url) {
+            p.push(ConfigProblem::new(
+                SECTION,
+                "urls",
+                format!(
+                    "entry #{} {why}; each entry must be an http:// or https:// URL with a \
+                     host and without user information, such as \
+                     \"https://hooks.example/parley\"",
+                    i + 1
+                ),
+            ));
+        }
+        if let Some(j) = w.urls[..i].iter().position(|earlier| earlier == url) {
+            p.push(ConfigProblem::new(
+                SECTION,
+                "urls",
+                format!(
+                    "entry #{} repeats entry #{}; each URL must be different",
+                    i + 1,
+                    j + 1
+                ),
+            ));
+        }
+    }
+    match &w.secret {
+        None if !w.urls.is_empty() => p.push(ConfigProblem::new(
+            SECTION,
+            "secret",
+            format!(
+                "missing; it is required when urls is set (the key of the \
+                 X-Parley-Signature header, at least {MIN_WEBHOOK_SECRET_CHARS} characters)"
+            ),
+        )),
+        Some(secret) if secret.expose().chars().count() < MIN_WEBHOOK_SECRET_CHARS => {
+            p.push(ConfigProblem::new(
+                SECTION,
+                "secret",
+                format!(
+                    "has {} characters; it needs at least {MIN_WEBHOOK_SECRET_CHARS}",
+                    secret.expose().chars().count()
+                ),
+            ));
+        }
+        _ => {}
+    }
+    in_range(
+        p,
+        SECTION,
+        "attempts",
+        u64::from(w.attempts),
+        schema::WEBHOOK_ATTEMPTS,
+    );
+    in_range(
+        p,
+        SECTION,
+        "retry-delay",
+        w.retry_delay_ms,
+        schema::WEBHOOK_RETRY_DELAY,
+    );
+    in_range(
+        p,
+        SECTION,
+        "max-retry-delay",
+        w.max_retry_delay_ms,
+        schema::WEBHOOK_MAX_RETRY_DELAY,
+    );
+    in_range(p, SECTION, "timeout", w.timeout_ms, schema::WEBHOOK_TIMEOUT);
+    in_range(
+        p,
+        SECTION,
+        "queue-size",
+        to_u64(w.queue_size),
+        schema::WEBHOOK_QUEUE_SIZE,
+    );
+    if w.retry_delay_ms > w.max_retry_delay_ms {
+        p.push(
+            ConfigProblem::new(
+                SECTION,
+                "retry-delay",
+                format!(
+                    "must not exceed max-retry-delay ({}), the longest wait between retries",
+                    w.max_retry_delay_ms
+                ),
+            )
+            .with_value(w.retry_delay_ms),
+        );
+    }
+}
+
+/// `Ok` for `http(s)://host[:port][/path][?query]` without user information; otherwise
+/// what is wrong.
+fn check_webhook_url(url: &str) -> Result<(), &'static str> {
+    if url.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err("has spaces or control characters");
+    }
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return Err("has no scheme");
+    };
+    if !scheme.eq_ignore_ascii_case("http") && !scheme.eq_ignore_ascii_case("https") {
+        return Err("is not http or https");
+    }
+    let authority = rest.split(['/', '?', '#']).next().unwrap_or_default();
+    if authority.contains('@') {
+        return Err("has user information (the secret signs requests; URLs carry none)");
+    }
+    host_and_port(authority).map(drop)
 }

@@ -2,6 +2,7 @@
 //! GMS v2 facade) and, for session creation, the basic protocol. Each takes the caller's
 //! identity and returns domain results; the front doors only translate shapes.
 
+pub mod contact;
 mod files;
 mod logins;
 
@@ -147,9 +148,52 @@ pub fn create_session(
         "session created"
     );
     state.counters.sessions_created.inc();
+    let routed = (creator.party_type == PartyType::Client)
+        .then(|| queue.parse::<parley_core::routing::QueueName>().ok())
+        .flatten()
+        .map(|queue| crate::center::Submitted {
+            interaction: id.clone(),
+            tenant: record.tenant.clone(),
+            queue,
+            subject: record.subject.clone(),
+            user_data: record.user_data.clone(),
+            customer: session
+                .parties()
+                .first()
+                .map(|p| p.nickname.clone())
+                .unwrap_or_default(),
+            password: state
+                .policy
+                .password_enforce
+                .then(|| session.password().map(|p| p.expose().to_owned()))
+                .flatten(),
+        });
     let (tx, rx) = oneshot::channel();
     let handle = actor::spawn_created(state, session, effects, record, creator.sub, tx);
+    let rx = match routed {
+        Some(chat) => submit_when_created(state, chat, rx),
+        None => rx,
+    };
     Ok((id, handle, rx))
+}
+
+/// Submits a customer's chat to routing once its creation is durable (so the interaction
+/// record exists when routing and workflows look at it), passing the creator's reply on.
+fn submit_when_created(
+    state: &AppState,
+    chat: crate::center::Submitted,
+    rx: oneshot::Receiver<Result<ServerFrame, CmdError>>,
+) -> oneshot::Receiver<Result<ServerFrame, CmdError>> {
+    let (tx, out) = oneshot::channel();
+    let state = state.clone();
+    tokio::spawn(async move {
+        let result = reply(rx).await;
+        if result.is_ok() {
+            state.center.submit(chat);
+        }
+        let _ = tx.send(result);
+    });
+    out
 }
 
 /// Waits for a reply from an actor; a dropped reply means the session has ended (or the

@@ -197,12 +197,15 @@ async fn join(State(state): State<AppState>, body: Bytes) -> Reply {
                         protocol: parley_core::Protocol::Flex,
                         sub: None,
                     };
-                    let chat = NewChat {
+                    let mut chat = NewChat {
                         endpoint: req.endpoint,
                         subject: req.subject,
                         user_data,
                     };
-                    let (_, _, rx) = customer::create_session(&state, creator, chat)?;
+                    let contact =
+                        customer::contact::identify(&state, &mut chat, creator.party_type).await;
+                    let (id, _, rx) = customer::create_session(&state, creator, chat)?;
+                    customer::contact::link(&state, contact, &id).await;
                     let info = customer::reply(rx).await?;
                     state.logins.forget(&party);
                     Ok(from_info(info))

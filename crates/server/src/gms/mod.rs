@@ -185,12 +185,14 @@ async fn request_chat(
             protocol: parley_core::Protocol::Flex,
             sub: None,
         };
-        let chat = NewChat {
+        let mut chat = NewChat {
             endpoint: Some(format!("{tenant}:{endpoint}")),
             subject: form.get("subject").map(str::to_owned),
             user_data,
         };
+        let contact = customer::contact::identify(&state, &mut chat, creator.party_type).await;
         let (id, _, rx) = customer::create_session(&state, creator, chat)?;
+        customer::contact::link(&state, contact, &id).await;
         customer::reply(rx).await?;
         let caller = Caller::parse(id.as_str(), party.as_str(), &key)?;
         if let Some(text) = form.get("text").filter(|t| !t.is_empty()) {

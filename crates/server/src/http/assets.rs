@@ -31,6 +31,46 @@ pub const ASSETS: &[(&str, &str, &[u8])] = &[
         include_bytes!("../../../../web/demo-config.js"),
     ),
     (
+        "desktop-basic.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../../../web/desktop-basic.js"),
+    ),
+    (
+        "desktop-chat.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../../../web/desktop-chat.js"),
+    ),
+    (
+        "desktop-customer.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../../../web/desktop-customer.js"),
+    ),
+    (
+        "desktop-supervisor.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../../../web/desktop-supervisor.js"),
+    ),
+    (
+        "desktop-util.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../../../web/desktop-util.js"),
+    ),
+    (
+        "desktop.css",
+        "text/css; charset=utf-8",
+        include_bytes!("../../../../web/desktop.css"),
+    ),
+    (
+        "desktop.html",
+        "text/html; charset=utf-8",
+        include_bytes!("../../../../web/desktop.html"),
+    ),
+    (
+        "desktop.js",
+        "text/javascript; charset=utf-8",
+        include_bytes!("../../../../web/desktop.js"),
+    ),
+    (
         "widget.css",
         "text/css; charset=utf-8",
         include_bytes!("../../../../web/widget.css"),

@@ -8,6 +8,7 @@
 //! `skipped: chromium not installed` and passes (CI installs them).
 #![allow(unreachable_pub)]
 
+mod desktop;
 mod harness;
 
 use std::collections::{BTreeMap, BTreeSet};

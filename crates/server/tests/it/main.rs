@@ -3,14 +3,22 @@
 //! 127.0.0.1:0, a real SQLite database in a temp directory.
 
 mod common;
+mod desk;
 
+mod admin_api;
 mod agent_files;
 mod basic_errors;
 mod basic_flow;
 mod basic_resume;
 mod basic_visibility;
+mod cli;
+mod contacts;
 mod durability;
+mod esp;
 mod files;
 mod flex;
 mod gms;
 mod logs;
+mod routing;
+mod routing_webhooks;
+mod webhooks;

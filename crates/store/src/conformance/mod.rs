@@ -6,8 +6,11 @@
 //! Each check reads back what it wrote: a backend that acknowledged a write without
 //! storing it fails.
 
+mod agents;
+mod batches;
 mod contacts;
 mod documents;
+mod interactions;
 mod ownership;
 mod payloads;
 mod writes;
@@ -37,6 +40,8 @@ pub async fn run_all<S: Store>(store: &S) {
     writes::close_writes_the_interaction(store, &run).await;
     payloads::text_round_trips_exactly(store, &run).await;
     payloads::thousand_writes_commit_in_one_call(store, &run).await;
+    batches::many_sessions_interleaved_with_fenced_ones(store, &run).await;
+    batches::annihilations_in_the_batch_of_their_events(store, &run).await;
     ownership::unknown_sessions_are_not_found(store, &run).await;
     ownership::stale_epoch_is_fenced_alone(store, &run).await;
     ownership::claim_after_lease_lapsed(store, &run).await;
@@ -51,6 +56,11 @@ pub async fn run_all<S: Store>(store: &S) {
     contacts::contact_search_is_bounded_and_case_insensitive(store, &run).await;
     contacts::contact_history_lists_interactions_with_transcripts(store, &run).await;
     contacts::contact_attributes_update(store, &run).await;
+    agents::agents_round_trip_upsert_and_delete(store, &run).await;
+    agents::agents_are_listed_by_login(store, &run).await;
+    interactions::interaction_properties_merge(store, &run).await;
+    interactions::interactions_are_listed_newest_first(store, &run).await;
+    interactions::interactions_know_their_contact(store, &run).await;
     assert!(store.ping().await.is_ok(), "ping: a working store answers");
 }
 

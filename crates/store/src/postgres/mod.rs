@@ -16,11 +16,8 @@ use parley_core::{SessionId, UnixMillis};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 
-use crate::codec::{self, EventRow, InteractionRow, SessionRow};
-use crate::{
-    Claim, HealthStore, InstanceId, InteractionRecord, InteractionStore, StoreError, StoredSession,
-    TranscriptStore, Write,
-};
+use crate::codec::{self, EventRow, SessionRow};
+use crate::{Claim, HealthStore, InstanceId, StoreError, StoredSession, TranscriptStore, Write};
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/postgres");
 
@@ -109,10 +106,6 @@ const CLAIM_REFUSED: &str = "SELECT state, owner FROM sessions WHERE id = $1";
 
 const RENEW: &str = "UPDATE sessions SET lease_until = $1 WHERE owner = $2 AND state = 'alive'";
 
-const SELECT_INTERACTION: &str = "SELECT id, created_at, tenant, endpoint, queue, subject, \
-     user_data::text AS user_data, state, end_info::text AS end_info, \
-     transcript::text AS transcript FROM interactions WHERE id = $1";
-
 impl TranscriptStore for PgStore {
     async fn commit(&self, batch: &[Write]) -> Result<Vec<Result<(), StoreError>>, StoreError> {
         if batch.is_empty() {
@@ -120,10 +113,7 @@ impl TranscriptStore for PgStore {
         }
         // On an early return the dropped transaction rolls back.
         let mut tx = self.pool.begin().await?;
-        let mut outcomes = Vec::with_capacity(batch.len());
-        for w in batch {
-            outcomes.push(write::apply(&mut tx, w).await?);
-        }
+        let outcomes = write::commit(&mut tx, batch).await?;
         tx.commit().await?;
         Ok(outcomes)
     }
@@ -198,16 +188,6 @@ impl TranscriptStore for PgStore {
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected())
-    }
-}
-
-impl InteractionStore for PgStore {
-    async fn interaction(&self, id: &SessionId) -> Result<Option<InteractionRecord>, StoreError> {
-        let row: Option<InteractionRow> = sqlx::query_as(SELECT_INTERACTION)
-            .bind(id.as_str())
-            .fetch_optional(&self.pool)
-            .await?;
-        row.map(InteractionRow::into_record).transpose()
     }
 }
 

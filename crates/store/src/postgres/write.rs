@@ -1,279 +1,242 @@
-//! The writes of a group commit, on PostgreSQL. Each runs inside the batch's transaction
-//! and returns `Ok(outcome)`, its own result, or `Err` when the database failed, which
-//! aborts the batch. A write is refused (by `codec` or by a guarded first statement)
-//! before it changes anything: no statement is allowed to fail on a write's behalf, since
-//! a failed statement would abort the whole PostgreSQL transaction, and no savepoint (two
-//! more round trips per write) is needed.
+//! The group commit on PostgreSQL: a whole batch in a fixed number of statements (see
+//! `batch.rs`), whatever its size. Each statement takes its rows as one array per column,
+//! unpacked by `UNNEST`, so its text never changes and stays prepared.
 //!
-//! The statements mirror `sqlite/write.rs` one for one; only dialect differs. Fencing
-//! relies on row locks: every write's first statement locks its session row
-//! (`UPDATE ... WHERE epoch = $n`, or `SELECT ... FOR UPDATE`), so a concurrent claim by
-//! another instance either waits for this batch to commit or, having committed first,
-//! makes the guard see the new epoch.
+//! No statement is allowed to fail on a write's behalf, since a failed statement would
+//! abort the whole PostgreSQL transaction: a write is refused by `codec`'s checks or by
+//! the replay of `batch.rs`, before anything is written for it.
+//!
+//! Fencing relies on row locks: `READ_SESSIONS` locks every session row the batch writes
+//! to (in id order, so two batches cannot deadlock on each other), so a concurrent claim
+//! by another instance either waits for this batch to commit or, having committed first,
+//! shows its new epoch to the replay. A concurrent create of the same id waits on the
+//! primary key and then does nothing.
+//!
+//! The statements mirror `sqlite/write.rs` one for one; only dialect differs.
 
-use parley_core::session::EndInfo;
-use parley_core::{Event, EventId, SessionId};
+use std::collections::HashSet;
+
 use sqlx::PgConnection;
 
+use crate::batch::{check_updated, Batch, Found, Outcome, SessionRow};
 use crate::codec;
-use crate::{Epoch, NewSession, StoreError, Write};
+use crate::{StoreError, Write};
 
-/// One write's own result.
-type Outcome = Result<(), StoreError>;
-
-/// Applies one write of a batch.
-pub(super) async fn apply(conn: &mut PgConnection, write: &Write) -> Result<Outcome, StoreError> {
-    match write {
-        Write::CreateSession(s) => create(conn, s).await,
-        Write::Append {
-            session,
-            epoch,
-            events,
-            last_event_id,
-        } => append(conn, session, *epoch, events, *last_event_id).await,
-        Write::Annihilate {
-            session,
-            epoch,
-            ids,
-        } => annihilate(conn, session, *epoch, ids).await,
-        Write::Close {
-            session,
-            epoch,
-            end,
-            transcript,
-            last_event_id,
-        } => close(conn, session, *epoch, end, transcript, *last_event_id).await,
-        Write::UpdateUserData {
-            session,
-            epoch,
-            user_data,
-        } => update_user_data(conn, session, *epoch, user_data).await,
-    }
-}
-
-/// Reads the session's user data (locking the row where the dialect needs it).
-const SESSION_USER_DATA: &str =
-    "SELECT epoch, state, user_data::text FROM sessions WHERE id = $1 FOR UPDATE";
-const SET_SESSION_USER_DATA: &str = "UPDATE sessions SET user_data = $1::json WHERE id = $2";
-const SET_INTERACTION_USER_DATA: &str =
-    "UPDATE interactions SET user_data = $1::json WHERE id = $2";
-
-/// Merges keys into the user data of the session and of its interaction record.
-async fn update_user_data(
-    conn: &mut PgConnection,
-    session: &SessionId,
-    epoch: Epoch,
-    changes: &parley_core::UserData,
-) -> Result<Outcome, StoreError> {
-    let row: Option<(i64, String, String)> = sqlx::query_as(SESSION_USER_DATA)
-        .bind(session.as_str())
-        .fetch_optional(&mut *conn)
-        .await?;
-    let state = row.as_ref().map(|(e, s, _)| (*e, s.clone()));
-    if let Some(refused) = codec::refusal(session, epoch, state) {
-        return Ok(Err(refused));
-    }
-    let stored = row.map(|(_, _, d)| d).unwrap_or_default();
-    let merged = match codec::merged_user_data(&stored, changes) {
-        Ok(m) => m,
-        Err(e) => return Ok(Err(e)),
-    };
-    for statement in [SET_SESSION_USER_DATA, SET_INTERACTION_USER_DATA] {
-        sqlx::query(statement)
-            .bind(&merged)
-            .bind(session.as_str())
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(Ok(()))
-}
-
-/// Inserts the session unless the id is taken, by a session or by a leftover interaction
-/// record (whose history must not be overwritten); the interaction insert that follows
-/// therefore cannot conflict. (A concurrent insert of the same id waits on the primary
-/// key and then does nothing.)
-const CREATE_SESSION: &str = "INSERT INTO sessions (id, created_at, tenant, endpoint, queue, \
+/// Inserts the new sessions unless the id is taken by a session or by a leftover
+/// interaction record (whose history must not be overwritten); returns the ids inserted.
+const CREATE_SESSIONS: &str = "INSERT INTO sessions (id, created_at, tenant, endpoint, queue, \
      subject, user_data, password, state, owner, epoch, lease_until, last_event_id) \
-     SELECT $1, $2, $3, $4, $5, $6, $7::json, $8, 'alive', $9, $10, $11, 0 \
-     WHERE NOT EXISTS (SELECT 1 FROM interactions WHERE id = $1) \
-     ON CONFLICT (id) DO NOTHING";
+     SELECT n.id, n.created_at, n.tenant, n.endpoint, n.queue, n.subject, n.user_data::json, \
+     n.password, 'alive', n.owner, $11, n.lease_until, 0 \
+     FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::text[], $5::text[], $6::text[], \
+     $7::text[], $8::text[], $9::text[], $10::int8[]) \
+     AS n (id, created_at, tenant, endpoint, queue, subject, user_data, password, owner, \
+     lease_until) \
+     WHERE NOT EXISTS (SELECT 1 FROM interactions AS i WHERE i.id = n.id) \
+     ON CONFLICT (id) DO NOTHING RETURNING id";
 
-const CREATE_INTERACTION: &str = "INSERT INTO interactions (id, created_at, tenant, endpoint, \
-     queue, subject, user_data, state) VALUES ($1, $2, $3, $4, $5, $6, $7::json, 'alive')";
+/// The interaction records of the sessions just created, from their rows; no record
+/// has their ids (`CREATE_SESSIONS` checked), so this cannot conflict.
+const CREATE_INTERACTIONS: &str = "INSERT INTO interactions (id, created_at, tenant, endpoint, \
+     queue, subject, user_data, state) \
+     SELECT id, created_at, tenant, endpoint, queue, subject, user_data, 'alive' \
+     FROM sessions WHERE id = ANY($1)";
 
-async fn create(conn: &mut PgConnection, s: &NewSession) -> Result<Outcome, StoreError> {
-    let c = match codec::new_session(s) {
-        Ok(c) => c,
-        Err(refused) => return Ok(Err(refused)),
-    };
-    let inserted = sqlx::query(CREATE_SESSION)
-        .bind(c.id)
-        .bind(c.created_at)
-        .bind(c.tenant)
-        .bind(c.endpoint)
-        .bind(c.queue)
-        .bind(c.subject)
-        .bind(&c.user_data)
-        .bind(c.password)
-        .bind(c.owner)
-        .bind(codec::FIRST_EPOCH)
-        .bind(c.lease_until)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-    if inserted == 0 {
-        return Ok(Err(StoreError::Conflict(s.id.clone(), "session exists")));
-    }
-    sqlx::query(CREATE_INTERACTION)
-        .bind(c.id)
-        .bind(c.created_at)
-        .bind(c.tenant)
-        .bind(c.endpoint)
-        .bind(c.queue)
-        .bind(c.subject)
-        .bind(&c.user_data)
-        .execute(&mut *conn)
-        .await?;
-    Ok(Ok(()))
-}
+/// Locks the rows the writes need, in id order, for the rest of the batch; with the user
+/// data of those in `$2`.
+const READ_SESSIONS: &str = "SELECT id, epoch, state, \
+     CASE WHEN id = ANY($2) THEN user_data::text END \
+     FROM sessions WHERE id = ANY($1) ORDER BY id FOR UPDATE";
 
-/// An append in one round trip. `fence` raises the high-water id only if the writer's
-/// epoch is current, the session alive, and none of the new event ids is stored yet;
-/// `kept` inserts the events (one array per column) only for a row `fence` matched. A
-/// count of 0 means the write was refused before anything changed.
-const APPEND: &str = "WITH fence AS (UPDATE sessions \
-     SET last_event_id = GREATEST(last_event_id, $1) \
-     WHERE id = $2 AND epoch = $3 AND state = 'alive' AND NOT EXISTS (SELECT 1 FROM events \
-     WHERE session_id = $2 AND event_id = ANY($4)) RETURNING id), \
-     kept AS (INSERT INTO events (session_id, event_id, at, kind, from_party, payload) \
-     SELECT fence.id, e.id, e.at, e.kind, e.from_party, e.payload::json FROM fence, \
-     UNNEST($4::int8[], $5::int8[], $6::text[], $7::text[], $8::text[]) \
-     AS e (id, at, kind, from_party, payload)) \
-     SELECT count(*) FROM fence";
+/// Which of the (session, event id) pairs are stored.
+const READ_STORED: &str = "SELECT e.session_id, e.event_id \
+     FROM UNNEST($1::text[], $2::int8[]) AS p (session_id, event_id) \
+     JOIN events AS e ON e.session_id = p.session_id AND e.event_id = p.event_id";
 
-/// What a refused write's session row holds now.
-const SESSION_STATE: &str = "SELECT epoch, state FROM sessions WHERE id = $1";
+/// The epoch is the one read (and locked) in this transaction, so every row must match.
+const UPDATE_SESSIONS: &str = "UPDATE sessions AS s \
+     SET last_event_id = GREATEST(s.last_event_id, u.high_water), \
+     state = CASE WHEN u.closed THEN 'closed' ELSE s.state END, \
+     user_data = COALESCE(u.user_data::json, s.user_data) \
+     FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::bool[], $5::text[]) \
+     AS u (id, epoch, high_water, closed, user_data) \
+     WHERE s.id = u.id AND s.epoch = u.epoch";
 
-async fn append(
-    conn: &mut PgConnection,
-    session: &SessionId,
-    epoch: Epoch,
-    events: &[Event],
-    last_event_id: EventId,
-) -> Result<Outcome, StoreError> {
-    let cols = match codec::append(session, events, last_event_id) {
-        Ok(cols) => cols,
-        Err(refused) => return Ok(Err(refused)),
-    };
-    let applied: i64 = sqlx::query_scalar(APPEND)
-        .bind(cols.high_water)
-        .bind(session.as_str())
-        .bind(epoch.0)
-        .bind(&cols.ids)
-        .bind(&cols.ats)
-        .bind(&cols.kinds)
-        .bind(&cols.froms)
-        .bind(&cols.payloads)
-        .fetch_one(&mut *conn)
-        .await?;
-    if applied == 0 {
-        // The row is writable, so the fence's last condition failed.
-        return refused(conn, session, epoch, "event id already stored").await;
-    }
-    Ok(Ok(()))
-}
+const DELETE_EVENTS: &str = "DELETE FROM events AS e \
+     USING UNNEST($1::text[], $2::int8[]) AS d (session_id, event_id) \
+     WHERE e.session_id = d.session_id AND e.event_id = d.event_id";
 
-/// Locks the session row for the rest of the batch, so the epoch read stays current.
-const LOCK_SESSION: &str = "SELECT epoch, state FROM sessions WHERE id = $1 FOR UPDATE";
-
-const DELETE_EVENTS: &str = "DELETE FROM events WHERE session_id = $1 AND event_id = ANY($2)";
-
-async fn annihilate(
-    conn: &mut PgConnection,
-    session: &SessionId,
-    epoch: Epoch,
-    ids: &[EventId],
-) -> Result<Outcome, StoreError> {
-    let (_, ids) = match codec::annihilate(session, ids) {
-        Ok(ids) => ids,
-        Err(refused) => return Ok(Err(refused)),
-    };
-    let row: Option<(i64, String)> = sqlx::query_as(LOCK_SESSION)
-        .bind(session.as_str())
-        .fetch_optional(&mut *conn)
-        .await?;
-    if let Some(refused) = codec::refusal(session, epoch, row) {
-        return Ok(Err(refused));
-    }
-    // Ids that are not stored (already annihilated, or transient) are no error.
-    sqlx::query(DELETE_EVENTS)
-        .bind(session.as_str())
-        .bind(&ids)
-        .execute(&mut *conn)
-        .await?;
-    Ok(Ok(()))
-}
-
-/// The fence of a close, which also flips the state.
-const CLOSE_SESSION: &str = "UPDATE sessions \
-     SET state = 'closed', last_event_id = GREATEST(last_event_id, $1) \
-     WHERE id = $2 AND epoch = $3 AND state = 'alive'";
+const INSERT_EVENTS: &str = "INSERT INTO events (session_id, event_id, at, kind, from_party, \
+     payload) SELECT e.session_id, e.event_id, e.at, e.kind, e.from_party, e.payload::json \
+     FROM UNNEST($1::text[], $2::int8[], $3::int8[], $4::text[], $5::text[], $6::text[]) \
+     AS e (session_id, event_id, at, kind, from_party, payload)";
 
 /// Writes the end and the final transcript; recreates the record from the session row
 /// should it be missing, so that a close always leaves a complete contact-history entry.
-const CLOSE_INTERACTION: &str = "INSERT INTO interactions (id, created_at, tenant, endpoint, \
-     queue, subject, user_data, state, closed_at, end_info, transcript) \
-     SELECT id, created_at, tenant, endpoint, queue, subject, user_data, 'closed', $2, \
-     $3::json, $4::json FROM sessions WHERE id = $1 \
+const CLOSE_INTERACTIONS: &str = "INSERT INTO interactions (id, created_at, tenant, \
+     endpoint, queue, subject, user_data, state, closed_at, end_info, transcript) \
+     SELECT s.id, s.created_at, s.tenant, s.endpoint, s.queue, s.subject, s.user_data, \
+     'closed', c.closed_at, c.end_info::json, c.transcript::json \
+     FROM UNNEST($1::text[], $2::int8[], $3::text[], $4::text[]) \
+     AS c (id, closed_at, end_info, transcript) JOIN sessions AS s ON s.id = c.id \
      ON CONFLICT (id) DO UPDATE SET state = 'closed', closed_at = excluded.closed_at, \
      end_info = excluded.end_info, transcript = excluded.transcript";
 
-async fn close(
-    conn: &mut PgConnection,
-    session: &SessionId,
-    epoch: Epoch,
-    end: &EndInfo,
-    transcript: &[Event],
-    last_event_id: EventId,
-) -> Result<Outcome, StoreError> {
-    let cols = match codec::close(session, end, transcript, last_event_id) {
-        Ok(cols) => cols,
-        Err(refused) => return Ok(Err(refused)),
-    };
-    let fenced = sqlx::query(CLOSE_SESSION)
-        .bind(cols.high_water)
-        .bind(session.as_str())
-        .bind(epoch.0)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected()
-        == 0;
-    if fenced {
-        return refused(conn, session, epoch, "session changed during the write").await;
-    }
-    sqlx::query(CLOSE_INTERACTION)
-        .bind(session.as_str())
-        .bind(cols.closed_at)
-        .bind(&cols.end_info)
-        .bind(&cols.transcript)
-        .execute(&mut *conn)
-        .await?;
-    Ok(Ok(()))
-}
+const UPDATE_INTERACTIONS: &str = "UPDATE interactions AS i SET user_data = u.user_data::json \
+     FROM UNNEST($1::text[], $2::text[]) AS u (id, user_data) WHERE i.id = u.id";
 
-/// The outcome of a write whose guarded statement matched nothing; `otherwise` is the
-/// reason when the session row looks writable.
-async fn refused(
+/// Applies a batch inside the caller's transaction: each write's outcome, or `Err` when
+/// the database failed (the caller then rolls back).
+pub(super) async fn commit(
     conn: &mut PgConnection,
-    session: &SessionId,
-    epoch: Epoch,
-    otherwise: &'static str,
-) -> Result<Outcome, StoreError> {
-    let row: Option<(i64, String)> = sqlx::query_as(SESSION_STATE)
-        .bind(session.as_str())
-        .fetch_optional(&mut *conn)
-        .await?;
-    let refused = codec::refusal(session, epoch, row)
-        .unwrap_or_else(|| StoreError::Conflict(session.clone(), otherwise));
-    Ok(Err(refused))
+    writes: &[Write],
+) -> Result<Vec<Outcome>, StoreError> {
+    let batch = Batch::prepare(writes);
+    let mut found = Found::default();
+
+    let creates = batch.creates();
+    if !creates.is_empty() {
+        let created: Vec<String> = sqlx::query_scalar(CREATE_SESSIONS)
+            .bind(creates.iter().map(|c| c.id).collect::<Vec<_>>())
+            .bind(creates.iter().map(|c| c.created_at).collect::<Vec<_>>())
+            .bind(creates.iter().map(|c| c.tenant).collect::<Vec<_>>())
+            .bind(creates.iter().map(|c| c.endpoint).collect::<Vec<_>>())
+            .bind(creates.iter().map(|c| c.queue).collect::<Vec<_>>())
+            .bind(creates.iter().map(|c| c.subject).collect::<Vec<_>>())
+            .bind(
+                creates
+                    .iter()
+                    .map(|c| c.user_data.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(creates.iter().map(|c| c.password).collect::<Vec<_>>())
+            .bind(creates.iter().map(|c| c.owner).collect::<Vec<_>>())
+            .bind(creates.iter().map(|c| c.lease_until).collect::<Vec<_>>())
+            .bind(codec::FIRST_EPOCH)
+            .fetch_all(&mut *conn)
+            .await?;
+        if !created.is_empty() {
+            sqlx::query(CREATE_INTERACTIONS)
+                .bind(&created)
+                .execute(&mut *conn)
+                .await?;
+        }
+        found.created = created.into_iter().collect();
+    }
+
+    let sessions = batch.sessions(&found.created);
+    if !sessions.is_empty() {
+        let with_data = batch.user_data_sessions(&found.created);
+        let rows: Vec<(String, i64, String, Option<String>)> = sqlx::query_as(READ_SESSIONS)
+            .bind(&sessions)
+            .bind(&with_data)
+            .fetch_all(&mut *conn)
+            .await?;
+        found.sessions = rows
+            .into_iter()
+            .map(|(id, epoch, state, user_data)| {
+                let row = SessionRow {
+                    epoch,
+                    state,
+                    user_data,
+                };
+                (id, row)
+            })
+            .collect();
+    }
+    let appended = batch.appended(&found.created);
+    if !appended.is_empty() {
+        let (ids, events): (Vec<&str>, Vec<i64>) = appended.into_iter().unzip();
+        let rows: Vec<(String, i64)> = sqlx::query_as(READ_STORED)
+            .bind(ids)
+            .bind(events)
+            .fetch_all(&mut *conn)
+            .await?;
+        for (session, id) in rows {
+            found
+                .stored
+                .entry(session)
+                .or_insert_with(HashSet::new)
+                .insert(id);
+        }
+    }
+
+    let plan = batch.plan(&found);
+
+    let sessions = &plan.sessions;
+    if !sessions.is_empty() {
+        let updated = sqlx::query(UPDATE_SESSIONS)
+            .bind(sessions.iter().map(|s| s.id).collect::<Vec<_>>())
+            .bind(sessions.iter().map(|s| s.epoch).collect::<Vec<_>>())
+            .bind(sessions.iter().map(|s| s.high_water).collect::<Vec<_>>())
+            .bind(sessions.iter().map(|s| s.closed).collect::<Vec<_>>())
+            .bind(
+                sessions
+                    .iter()
+                    .map(|s| s.user_data.as_deref())
+                    .collect::<Vec<_>>(),
+            )
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+        check_updated(updated, sessions.len())?;
+    }
+    if !plan.deleted.is_empty() {
+        let (ids, events): (Vec<&str>, Vec<i64>) = plan.deleted.iter().copied().unzip();
+        sqlx::query(DELETE_EVENTS)
+            .bind(ids)
+            .bind(events)
+            .execute(&mut *conn)
+            .await?;
+    }
+    let inserted = &plan.inserted;
+    if !inserted.is_empty() {
+        sqlx::query(INSERT_EVENTS)
+            .bind(inserted.iter().map(|e| e.session).collect::<Vec<_>>())
+            .bind(inserted.iter().map(|e| e.id).collect::<Vec<_>>())
+            .bind(inserted.iter().map(|e| e.at).collect::<Vec<_>>())
+            .bind(inserted.iter().map(|e| e.kind).collect::<Vec<_>>())
+            .bind(inserted.iter().map(|e| e.from.as_str()).collect::<Vec<_>>())
+            .bind(
+                inserted
+                    .iter()
+                    .map(|e| e.payload.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .execute(&mut *conn)
+            .await?;
+    }
+    let closed = &plan.closed;
+    if !closed.is_empty() {
+        sqlx::query(CLOSE_INTERACTIONS)
+            .bind(closed.iter().map(|c| c.id).collect::<Vec<_>>())
+            .bind(closed.iter().map(|c| c.closed_at).collect::<Vec<_>>())
+            .bind(
+                closed
+                    .iter()
+                    .map(|c| c.end_info.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .bind(
+                closed
+                    .iter()
+                    .map(|c| c.transcript.as_str())
+                    .collect::<Vec<_>>(),
+            )
+            .execute(&mut *conn)
+            .await?;
+    }
+    if !plan.user_data.is_empty() {
+        let (ids, data): (Vec<&str>, Vec<&str>) = plan
+            .user_data
+            .iter()
+            .map(|(id, data)| (*id, data.as_str()))
+            .unzip();
+        sqlx::query(UPDATE_INTERACTIONS)
+            .bind(ids)
+            .bind(data)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(plan.outcomes)
 }

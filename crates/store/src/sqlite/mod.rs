@@ -10,6 +10,8 @@
 //! beside the writer. Write transactions start with `BEGIN IMMEDIATE`, taking the write
 //! lock up front; `busy_timeout` covers another process (e.g. a backup tool) holding it.
 
+#[cfg(test)]
+mod reference;
 mod write;
 
 use std::str::FromStr;
@@ -22,11 +24,8 @@ use sqlx::sqlite::{
     SqliteSynchronous,
 };
 
-use crate::codec::{self, EventRow, InteractionRow, SessionRow};
-use crate::{
-    Claim, HealthStore, InstanceId, InteractionRecord, InteractionStore, StoreError, StoredSession,
-    TranscriptStore, Write,
-};
+use crate::codec::{self, EventRow, SessionRow};
+use crate::{Claim, HealthStore, InstanceId, StoreError, StoredSession, TranscriptStore, Write};
 
 static MIGRATOR: Migrator = sqlx::migrate!("migrations/sqlite");
 
@@ -130,9 +129,6 @@ const CLAIM_REFUSED: &str = "SELECT state, owner FROM sessions WHERE id = $1";
 
 const RENEW: &str = "UPDATE sessions SET lease_until = $1 WHERE owner = $2 AND state = 'alive'";
 
-const SELECT_INTERACTION: &str = "SELECT id, created_at, tenant, endpoint, queue, subject, \
-     user_data, state, end_info, transcript FROM interactions WHERE id = $1";
-
 impl TranscriptStore for SqliteStore {
     async fn commit(&self, batch: &[Write]) -> Result<Vec<Result<(), StoreError>>, StoreError> {
         if batch.is_empty() {
@@ -140,10 +136,7 @@ impl TranscriptStore for SqliteStore {
         }
         // On an early return the dropped transaction rolls back.
         let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
-        let mut outcomes = Vec::with_capacity(batch.len());
-        for w in batch {
-            outcomes.push(write::apply(&mut tx, w).await?);
-        }
+        let outcomes = write::commit(&mut tx, batch).await?;
         tx.commit().await?;
         Ok(outcomes)
     }
@@ -218,16 +211,6 @@ impl TranscriptStore for SqliteStore {
             .execute(&self.writer)
             .await?;
         Ok(done.rows_affected())
-    }
-}
-
-impl InteractionStore for SqliteStore {
-    async fn interaction(&self, id: &SessionId) -> Result<Option<InteractionRecord>, StoreError> {
-        let row: Option<InteractionRow> = sqlx::query_as(SELECT_INTERACTION)
-            .bind(id.as_str())
-            .fetch_optional(&self.reader)
-            .await?;
-        row.map(InteractionRow::into_record).transpose()
     }
 }
 

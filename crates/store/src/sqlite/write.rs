@@ -1,284 +1,210 @@
-//! The writes of a group commit, on SQLite. Each runs inside the batch's transaction and
-//! returns `Ok(outcome)`, its own result, or `Err` when the database failed, which aborts
-//! the batch. A write is refused (by `codec` or by a guarded first statement) before it
-//! changes anything, so no write is ever half applied and no savepoint is needed.
+//! The group commit on SQLite: a whole batch in a fixed number of statements (see
+//! `batch.rs`), whatever its size. Each statement takes its rows as one JSON array bound
+//! to one parameter and unpacked by `json_each`, so its text never changes and sqlx's
+//! statement cache keeps it prepared.
 //!
 //! The statements mirror `postgres/write.rs` one for one; only dialect differs
-//! (`MAX` for `GREATEST`, `json_each` for `= ANY`, no `FOR UPDATE` since the single
-//! writer connection already serializes every write).
+//! (`json_each` for `UNNEST`, `MAX` for `GREATEST`, no `FOR UPDATE` since the single
+//! writer connection, in a `BEGIN IMMEDIATE` transaction, already serializes every
+//! write).
 
-use parley_core::session::EndInfo;
-use parley_core::{Event, EventId, SessionId};
+use std::collections::HashSet;
+
 use sqlx::SqliteConnection;
 
-use crate::codec;
-use crate::{Epoch, NewSession, StoreError, Write};
+use crate::batch::{check_updated, Batch, Found, Outcome, SessionRow};
+use crate::codec::{self, to_json};
+use crate::{StoreError, Write};
 
-/// One write's own result.
-type Outcome = Result<(), StoreError>;
-
-/// Applies one write of a batch.
-pub(super) async fn apply(
-    conn: &mut SqliteConnection,
-    write: &Write,
-) -> Result<Outcome, StoreError> {
-    match write {
-        Write::CreateSession(s) => create(conn, s).await,
-        Write::Append {
-            session,
-            epoch,
-            events,
-            last_event_id,
-        } => append(conn, session, *epoch, events, *last_event_id).await,
-        Write::Annihilate {
-            session,
-            epoch,
-            ids,
-        } => annihilate(conn, session, *epoch, ids).await,
-        Write::Close {
-            session,
-            epoch,
-            end,
-            transcript,
-            last_event_id,
-        } => close(conn, session, *epoch, end, transcript, *last_event_id).await,
-        Write::UpdateUserData {
-            session,
-            epoch,
-            user_data,
-        } => update_user_data(conn, session, *epoch, user_data).await,
-    }
-}
-
-/// Reads the session's user data (locking the row where the dialect needs it).
-const SESSION_USER_DATA: &str = "SELECT epoch, state, user_data FROM sessions WHERE id = $1";
-const SET_SESSION_USER_DATA: &str = "UPDATE sessions SET user_data = $1 WHERE id = $2";
-const SET_INTERACTION_USER_DATA: &str = "UPDATE interactions SET user_data = $1 WHERE id = $2";
-
-/// Merges keys into the user data of the session and of its interaction record.
-async fn update_user_data(
-    conn: &mut SqliteConnection,
-    session: &SessionId,
-    epoch: Epoch,
-    changes: &parley_core::UserData,
-) -> Result<Outcome, StoreError> {
-    let row: Option<(i64, String, String)> = sqlx::query_as(SESSION_USER_DATA)
-        .bind(session.as_str())
-        .fetch_optional(&mut *conn)
-        .await?;
-    let state = row.as_ref().map(|(e, s, _)| (*e, s.clone()));
-    if let Some(refused) = codec::refusal(session, epoch, state) {
-        return Ok(Err(refused));
-    }
-    let stored = row.map(|(_, _, d)| d).unwrap_or_default();
-    let merged = match codec::merged_user_data(&stored, changes) {
-        Ok(m) => m,
-        Err(e) => return Ok(Err(e)),
-    };
-    for statement in [SET_SESSION_USER_DATA, SET_INTERACTION_USER_DATA] {
-        sqlx::query(statement)
-            .bind(&merged)
-            .bind(session.as_str())
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(Ok(()))
-}
-
-/// Inserts the session unless the id is taken, by a session or by a leftover interaction
-/// record (whose history must not be overwritten); the interaction insert that follows
-/// therefore cannot conflict.
-const CREATE_SESSION: &str = "INSERT INTO sessions (id, created_at, tenant, endpoint, queue, \
+/// Inserts the new sessions, `[id, created_at, tenant, endpoint, queue, subject,
+/// user_data, password, owner, lease_until]` each, unless the id is taken by a session or
+/// by a leftover interaction record (whose history must not be overwritten); returns the
+/// ids inserted. (The `WHERE` also settles SQLite's `INSERT ... SELECT ... ON CONFLICT`
+/// parsing ambiguity.)
+const CREATE_SESSIONS: &str = "INSERT INTO sessions (id, created_at, tenant, endpoint, queue, \
      subject, user_data, password, state, owner, epoch, lease_until, last_event_id) \
-     SELECT $1, $2, $3, $4, $5, $6, $7, $8, 'alive', $9, $10, $11, 0 \
-     WHERE NOT EXISTS (SELECT 1 FROM interactions WHERE id = $1) \
-     ON CONFLICT (id) DO NOTHING";
+     SELECT n.value ->> 0, n.value ->> 1, n.value ->> 2, n.value ->> 3, n.value ->> 4, \
+     n.value ->> 5, n.value ->> 6, n.value ->> 7, 'alive', n.value ->> 8, $2, \
+     n.value ->> 9, 0 FROM json_each($1) AS n \
+     WHERE NOT EXISTS (SELECT 1 FROM interactions WHERE id = n.value ->> 0) \
+     ON CONFLICT (id) DO NOTHING RETURNING id";
 
-const CREATE_INTERACTION: &str = "INSERT INTO interactions (id, created_at, tenant, endpoint, \
-     queue, subject, user_data, state) VALUES ($1, $2, $3, $4, $5, $6, $7, 'alive')";
+/// The interaction records of the sessions just created, from their rows; no record
+/// has their ids (`CREATE_SESSIONS` checked), so this cannot conflict.
+const CREATE_INTERACTIONS: &str = "INSERT INTO interactions (id, created_at, tenant, endpoint, \
+     queue, subject, user_data, state) \
+     SELECT id, created_at, tenant, endpoint, queue, subject, user_data, 'alive' \
+     FROM sessions WHERE id IN (SELECT value FROM json_each($1))";
 
-async fn create(conn: &mut SqliteConnection, s: &NewSession) -> Result<Outcome, StoreError> {
-    let c = match codec::new_session(s) {
-        Ok(c) => c,
-        Err(refused) => return Ok(Err(refused)),
-    };
-    let inserted = sqlx::query(CREATE_SESSION)
-        .bind(c.id)
-        .bind(c.created_at)
-        .bind(c.tenant)
-        .bind(c.endpoint)
-        .bind(c.queue)
-        .bind(c.subject)
-        .bind(&c.user_data)
-        .bind(c.password)
-        .bind(c.owner)
-        .bind(codec::FIRST_EPOCH)
-        .bind(c.lease_until)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected();
-    if inserted == 0 {
-        return Ok(Err(StoreError::Conflict(s.id.clone(), "session exists")));
-    }
-    sqlx::query(CREATE_INTERACTION)
-        .bind(c.id)
-        .bind(c.created_at)
-        .bind(c.tenant)
-        .bind(c.endpoint)
-        .bind(c.queue)
-        .bind(c.subject)
-        .bind(&c.user_data)
-        .execute(&mut *conn)
-        .await?;
-    Ok(Ok(()))
-}
+/// The rows the writes need, with the user data of those in `$2`.
+const READ_SESSIONS: &str = "SELECT id, epoch, state, \
+     CASE WHEN id IN (SELECT value FROM json_each($2)) THEN user_data END \
+     FROM sessions WHERE id IN (SELECT value FROM json_each($1))";
 
-/// The fence of an append: raises the high-water id only if the writer's epoch is
-/// current, the session alive, and none of the new event ids is stored yet. When it
-/// matches no row the write is refused before anything changed.
-const RAISE_HIGH_WATER: &str = "UPDATE sessions SET last_event_id = MAX(last_event_id, $1) \
-     WHERE id = $2 AND epoch = $3 AND state = 'alive' AND NOT EXISTS (SELECT 1 FROM events \
-     WHERE session_id = $2 AND event_id IN (SELECT value FROM json_each($4)))";
+/// Which of the `[session, event id]` pairs are stored.
+const READ_STORED: &str = "SELECT e.session_id, e.event_id FROM json_each($1) AS p \
+     CROSS JOIN events AS e ON e.session_id = p.value ->> 0 AND e.event_id = p.value ->> 1";
 
-const INSERT_EVENT: &str = "INSERT INTO events (session_id, event_id, at, kind, from_party, \
-     payload) VALUES ($1, $2, $3, $4, $5, $6)";
+/// `[id, epoch, high water, closed, user data or null]` each. The epoch is the one read
+/// in this transaction, so every row must match.
+const UPDATE_SESSIONS: &str = "UPDATE sessions \
+     SET last_event_id = MAX(last_event_id, u.value ->> 2), \
+     state = CASE WHEN u.value ->> 3 THEN 'closed' ELSE state END, \
+     user_data = COALESCE(u.value ->> 4, user_data) \
+     FROM json_each($1) AS u \
+     WHERE sessions.id = u.value ->> 0 AND sessions.epoch = u.value ->> 1";
 
-/// What a refused write's session row holds now.
-const SESSION_STATE: &str = "SELECT epoch, state FROM sessions WHERE id = $1";
+/// `[session, event id]` each. (By rowid: a row-value `IN` would search the primary key
+/// by session only.)
+const DELETE_EVENTS: &str = "DELETE FROM events WHERE rowid IN (SELECT e.rowid \
+     FROM json_each($1) AS d CROSS JOIN events AS e \
+     ON e.session_id = d.value ->> 0 AND e.event_id = d.value ->> 1)";
 
-async fn append(
-    conn: &mut SqliteConnection,
-    session: &SessionId,
-    epoch: Epoch,
-    events: &[Event],
-    last_event_id: EventId,
-) -> Result<Outcome, StoreError> {
-    let cols = match codec::append(session, events, last_event_id) {
-        Ok(cols) => cols,
-        Err(refused) => return Ok(Err(refused)),
-    };
-    let fenced = sqlx::query(RAISE_HIGH_WATER)
-        .bind(cols.high_water)
-        .bind(session.as_str())
-        .bind(epoch.0)
-        .bind(&cols.ids_json)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected()
-        == 0;
-    if fenced {
-        // The row is writable, so the guard's last condition failed.
-        return refused(conn, session, epoch, "event id already stored").await;
-    }
-    // One prepared statement per row: SQLite runs in-process, so a row costs a step, not
-    // a round trip.
-    for i in 0..cols.ids.len() {
-        sqlx::query(INSERT_EVENT)
-            .bind(session.as_str())
-            .bind(cols.ids[i])
-            .bind(cols.ats[i])
-            .bind(cols.kinds[i])
-            .bind(&cols.froms[i])
-            .bind(&cols.payloads[i])
-            .execute(&mut *conn)
-            .await?;
-    }
-    Ok(Ok(()))
-}
+/// `[session, event id, at, kind, from, payload]` each.
+const INSERT_EVENTS: &str = "INSERT INTO events (session_id, event_id, at, kind, from_party, \
+     payload) SELECT value ->> 0, value ->> 1, value ->> 2, value ->> 3, value ->> 4, \
+     value ->> 5 FROM json_each($1)";
 
-const DELETE_EVENTS: &str = "DELETE FROM events \
-     WHERE session_id = $1 AND event_id IN (SELECT value FROM json_each($2))";
-
-async fn annihilate(
-    conn: &mut SqliteConnection,
-    session: &SessionId,
-    epoch: Epoch,
-    ids: &[EventId],
-) -> Result<Outcome, StoreError> {
-    let (ids_json, _) = match codec::annihilate(session, ids) {
-        Ok(ids) => ids,
-        Err(refused) => return Ok(Err(refused)),
-    };
-    let row = session_state(conn, session).await?;
-    if let Some(refused) = codec::refusal(session, epoch, row) {
-        return Ok(Err(refused));
-    }
-    // Ids that are not stored (already annihilated, or transient) are no error.
-    sqlx::query(DELETE_EVENTS)
-        .bind(session.as_str())
-        .bind(&ids_json)
-        .execute(&mut *conn)
-        .await?;
-    Ok(Ok(()))
-}
-
-/// The fence of a close, which also flips the state.
-const CLOSE_SESSION: &str = "UPDATE sessions \
-     SET state = 'closed', last_event_id = MAX(last_event_id, $1) \
-     WHERE id = $2 AND epoch = $3 AND state = 'alive'";
-
-/// Writes the end and the final transcript; recreates the record from the session row
-/// should it be missing, so that a close always leaves a complete contact-history entry.
-const CLOSE_INTERACTION: &str = "INSERT INTO interactions (id, created_at, tenant, endpoint, \
-     queue, subject, user_data, state, closed_at, end_info, transcript) \
-     SELECT id, created_at, tenant, endpoint, queue, subject, user_data, 'closed', $2, $3, $4 \
-     FROM sessions WHERE id = $1 \
+/// Writes the end and the final transcript, `[id, closed_at, end_info, transcript]`
+/// each; recreates the record from the session row should it be missing, so that a
+/// close always leaves a complete contact-history entry.
+const CLOSE_INTERACTIONS: &str = "INSERT INTO interactions (id, created_at, tenant, \
+     endpoint, queue, subject, user_data, state, closed_at, end_info, transcript) \
+     SELECT s.id, s.created_at, s.tenant, s.endpoint, s.queue, s.subject, s.user_data, \
+     'closed', c.value ->> 1, c.value ->> 2, c.value ->> 3 \
+     FROM json_each($1) AS c CROSS JOIN sessions AS s ON s.id = c.value ->> 0 WHERE true \
      ON CONFLICT (id) DO UPDATE SET state = 'closed', closed_at = excluded.closed_at, \
      end_info = excluded.end_info, transcript = excluded.transcript";
 
-async fn close(
+/// `[id, user data]` each.
+const UPDATE_INTERACTIONS: &str = "UPDATE interactions SET user_data = u.value ->> 1 \
+     FROM json_each($1) AS u WHERE interactions.id = u.value ->> 0";
+
+/// Applies a batch inside the caller's transaction: each write's outcome, or `Err` when
+/// the database failed (the caller then rolls back).
+pub(super) async fn commit(
     conn: &mut SqliteConnection,
-    session: &SessionId,
-    epoch: Epoch,
-    end: &EndInfo,
-    transcript: &[Event],
-    last_event_id: EventId,
-) -> Result<Outcome, StoreError> {
-    let cols = match codec::close(session, end, transcript, last_event_id) {
-        Ok(cols) => cols,
-        Err(refused) => return Ok(Err(refused)),
-    };
-    let fenced = sqlx::query(CLOSE_SESSION)
-        .bind(cols.high_water)
-        .bind(session.as_str())
-        .bind(epoch.0)
-        .execute(&mut *conn)
-        .await?
-        .rows_affected()
-        == 0;
-    if fenced {
-        return refused(conn, session, epoch, "session changed during the write").await;
+    writes: &[Write],
+) -> Result<Vec<Outcome>, StoreError> {
+    let batch = Batch::prepare(writes);
+    let mut found = Found::default();
+
+    let creates = batch.creates();
+    if !creates.is_empty() {
+        let rows: Vec<_> = creates
+            .iter()
+            .map(|c| {
+                (
+                    c.id,
+                    c.created_at,
+                    c.tenant,
+                    c.endpoint,
+                    c.queue,
+                    c.subject,
+                    &c.user_data,
+                    c.password,
+                    c.owner,
+                    c.lease_until,
+                )
+            })
+            .collect();
+        let created: Vec<String> = sqlx::query_scalar(CREATE_SESSIONS)
+            .bind(to_json(&rows)?)
+            .bind(codec::FIRST_EPOCH)
+            .fetch_all(&mut *conn)
+            .await?;
+        if !created.is_empty() {
+            sqlx::query(CREATE_INTERACTIONS)
+                .bind(to_json(&created)?)
+                .execute(&mut *conn)
+                .await?;
+        }
+        found.created = created.into_iter().collect();
     }
-    sqlx::query(CLOSE_INTERACTION)
-        .bind(session.as_str())
-        .bind(cols.closed_at)
-        .bind(&cols.end_info)
-        .bind(&cols.transcript)
-        .execute(&mut *conn)
-        .await?;
-    Ok(Ok(()))
-}
 
-async fn session_state(
-    conn: &mut SqliteConnection,
-    session: &SessionId,
-) -> Result<Option<(i64, String)>, StoreError> {
-    Ok(sqlx::query_as(SESSION_STATE)
-        .bind(session.as_str())
-        .fetch_optional(&mut *conn)
-        .await?)
-}
+    let sessions = batch.sessions(&found.created);
+    if !sessions.is_empty() {
+        let with_data = batch.user_data_sessions(&found.created);
+        let rows: Vec<(String, i64, String, Option<String>)> = sqlx::query_as(READ_SESSIONS)
+            .bind(to_json(&sessions)?)
+            .bind(to_json(&with_data)?)
+            .fetch_all(&mut *conn)
+            .await?;
+        found.sessions = rows
+            .into_iter()
+            .map(|(id, epoch, state, user_data)| {
+                let row = SessionRow {
+                    epoch,
+                    state,
+                    user_data,
+                };
+                (id, row)
+            })
+            .collect();
+    }
+    let appended = batch.appended(&found.created);
+    if !appended.is_empty() {
+        let rows: Vec<(String, i64)> = sqlx::query_as(READ_STORED)
+            .bind(to_json(&appended)?)
+            .fetch_all(&mut *conn)
+            .await?;
+        for (session, id) in rows {
+            found
+                .stored
+                .entry(session)
+                .or_insert_with(HashSet::new)
+                .insert(id);
+        }
+    }
 
-/// The outcome of a write whose guarded statement matched nothing; `otherwise` is the
-/// reason when the session row looks writable.
-async fn refused(
-    conn: &mut SqliteConnection,
-    session: &SessionId,
-    epoch: Epoch,
-    otherwise: &'static str,
-) -> Result<Outcome, StoreError> {
-    let row = session_state(conn, session).await?;
-    let refused = codec::refusal(session, epoch, row)
-        .unwrap_or_else(|| StoreError::Conflict(session.clone(), otherwise));
-    Ok(Err(refused))
+    let plan = batch.plan(&found);
+
+    if !plan.sessions.is_empty() {
+        let rows: Vec<_> = plan
+            .sessions
+            .iter()
+            .map(|s| (s.id, s.epoch, s.high_water, s.closed, &s.user_data))
+            .collect();
+        let updated = sqlx::query(UPDATE_SESSIONS)
+            .bind(to_json(&rows)?)
+            .execute(&mut *conn)
+            .await?
+            .rows_affected();
+        check_updated(updated, rows.len())?;
+    }
+    if !plan.deleted.is_empty() {
+        sqlx::query(DELETE_EVENTS)
+            .bind(to_json(&plan.deleted)?)
+            .execute(&mut *conn)
+            .await?;
+    }
+    if !plan.inserted.is_empty() {
+        let rows: Vec<_> = plan
+            .inserted
+            .iter()
+            .map(|e| (e.session, e.id, e.at, e.kind, &e.from, &e.payload))
+            .collect();
+        sqlx::query(INSERT_EVENTS)
+            .bind(to_json(&rows)?)
+            .execute(&mut *conn)
+            .await?;
+    }
+    if !plan.closed.is_empty() {
+        let rows: Vec<_> = plan
+            .closed
+            .iter()
+            .map(|c| (c.id, c.closed_at, &c.end_info, &c.transcript))
+            .collect();
+        sqlx::query(CLOSE_INTERACTIONS)
+            .bind(to_json(&rows)?)
+            .execute(&mut *conn)
+            .await?;
+    }
+    if !plan.user_data.is_empty() {
+        sqlx::query(UPDATE_INTERACTIONS)
+            .bind(to_json(&plan.user_data)?)
+            .execute(&mut *conn)
+            .await?;
+    }
+    Ok(plan.outcomes)
 }

@@ -8,6 +8,7 @@
 //! refusals) and `restore.rs` (restoration).
 
 mod detach;
+mod esp;
 mod ids;
 mod join;
 mod leave;

@@ -1,0 +1,299 @@
+//! Carrying out the router's effects: desktop frames at once; session commands, customer
+//! notices and store updates in spawned tasks (the router task never waits on a session
+//! or the store); a webhook for each interaction event.
+
+use parley_core::routing::{
+    AgentId, OfferKind, RequeueReason, RouteEffect, StopReason, NO_ANSWER_REASON,
+};
+use parley_core::session::{EndedReason, SendBody};
+use parley_core::{LeftReason, SessionId, Visibility};
+use tokio::sync::oneshot;
+use tracing::{debug, warn};
+
+use super::frames::DesktopEvent;
+use super::task::Task;
+use super::{properties, views, SessionFact};
+use crate::actor::{self, now, Command};
+use crate::esp::{post_external, ExternalPost};
+use crate::state::AppState;
+use crate::webhooks::{WebhookEvent, WebhookKind};
+
+impl Task {
+    pub(super) fn carry_out(&mut self, effect: RouteEffect) {
+        match effect {
+            RouteEffect::Offer {
+                agent,
+                interaction,
+                until,
+                kind,
+            } => {
+                let offer = views::offer(&self.chats, &interaction, &kind, until, now());
+                self.tell(&agent, DesktopEvent::Offer(offer));
+                properties::routing_state(&self.state, &interaction, "offered", Some(&agent));
+                let queue = self.chats.get(&interaction).map(|m| m.queue.to_string());
+                self.webhook(
+                    WebhookKind::Offered,
+                    &interaction,
+                    serde_json::json!({"agent": agent.as_str(), "queue": queue,
+                                       "until": until.0, "kind": views::offer_kind(&kind).0}),
+                );
+            }
+            RouteEffect::OfferWithdrawn { agent, interaction } => {
+                self.last_withdrawn = Some((agent.clone(), interaction.clone()));
+                self.tell(
+                    &agent,
+                    DesktopEvent::OfferWithdrawn {
+                        interaction_id: interaction.to_string(),
+                    },
+                );
+            }
+            RouteEffect::Assigned {
+                agent,
+                interaction,
+                kind: _,
+            } => {
+                self.state
+                    .center
+                    .grant(&agent, &interaction, Visibility::All);
+                let chat = views::chat(&self.router, &self.chats, &interaction, &agent);
+                if let Some(chat) = chat {
+                    self.tell(&agent, DesktopEvent::Assigned(chat));
+                }
+                properties::routing_state(&self.state, &interaction, "handled", Some(&agent));
+                self.webhook(
+                    WebhookKind::Accepted,
+                    &interaction,
+                    serde_json::json!({"agent": agent.as_str()}),
+                );
+            }
+            RouteEffect::InviteFailed {
+                interaction,
+                invitee,
+                kind,
+            } => {
+                let inviter = match kind {
+                    OfferKind::Transfer { from } => Some(from),
+                    OfferKind::Conference { inviter } => Some(inviter),
+                    OfferKind::Queue(_) => None,
+                };
+                if let Some(inviter) = inviter {
+                    self.tell(
+                        &inviter,
+                        DesktopEvent::InviteFailed {
+                            interaction_id: interaction.to_string(),
+                            invitee: invitee.to_string(),
+                        },
+                    );
+                }
+                self.webhook(
+                    WebhookKind::Rejected,
+                    &interaction,
+                    serde_json::json!({"agent": invitee.as_str(), "reason": "invite-failed"}),
+                );
+            }
+            RouteEffect::LeaveChat { agent, interaction } => {
+                self.state.center.revoke(&agent, &interaction);
+                let party = self
+                    .chats
+                    .get_mut(&interaction)
+                    .and_then(|m| m.parties.remove(&agent));
+                if let Some(party) = party {
+                    remove_party(&self.state, &interaction, party);
+                }
+                self.tell(
+                    &agent,
+                    DesktopEvent::ChatRemoved {
+                        interaction_id: interaction.to_string(),
+                        reason: "removed",
+                    },
+                );
+            }
+            RouteEffect::SetNotReady { agent, reason } => {
+                debug!(agent = %agent, reason, "set not ready");
+                // A lapsed offer is withdrawn, then its agent set not ready.
+                if reason == NO_ANSWER_REASON {
+                    if let Some((a, interaction)) = self.last_withdrawn.take() {
+                        if a == agent {
+                            self.rejected(&agent, &interaction, "no-answer");
+                        }
+                    }
+                }
+            }
+            RouteEffect::SupervisorJoined {
+                supervisor,
+                interaction,
+                visibility,
+            } => {
+                self.state
+                    .center
+                    .grant(&supervisor, &interaction, visibility);
+                if let Some(chat) =
+                    views::chat(&self.router, &self.chats, &interaction, &supervisor)
+                {
+                    self.tell(&supervisor, DesktopEvent::Assigned(chat));
+                }
+            }
+            RouteEffect::CustomerNotice {
+                interaction, text, ..
+            } => {
+                let post = ExternalPost {
+                    nickname: self.state.config.routing.system_nickname.clone(),
+                    visibility: Visibility::All,
+                    body: SendBody::Message {
+                        text,
+                        message_type: Some("routing".into()),
+                    },
+                };
+                let state = self.state.clone();
+                tokio::spawn(async move {
+                    if let Err(e) = post_external(&state, &interaction, post).await {
+                        debug!(session_id = %interaction, error = %e.message, "customer notice not sent");
+                    }
+                });
+            }
+            RouteEffect::Requeued {
+                interaction,
+                queue,
+                why,
+            } => {
+                if let Some(meta) = self.chats.get_mut(&interaction) {
+                    meta.queue = queue.clone();
+                }
+                properties::routing_state(&self.state, &interaction, "queued", None);
+                let (reason, agent) = requeue_reason(&why);
+                self.webhook(
+                    WebhookKind::Queued,
+                    &interaction,
+                    serde_json::json!({"queue": queue.as_str(), "reason": reason,
+                                       "agent": agent.as_str()}),
+                );
+            }
+            RouteEffect::CloseInteraction {
+                interaction,
+                reason: _,
+            } => {
+                let state = self.state.clone();
+                tokio::spawn(async move {
+                    let Ok(handle) = actor::find(&state, &interaction).await else {
+                        return;
+                    };
+                    let (tx, rx) = oneshot::channel();
+                    let cmd = Command::SystemClose {
+                        reason: EndedReason::Force,
+                        reply: tx,
+                    };
+                    if let Err(e) = handle.call(cmd, rx).await {
+                        debug!(session_id = %interaction, error = %e.message, "close");
+                    }
+                });
+            }
+            RouteEffect::StopInteraction { interaction, why } => {
+                self.state.center.revoke_all(&interaction);
+                let reason = match why {
+                    StopReason::Policy => "stop-abandoned-interaction",
+                    StopReason::Done => "done",
+                };
+                properties::stopped(&self.state, &interaction, reason);
+                self.webhook(
+                    WebhookKind::Stopped,
+                    &interaction,
+                    serde_json::json!({"reason": reason}),
+                );
+                self.chats.remove(&interaction);
+            }
+        }
+    }
+
+    /// `interaction.rejected`: `reason` `rejected` or `no-answer`.
+    pub(super) fn rejected(&self, agent: &AgentId, interaction: &SessionId, reason: &str) {
+        self.webhook(
+            WebhookKind::Rejected,
+            interaction,
+            serde_json::json!({"agent": agent.as_str(), "reason": reason}),
+        );
+    }
+
+    fn webhook(&self, kind: WebhookKind, interaction: &SessionId, data: serde_json::Value) {
+        self.state.center.webhooks.emit(WebhookEvent {
+            kind,
+            interaction_id: interaction.clone(),
+            at: now(),
+            data,
+        });
+    }
+}
+
+fn requeue_reason(why: &RequeueReason) -> (&'static str, &AgentId) {
+    match why {
+        RequeueReason::AgentDisconnected(a) => ("agent-disconnected", a),
+        RequeueReason::AgentLoggedOut(a) => ("agent-logged-out", a),
+        RequeueReason::AgentLeft(a) => ("agent-left", a),
+        RequeueReason::Transferred(a) => ("transferred", a),
+    }
+}
+
+/// Takes an agent's party out of the session (transfer done, re-queue, logout).
+fn remove_party(state: &AppState, interaction: &SessionId, party: parley_core::PartyId) {
+    let state = state.clone();
+    let interaction = interaction.clone();
+    tokio::spawn(async move {
+        let Ok(handle) = actor::find(&state, &interaction).await else {
+            return;
+        };
+        let (tx, rx) = oneshot::channel();
+        let cmd = Command::Remove {
+            party,
+            reason: LeftReason::RemovedByParty,
+            reply: tx,
+        };
+        if let Err(e) = handle.call(cmd, rx).await {
+            // The agent may have left on its own meanwhile.
+            debug!(session_id = %interaction, error = %e.message, "remove agent");
+        }
+    });
+}
+
+/// The webhook of a session fact.
+pub(super) fn fact_webhook(state: &AppState, fact: &SessionFact) {
+    let (kind, interaction, data) = match fact {
+        SessionFact::Joined {
+            interaction,
+            party,
+            nickname,
+            party_type,
+            visibility,
+            ..
+        } => (
+            WebhookKind::PartyJoined,
+            interaction,
+            serde_json::json!({"partyId": party.to_string(), "nickname": nickname,
+                               "partyType": party_type, "visibility": visibility}),
+        ),
+        SessionFact::Left {
+            interaction,
+            party,
+            nickname,
+            party_type,
+            reason,
+            ..
+        } => (
+            WebhookKind::PartyLeft,
+            interaction,
+            serde_json::json!({"partyId": party.to_string(), "nickname": nickname,
+                               "partyType": party_type, "reason": reason}),
+        ),
+        SessionFact::Ended { interaction, end } => match serde_json::to_value(end) {
+            Ok(end) => (WebhookKind::Ended, interaction, end),
+            Err(e) => {
+                warn!(error = %e, "end facts not serializable");
+                return;
+            }
+        },
+    };
+    state.center.webhooks.emit(WebhookEvent {
+        kind,
+        interaction_id: interaction.clone(),
+        at: now(),
+        data,
+    });
+}

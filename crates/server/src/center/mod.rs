@@ -1,0 +1,200 @@
+//! The contact center around the chat sessions (Interaction Server's and URS's roles):
+//! the agent directory, the router task driving the pure `parley_core::routing::Router`,
+//! agent desktops, and the facts sessions report to them.
+//!
+//! Layout: `directory.rs` agents, passwords, tokens; `frames.rs` the desktop WebSocket's
+//! frames; `task.rs` the router task (one task owns the `Router`; everything reaches it
+//! through its mailbox); `effects.rs` carrying out the router's effects; `views.rs` what
+//! desktops are shown (welcome, status, overview); `desktop.rs` the desktop WebSocket;
+//! `http.rs` agent login, logout and interaction reads; `properties.rs` the interaction
+//! properties kept in the store.
+
+mod desktop;
+pub mod directory;
+mod effects;
+pub mod frames;
+mod http;
+mod properties;
+mod task;
+mod views;
+
+pub use directory::{AgentProfile, Directory};
+pub use http::routes;
+pub use task::spawn;
+
+use std::collections::HashMap;
+use std::sync::Mutex;
+
+use parley_core::routing::{AgentId, QueueName};
+use parley_core::{PartyId, PartyType, SessionId, UserData, Visibility};
+use tokio::sync::mpsc;
+
+use crate::webhooks::Webhooks;
+
+/// A chat entering routing.
+#[derive(Debug, Clone)]
+pub struct Submitted {
+    /// The interaction (= session) id.
+    pub interaction: SessionId,
+    /// Its tenant.
+    pub tenant: String,
+    /// Its queue.
+    pub queue: QueueName,
+    /// Subject.
+    pub subject: Option<String>,
+    /// The session's user data.
+    pub user_data: UserData,
+    /// The customer's nickname.
+    pub customer: String,
+    /// The session password, when one is enforced (`ChatServerSessionPassword`).
+    pub password: Option<String>,
+}
+
+/// What a session reports once it is durable.
+#[derive(Debug, Clone)]
+pub enum SessionFact {
+    /// A party joined.
+    Joined {
+        /// Which session.
+        interaction: SessionId,
+        /// The party.
+        party: PartyId,
+        /// Its nickname.
+        nickname: String,
+        /// Its type.
+        party_type: PartyType,
+        /// Its agent login.
+        person_id: Option<String>,
+        /// How it takes part.
+        visibility: Visibility,
+    },
+    /// A party left.
+    Left {
+        /// Which session.
+        interaction: SessionId,
+        /// The party.
+        party: PartyId,
+        /// Its nickname.
+        nickname: String,
+        /// Its type.
+        party_type: PartyType,
+        /// Its agent login.
+        person_id: Option<String>,
+        /// Why.
+        reason: parley_core::LeftReason,
+        /// What it asked for.
+        after_action: parley_core::AfterAction,
+    },
+    /// The session is over.
+    Ended {
+        /// Which session.
+        interaction: SessionId,
+        /// The end facts.
+        end: parley_core::session::EndInfo,
+    },
+}
+
+/// The contact center's shared parts.
+pub struct Center {
+    /// Agents and supervisors, logins and tokens.
+    pub directory: Directory,
+    /// Interaction events to integrators.
+    pub webhooks: Webhooks,
+    tx: mpsc::UnboundedSender<task::Msg>,
+    properties: mpsc::UnboundedSender<properties::Update>,
+    /// Which agents may join which chats, and how: written by the router task, read by
+    /// the basic protocol's `join` (a map lookup under a short lock, not on the message
+    /// path).
+    grants: Mutex<HashMap<SessionId, HashMap<AgentId, Visibility>>>,
+}
+
+/// The receiving ends of the router task's mailbox and of the properties writer,
+/// handed to [`spawn`].
+pub struct Mailbox {
+    msgs: mpsc::UnboundedReceiver<task::Msg>,
+    properties: mpsc::UnboundedReceiver<properties::Update>,
+}
+
+impl Center {
+    /// The center, and the mailbox its router task will read.
+    pub fn new(directory: Directory, webhooks: Webhooks) -> (Center, Mailbox) {
+        // Unbounded: senders are session actors and connections that must never wait on
+        // routing; the task drains it as fast as the pure router runs.
+        let (tx, msgs) = mpsc::unbounded_channel();
+        let (props_tx, properties) = mpsc::unbounded_channel();
+        let center = Center {
+            directory,
+            webhooks,
+            tx,
+            properties: props_tx,
+            grants: Mutex::default(),
+        };
+        (center, Mailbox { msgs, properties })
+    }
+
+    fn send(&self, msg: task::Msg) {
+        // The task only ends with the process.
+        let _ = self.tx.send(msg);
+    }
+
+    /// A customer's chat was created (durably): submit it to its queue.
+    pub fn submit(&self, chat: Submitted) {
+        self.send(task::Msg::Submit(Box::new(chat)));
+    }
+
+    /// A session fact, after its commit.
+    pub fn session_fact(&self, fact: SessionFact) {
+        self.send(task::Msg::Fact(Box::new(fact)));
+    }
+
+    /// An agent was created or changed through the admin API: routing takes the new
+    /// queues and capacity at once if it is logged in.
+    pub fn agent_changed(&self, profile: AgentProfile) {
+        self.send(task::Msg::Profile(Box::new(profile)));
+    }
+
+    /// An agent was deleted through the admin API: it is logged out of routing.
+    pub fn agent_removed(&self, login: &AgentId) {
+        self.send(task::Msg::Removed(login.clone()));
+    }
+
+    /// Whether `agent` was offered or holds interaction `id` (what an agent may read).
+    pub async fn may_read(&self, agent: &AgentId, id: &SessionId) -> bool {
+        let (tx, rx) = tokio::sync::oneshot::channel();
+        self.send(task::Msg::MayRead {
+            agent: agent.clone(),
+            interaction: id.clone(),
+            reply: tx,
+        });
+        rx.await.unwrap_or(false)
+    }
+
+    /// How `agent` may join chat `id`, if the router assigned it or a supervision.
+    pub fn join_grant(&self, agent: &AgentId, id: &SessionId) -> Option<Visibility> {
+        let grants = self.grants.lock().unwrap_or_else(|p| p.into_inner());
+        grants.get(id)?.get(agent).copied()
+    }
+
+    fn grant(&self, agent: &AgentId, id: &SessionId, visibility: Visibility) {
+        let mut grants = self.grants.lock().unwrap_or_else(|p| p.into_inner());
+        grants
+            .entry(id.clone())
+            .or_default()
+            .insert(agent.clone(), visibility);
+    }
+
+    fn revoke(&self, agent: &AgentId, id: &SessionId) {
+        let mut grants = self.grants.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some(g) = grants.get_mut(id) {
+            g.remove(agent);
+            if g.is_empty() {
+                grants.remove(id);
+            }
+        }
+    }
+
+    fn revoke_all(&self, id: &SessionId) {
+        let mut grants = self.grants.lock().unwrap_or_else(|p| p.into_inner());
+        grants.remove(id);
+    }
+}

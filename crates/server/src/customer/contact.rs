@@ -1,0 +1,171 @@
+//! Contact identification when a customer creates a chat (the seed's "Matching Contact
+//! Attributes", UCS's role): before the session exists, its user data is matched against
+//! the stored contacts of its tenant, by the search order of `parley_core::contacts`
+//! (email address, then phone number, then first + last name).
+//!
+//! - No identifying attribute: the store is not touched at all.
+//! - One contact found: the session's user data becomes `merged_user_data` (the stored
+//!   attributes the user data does not override, plus `ContactID`); the stored contact
+//!   is not changed (the seed's "Speve": the user data keeps the typo, the record keeps
+//!   "Steve").
+//! - Nobody found: a contact is created from the user data, and used as above.
+//! - Several left after every order: none is chosen and none is created.
+//! - The store fails: the chat goes on without a contact (one warning); a customer is
+//!   never refused a chat because the contact base is down.
+//!
+//! `ContactID` is the server's to set: a customer-supplied one is removed first, so no
+//! one can attach a chat to somebody else's record by naming its id.
+//!
+//! Once the session id is known, the front door calls [`link`] to record the interaction
+//! in the contact's history.
+
+use parley_core::contacts::{
+    lookup, match_contact, merged_user_data, Contact, ContactId, Lookup, MatchOutcome, CONTACT_ID,
+    MATCH_CANDIDATE_LIMIT,
+};
+use parley_core::{PartyType, SessionId, UserData};
+use parley_store::{ContactStore, StoreError};
+use tokio::sync::Mutex;
+use tracing::{debug, warn};
+
+use super::{resolve_endpoint, NewChat};
+use crate::state::AppState;
+
+/// Held while a contact is created, so two chats of one new customer starting together
+/// (a double click) make one contact rather than two that would then be ambiguous
+/// forever. Creation is rare (once per customer), so one lock for all is enough.
+static CREATING: Mutex<()> = Mutex::const_new(());
+
+/// Identifies the customer of a chat about to be created by a `party_type` party:
+/// customers (CLIENT) only. Changes `chat`'s user data as [`identify_contact`] does and
+/// returns the contact to [`link`] the session to.
+pub async fn identify(
+    state: &AppState,
+    chat: &mut NewChat,
+    party_type: PartyType,
+) -> Option<ContactId> {
+    if party_type != PartyType::Client {
+        return None;
+    }
+    let (tenant, _) = resolve_endpoint(&state.config, chat.endpoint.as_deref());
+    identify_contact(state, &tenant, &mut chat.user_data).await
+}
+
+/// Identifies the contact `user_data` describes in `tenant` (finding or creating it) and
+/// sets `user_data` to what the interaction carries; the contact's id, if any.
+pub async fn identify_contact(
+    state: &AppState,
+    tenant: &str,
+    user_data: &mut UserData,
+) -> Option<ContactId> {
+    user_data.remove(CONTACT_ID);
+    let want = lookup(user_data)?;
+    match find_or_create(state, tenant, user_data, &want).await {
+        Ok(Some(contact)) => {
+            debug!(contact = %contact.id, "chat identified as a contact");
+            *user_data = merged_user_data(&contact, user_data);
+            Some(contact.id)
+        }
+        Ok(None) => None,
+        Err(e) => {
+            warn!(tenant, error = %e, "contact identification failed; the chat goes on without a contact");
+            None
+        }
+    }
+}
+
+/// The contact the user data names, created if nobody matches; `None` when ambiguous.
+async fn find_or_create(
+    state: &AppState,
+    tenant: &str,
+    user_data: &UserData,
+    want: &Lookup,
+) -> Result<Option<Contact>, StoreError> {
+    match decide(state, tenant, user_data, want).await? {
+        Decision::Found(contact) => Ok(Some(contact)),
+        Decision::None => Ok(None),
+        Decision::Create => {
+            let _creating = CREATING.lock().await;
+            // Another chat may have created this customer while we looked.
+            match decide(state, tenant, user_data, want).await? {
+                Decision::Found(contact) => Ok(Some(contact)),
+                Decision::None => Ok(None),
+                Decision::Create => create(state, tenant, user_data).await.map(Some),
+            }
+        }
+    }
+}
+
+/// What one lookup and match decided.
+enum Decision {
+    Found(Contact),
+    Create,
+    None,
+}
+
+async fn decide(
+    state: &AppState,
+    tenant: &str,
+    user_data: &UserData,
+    want: &Lookup,
+) -> Result<Decision, StoreError> {
+    let candidates = state
+        .store
+        .find_candidates(tenant, want, MATCH_CANDIDATE_LIMIT)
+        .await?;
+    Ok(match match_contact(tenant, user_data, &candidates) {
+        MatchOutcome::Matched(id) => candidates
+            .into_iter()
+            .find(|c| c.id == id)
+            .map_or(Decision::None, Decision::Found),
+        MatchOutcome::Create(_) => Decision::Create,
+        MatchOutcome::Ambiguous(ids) => {
+            debug!(
+                tenant,
+                candidates = ids.len(),
+                "contact ambiguous: none chosen"
+            );
+            Decision::None
+        }
+        MatchOutcome::Unidentified => Decision::None,
+    })
+}
+
+async fn create(
+    state: &AppState,
+    tenant: &str,
+    user_data: &UserData,
+) -> Result<Contact, StoreError> {
+    let now = crate::actor::now();
+    let contact = Contact {
+        id: crate::secrets::new_contact_id(),
+        tenant: tenant.to_owned(),
+        attributes: parley_core::contacts::ContactAttributes::from_user_data(user_data),
+        created_at: now,
+        updated_at: now,
+    };
+    state.store.create_contact(&contact).await?;
+    debug!(contact = %contact.id, "contact created");
+    Ok(contact)
+}
+
+/// Records session `session` in the history of the contact [`identify`] returned (if
+/// any). A failure is logged; the chat goes on.
+pub async fn link(state: &AppState, contact: Option<ContactId>, session: &SessionId) {
+    let Some(contact) = contact else {
+        return;
+    };
+    let linked = state
+        .store
+        .link_interaction(&contact, session, crate::actor::now())
+        .await;
+    match linked {
+        Ok(true) => {}
+        Ok(false) => {
+            warn!(session_id = %session, contact = %contact, "contact vanished before its chat was linked")
+        }
+        Err(e) => {
+            warn!(session_id = %session, error = %e, "linking the chat to its contact failed")
+        }
+    }
+}
