@@ -158,6 +158,18 @@ pub fn spawn(state: AppState, mailbox: Mailbox) {
         task.state.clone(),
         mailbox.properties,
     ));
+    // Supervisors see every agent of the directory, logged in or not.
+    let state = task.state.clone();
+    tokio::spawn(async move {
+        match state.center.directory.list().await {
+            Ok(agents) => {
+                for record in &agents {
+                    state.center.agent_changed(AgentProfile::of(record));
+                }
+            }
+            Err(e) => tracing::warn!(error = %e, "could not list the agent directory"),
+        }
+    });
     tokio::spawn(task.run(mailbox.msgs));
 }
 

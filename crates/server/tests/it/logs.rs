@@ -74,3 +74,46 @@ async fn logs_show_counts_and_cut_text_but_never_secrets_or_hidden_data() {
         "hide-attached-data"
     );
 }
+
+#[tokio::test]
+async fn agent_passwords_and_tokens_never_reach_the_log() {
+    let dir = tempfile::tempdir().unwrap();
+    let hash = crate::desk::hash(crate::desk::PASSWORD);
+    let config = format!(
+        "[agents.anna]\npassword-hash = \"{hash}\"\nnickname = \"Anna\"\n\n[webhooks]\nurls = [\"http://127.0.0.1:9/hook?token=hooksecret\"]\nsecret = \"webhook-secret-0123456789abcdef0123456789\"\n"
+    );
+    let proc = ServerProcess::start(&config, dir.path(), &[("RUST_LOG", "debug")]).await;
+    let (status, _) = crate::desk::login(proc.addr, "anna", "wrong-password-xyz").await;
+    assert_eq!(status, 401);
+    let token = crate::desk::token(proc.addr, "anna").await;
+    let mut desk = crate::desk::Desk::open(proc.addr, &token).await;
+    desk.ok(json!({"type": "ready"})).await;
+    let agent = crate::desk::agent_client(proc.addr, &token, "AGENT").await;
+    let mut customer = crate::common::Client::connect(proc.addr).await;
+    customer.register("Pat", "CLIENT", 106).await;
+    customer.create(json!({})).await;
+    desk.offer().await;
+    agent.close().await;
+    desk.close().await;
+    customer.close().await;
+    let deadline = tokio::time::Instant::now() + crate::common::WAIT;
+    while !proc.output().contains("desktop disconnected") && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let log = proc.output();
+    assert!(log.contains("agent logged in"), "{log}");
+    for secret in [
+        token.as_str(),
+        crate::desk::PASSWORD,
+        "wrong-password-xyz",
+        hash.as_str(),
+        "webhook-secret-0123456789abcdef0123456789",
+        "hooksecret",
+    ] {
+        assert!(
+            !log.contains(secret),
+            "a secret appears in the log: {secret}"
+        );
+    }
+}
