@@ -99,21 +99,7 @@ impl Session {
         let limits = self.settings.limits;
         match body {
             SendBody::Message { text, message_type } => {
-                if text.is_empty() {
-                    return Err(CoreError::InvalidField {
-                        field: "text",
-                        reason: "a message needs text",
-                    });
-                }
-                if text.len() > limits.max_text_bytes {
-                    return Err(CoreError::LimitExceeded("message text too large"));
-                }
-                if message_type
-                    .as_ref()
-                    .is_some_and(|t| t.len() > limits.max_user_data_item_bytes)
-                {
-                    return Err(CoreError::LimitExceeded("messageType too large"));
-                }
+                self.check_message(text, message_type.as_deref())?;
             }
             SendBody::Notice {
                 notice_type,

@@ -44,6 +44,29 @@ pub struct SendRequest {
 }
 
 impl Session {
+    /// The checks of a message's fields (text present and within `max_text_bytes`,
+    /// message type within the user-data item limit), for every sender.
+    pub(super) fn check_message(
+        &self,
+        text: &str,
+        message_type: Option<&str>,
+    ) -> Result<(), CoreError> {
+        let limits = self.settings.limits;
+        if text.is_empty() {
+            return Err(CoreError::InvalidField {
+                field: "text",
+                reason: "a message needs text",
+            });
+        }
+        if text.len() > limits.max_text_bytes {
+            return Err(CoreError::LimitExceeded("message text too large"));
+        }
+        if message_type.is_some_and(|t| t.len() > limits.max_user_data_item_bytes) {
+            return Err(CoreError::LimitExceeded("messageType too large"));
+        }
+        Ok(())
+    }
+
     pub(super) fn send(
         &mut self,
         now: UnixMillis,
@@ -88,21 +111,7 @@ impl Session {
         let limits = self.settings.limits;
         match req.body {
             SendBody::Message { text, message_type } => {
-                if text.is_empty() {
-                    return Err(CoreError::InvalidField {
-                        field: "text",
-                        reason: "a message needs text",
-                    });
-                }
-                if text.len() > limits.max_text_bytes {
-                    return Err(CoreError::LimitExceeded("message text too large"));
-                }
-                if message_type
-                    .as_ref()
-                    .is_some_and(|t| t.len() > limits.max_user_data_item_bytes)
-                {
-                    return Err(CoreError::LimitExceeded("messageType too large"));
-                }
+                self.check_message(&text, message_type.as_deref())?;
                 let body = EventBody::Message {
                     text,
                     message_type,

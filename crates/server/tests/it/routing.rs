@@ -29,6 +29,16 @@ async fn ready(server: &TestServer, who: &str) -> (Desk, String) {
     (d, t)
 }
 
+/// The agent takes its next offer (which must be `s`), accepts it and joins the chat
+/// over the basic protocol; returns the agent's chat client.
+async fn take(server: &TestServer, desk: &mut Desk, token: &str, s: &str) -> Client {
+    assert_eq!(desk.offer().await["interactionId"], s);
+    desk.accept(s).await;
+    let mut a = agent_client(server.addr, token, "AGENT").await;
+    a.join(s, "ALL", json!({})).await;
+    a
+}
+
 async fn start(queue: QueueConfig) -> TestServer {
     TestServer::start(|c| desk::center(c, queue)).await
 }
@@ -146,10 +156,7 @@ async fn a_disconnected_agents_chat_is_requeued_after_the_grace_period() {
     let server = start(QueueConfig::default()).await;
     let (mut anna, anna_token) = ready(&server, "anna").await;
     let (mut c, s) = customer(&server, "Ann").await;
-    anna.offer().await;
-    anna.accept(&s).await;
-    let mut a = agent_client(server.addr, &anna_token, "AGENT").await;
-    a.join(&s, "ALL", json!({})).await;
+    let mut a = take(&server, &mut anna, &anna_token, &s).await;
     let (mut bob, _) = ready(&server, "bob").await;
     anna.close().await;
     // After agent-disconnect-timeout (1 s) the chat goes to bob, and anna's party is
@@ -170,10 +177,7 @@ async fn transfer_to_an_agent_and_conference() {
     let server = start(QueueConfig::default()).await;
     let (mut anna, anna_token) = ready(&server, "anna").await;
     let (mut c, s) = customer(&server, "Ann").await;
-    anna.offer().await;
-    anna.accept(&s).await;
-    let mut a = agent_client(server.addr, &anna_token, "AGENT").await;
-    a.join(&s, "ALL", json!({})).await;
+    let mut a = take(&server, &mut anna, &anna_token, &s).await;
     let (mut bob, bob_token) = ready(&server, "bob").await;
 
     anna.ok(json!({"type": "transfer", "interactionId": s, "toAgent": "bob"}))
@@ -214,10 +218,7 @@ async fn transfer_to_a_queue_and_release_then_mark_done_stops_the_interaction() 
     let server = start(QueueConfig::default()).await;
     let (mut anna, anna_token) = ready(&server, "anna").await;
     let (mut c, s) = customer(&server, "Ann").await;
-    anna.offer().await;
-    anna.accept(&s).await;
-    let mut a = agent_client(server.addr, &anna_token, "AGENT").await;
-    a.join(&s, "ALL", json!({})).await;
+    let mut a = take(&server, &mut anna, &anna_token, &s).await;
     anna.ok(json!({"type": "transfer", "interactionId": s, "toQueue": "sales"}))
         .await;
     c.event_where(|e| e.kind == "partyLeft" && e.nickname == "Anna")
@@ -277,10 +278,7 @@ async fn coaching_lines_reach_the_agent_never_the_customer() {
     let server = start(QueueConfig::default()).await;
     let (mut anna, anna_token) = ready(&server, "anna").await;
     let (mut c, s) = customer(&server, "Ann").await;
-    anna.offer().await;
-    anna.accept(&s).await;
-    let mut a = agent_client(server.addr, &anna_token, "AGENT").await;
-    a.join(&s, "ALL", json!({})).await;
+    let mut a = take(&server, &mut anna, &anna_token, &s).await;
 
     // Agents may not supervise.
     let r = anna
