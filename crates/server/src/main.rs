@@ -96,7 +96,7 @@ fn hash_password() -> anyhow::Result<()> {
 /// crate, since the workspace forbids `unsafe`.
 fn raise_nofile_limit() {
     match rlimit::increase_nofile_limit(u64::MAX) {
-        Ok(limit) => tracing::info!(limit, "open files limit (RLIMIT_NOFILE soft) raised"),
+        Ok(limit) => tracing::info!(limit, "open files limit (soft RLIMIT_NOFILE)"),
         Err(e) => tracing::warn!(error = %e, "cannot raise the open files limit (RLIMIT_NOFILE)"),
     }
 }

@@ -7,25 +7,28 @@
 //! commit under load. Instead a backend runs a fixed sequence of set statements, each
 //! over the whole batch:
 //!
-//! 1. insert the sessions the batch creates ([`Batch::creates`]: the first create of each
-//!    id that passed the checks) unless the id is taken; the statement returns the ids it
-//!    inserted, and their interaction records are copied from the new rows;
+//! 1. find which creates happen ([`Batch::creates`]: the first create of each id that
+//!    passed the checks, when neither a session nor an interaction record has the id);
 //! 2. read (on PostgreSQL: lock, in id order) the session rows the other writes name
 //!    ([`Batch::sessions`]) and which of the event ids being appended are stored already
 //!    ([`Batch::appended`]);
 //! 3. [`Batch::plan`] replays the writes in order against what was read, in memory, with
 //!    the same rules and the same refusals as the statements of one write would apply,
 //!    and returns every write's outcome plus the net changes ([`Plan`]);
-//! 4. apply the net changes: one `UPDATE sessions` (high water, state, user data) guarded
-//!    by the epoch that was read, which must match every planned row; one `DELETE` of
+//! 4. apply the net changes: the new sessions and their interaction records; one
+//!    `UPDATE sessions` (high water, state, user data) guarded by the epoch that was
+//!    read, which must match every planned row ([`check_updated`]); one `DELETE` of
 //!    annihilated events; one `INSERT` of the appended events that are still kept; one
 //!    upsert of the interaction records of closed sessions; one `UPDATE interactions` of
 //!    user data.
 //!
-//! Every statement with nothing to do is skipped. All of it runs in the batch's one
-//! transaction, which the backend holds as the only writer of these rows (SQLite: the one
-//! writer connection with `BEGIN IMMEDIATE`; PostgreSQL: the row locks of step 2), so
-//! what step 2 read stays true until the commit.
+//! All of it runs in the batch's one transaction, which the backend holds as the only
+//! writer of these rows (SQLite: the one writer connection with `BEGIN IMMEDIATE`;
+//! PostgreSQL: the row locks of step 2), so what step 2 read stays true until the
+//! commit. How the statements are grouped is the backend's: SQLite decides the creates
+//! with its read and sends all writes as one query (two hand-offs to its worker thread);
+//! PostgreSQL, where instances create concurrently, inserts the creates first and takes
+//! the ids the insert returned, and skips the statements with nothing to do.
 
 use std::collections::{HashMap, HashSet};
 
@@ -69,10 +72,10 @@ pub(crate) struct Batch<'a> {
     writes: Vec<Prepared<'a>>,
 }
 
-/// What the backend read in step 2 (and step 1 created).
+/// What the backend found in steps 1 and 2.
 #[derive(Default)]
 pub(crate) struct Found {
-    /// Ids the create statement inserted.
+    /// The ids the batch creates (of [`Batch::creates`]).
     pub(crate) created: HashSet<String>,
     /// The rows of [`Batch::sessions`] that exist.
     pub(crate) sessions: HashMap<String, SessionRow>,
@@ -197,7 +200,7 @@ impl<'a> Batch<'a> {
 
     /// The sessions the batch may create: of the creates that passed the checks, the
     /// first of each id (any later one conflicts with it, or with what it conflicted
-    /// with). Step 1 inserts them unless a session or an interaction record has the id.
+    /// with). Each is created unless a session or an interaction record has the id.
     pub(crate) fn creates(&self) -> Vec<&NewSessionCols<'a>> {
         let mut seen = HashSet::new();
         self.writes
@@ -210,7 +213,7 @@ impl<'a> Batch<'a> {
     }
 
     /// The sessions whose rows the writes other than creates need, sorted (the lock
-    /// order on PostgreSQL), without those step 1 created.
+    /// order on PostgreSQL), without those known to be created by the batch.
     pub(crate) fn sessions(&self, created: &HashSet<String>) -> Vec<&'a str> {
         let mut ids: Vec<&str> = self
             .writes
@@ -245,8 +248,8 @@ impl<'a> Batch<'a> {
         ids
     }
 
-    /// Every (session, event id) an append adds, of sessions step 1 did not create (whose
-    /// events cannot be stored yet).
+    /// Every (session, event id) an append adds, but for sessions known to be created by
+    /// the batch (whose events cannot be stored yet).
     pub(crate) fn appended(&self, created: &HashSet<String>) -> Vec<(&'a str, i64)> {
         let mut pairs = Vec::new();
         for w in &self.writes {
@@ -319,7 +322,7 @@ impl<'a> Replay<'_, 'a> {
     fn live(&mut self, id: &'a str) -> &mut Live {
         let found = self.found;
         self.sessions.entry(id).or_insert_with(|| {
-            // A session step 1 created has no row until its create is replayed.
+            // A session the batch creates has no row until its create is replayed.
             match found.sessions.get(id) {
                 Some(row) if !found.created.contains(id) => Live {
                     row: Some((row.epoch, row.state.clone())),

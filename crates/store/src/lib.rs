@@ -6,8 +6,7 @@
 //! - `lib.rs`          the capability traits, their record types, `StoreError`, `open(url)`
 //! - `any.rs`          `AnyStore`: the backend chosen at runtime from the URL scheme
 //! - `codec.rs`        row <-> record conversion and the write checks both backends share
-//! - `batch.rs`        a group commit as a fixed number of set statements: the replay of a
-//!                     batch's writes that gives each its outcome, for both backends
+//! - `batch.rs`        a group commit in a fixed number of statements, for both backends
 //! - `documents.rs`    stored files, for both backends
 //! - `contacts.rs`     contacts and their interaction history (UCS's role), for both backends
 //! - `interactions.rs` interaction records beyond the group commit: properties, listings

@@ -7,12 +7,15 @@
 //! the replay of `batch.rs`, before anything is written for it.
 //!
 //! Fencing relies on row locks: `READ_SESSIONS` locks every session row the batch writes
-//! to (in id order, so two batches cannot deadlock on each other), so a concurrent claim
+//! to (in id order, so two batches do not deadlock on them), so a concurrent claim
 //! by another instance either waits for this batch to commit or, having committed first,
 //! shows its new epoch to the replay. A concurrent create of the same id waits on the
 //! primary key and then does nothing.
 //!
-//! The statements mirror `sqlite/write.rs` one for one; only dialect differs.
+//! The statements mirror `sqlite/write.rs`; only dialect differs, and how they are
+//! grouped: SQLite sends them as one read and one multi-statement write, and decides the
+//! creates with its read, where here, with instances creating concurrently, the insert
+//! decides.
 
 use std::collections::HashSet;
 

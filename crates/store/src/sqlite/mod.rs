@@ -61,10 +61,13 @@ impl SqliteStore {
         let path = options.get_filename().display().to_string();
         let opening = |e: sqlx::Error| StoreError::Backend(format!("opening {path}: {e}"));
         // The writer is never idled out: an in-memory database lives only as long as
-        // some connection to it does.
+        // some connection to it does. Nor is it pinged before each use: that would be one
+        // more hand-off to the connection's worker thread per group commit, and a broken
+        // connection fails the next statement anyway.
         let writer = SqlitePoolOptions::new()
             .max_connections(1)
             .min_connections(1)
+            .test_before_acquire(false)
             .idle_timeout(None)
             .max_lifetime(None)
             .connect_with(options.clone())

@@ -620,7 +620,7 @@ mod tests {
             .duration_since(std::time::UNIX_EPOCH)
             .map(|d| d.as_nanos())
             .unwrap_or_default();
-        for (n, seed) in seeds().enumerate() {
+        for (n, seed) in seeds().take(3).enumerate() {
             let prefix = format!("bx{nanos:x}p{:x}r{n}-", std::process::id());
             compare(seed, &batched, &prefix).await;
         }
