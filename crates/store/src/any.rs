@@ -255,6 +255,13 @@ impl ContactStore for AnyStore {
         delegate!(self.link_interaction(contact, session, now))
     }
 
+    async fn link_interactions(
+        &self,
+        links: &[(ContactId, SessionId, UnixMillis)],
+    ) -> Result<usize, StoreError> {
+        delegate!(self.link_interactions(links))
+    }
+
     async fn interaction_contact(
         &self,
         session: &SessionId,

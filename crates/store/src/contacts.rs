@@ -323,6 +323,25 @@ macro_rules! contact_store {
                 Ok(done.rows_affected() > 0)
             }
 
+            async fn link_interactions(
+                &self,
+                links: &[(ContactId, SessionId, UnixMillis)],
+            ) -> Result<usize, StoreError> {
+                let mut tx = self.$writer.begin().await?;
+                let mut linked = 0;
+                for (contact, session, now) in links {
+                    let done = sqlx::query(LINK)
+                        .bind(session.as_str())
+                        .bind(contact.as_str())
+                        .bind(now.0)
+                        .execute(&mut *tx)
+                        .await?;
+                    linked += usize::try_from(done.rows_affected()).unwrap_or(usize::MAX);
+                }
+                tx.commit().await?;
+                Ok(linked)
+            }
+
             async fn interaction_contact(
                 &self,
                 session: &SessionId,

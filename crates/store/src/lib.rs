@@ -497,6 +497,13 @@ pub trait ContactStore: Send + Sync {
         now: UnixMillis,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// [`ContactStore::link_interaction`] for many interactions in one transaction;
+    /// returns how many links were written (a vanished contact's are skipped).
+    fn link_interactions(
+        &self,
+        links: &[(ContactId, SessionId, UnixMillis)],
+    ) -> impl Future<Output = Result<usize, StoreError>> + Send;
+
     /// The contact an interaction is linked to ([`ContactStore::link_interaction`]).
     fn interaction_contact(
         &self,

@@ -101,7 +101,7 @@ pub struct Center {
     /// Interaction events to integrators.
     pub webhooks: Webhooks,
     tx: mpsc::UnboundedSender<task::Msg>,
-    properties: mpsc::UnboundedSender<properties::Update>,
+    side_writes: mpsc::UnboundedSender<properties::Update>,
     /// Which agents may join which chats, and how: written by the router task, read by
     /// the basic protocol's `join` (a map lookup under a short lock, not on the message
     /// path).
@@ -112,7 +112,7 @@ pub struct Center {
 /// handed to [`spawn`].
 pub struct Mailbox {
     msgs: mpsc::UnboundedReceiver<task::Msg>,
-    properties: mpsc::UnboundedReceiver<properties::Update>,
+    side_writes: mpsc::UnboundedReceiver<properties::Update>,
 }
 
 impl Center {
@@ -121,15 +121,15 @@ impl Center {
         // Unbounded: senders are session actors and connections that must never wait on
         // routing; the task drains it as fast as the pure router runs.
         let (tx, msgs) = mpsc::unbounded_channel();
-        let (props_tx, properties) = mpsc::unbounded_channel();
+        let (side_tx, side_writes) = mpsc::unbounded_channel();
         let center = Center {
             directory,
             webhooks,
             tx,
-            properties: props_tx,
+            side_writes: side_tx,
             grants: Mutex::default(),
         };
-        (center, Mailbox { msgs, properties })
+        (center, Mailbox { msgs, side_writes })
     }
 
     fn send(&self, msg: task::Msg) {
@@ -140,6 +140,15 @@ impl Center {
     /// A customer's chat was created (durably): submit it to its queue.
     pub fn submit(&self, chat: Submitted) {
         self.send(task::Msg::Submit(Box::new(chat)));
+    }
+
+    /// The chat belongs to this contact (written in the background, with the properties).
+    pub fn link_contact(&self, contact: parley_core::contacts::ContactId, session: SessionId) {
+        let _ = self.side_writes.send(properties::Update::Link(
+            contact,
+            session,
+            crate::actor::now(),
+        ));
     }
 
     /// A session fact, after its commit.

@@ -1,15 +1,18 @@
 //! The interaction properties workflows and reports rely on (`ChatServerAppName`,
 //! `IsOnline`, `ChatServerSessionPassword`, the queue and the routing state with its
-//! timestamps), kept in the interaction record. Updates are written by one background
-//! task that merges whatever piled up per interaction, so a burst of routing changes
-//! costs one write per interaction, and neither the router nor a session ever waits on
-//! them.
+//! timestamps), kept in the interaction record, and the links of chats to their contacts.
+//! These side writes go through one background task that waits a few milliseconds for
+//! more, merges property updates per interaction, and writes each kind in one
+//! transaction: under load they cost a handful of syncs a second beside the transcript's
+//! group commit (SQLite has one writer), and neither routing nor a new chat waits on them.
 
 use std::collections::BTreeMap;
+use std::time::Duration;
 
+use parley_core::contacts::ContactId;
 use parley_core::routing::AgentId;
-use parley_core::{SessionId, UserData};
-use parley_store::InteractionStore;
+use parley_core::{SessionId, UnixMillis, UserData};
+use parley_store::{ContactStore, InteractionStore};
 use tokio::sync::mpsc;
 use tracing::warn;
 
@@ -20,28 +23,57 @@ use crate::state::AppState;
 /// The application name workflows address ESP requests to.
 pub(super) const APP_NAME: &str = "Parley";
 
-/// Most updates merged into one round of writes.
-const DRAIN_MAX: usize = 1024;
+/// Most side writes taken in one round.
+const DRAIN_MAX: usize = 4096;
+/// How long a round waits for more writes after the first (what it adds to the time
+/// before a property is readable; it bounds the side writes to a few rounds a second).
+const GATHER: Duration = Duration::from_millis(50);
 
-/// A properties update.
-pub(super) type Update = (SessionId, UserData);
-
-fn queue(state: &AppState, id: &SessionId, set: UserData) {
-    let _ = state.center.properties.send((id.clone(), set));
+/// A side write.
+pub(super) enum Update {
+    /// Merge these properties into the interaction's.
+    Properties(SessionId, UserData),
+    /// The interaction belongs to this contact.
+    Link(ContactId, SessionId, UnixMillis),
 }
 
-/// Writes the updates `rx` receives, until the server ends: whatever piled up meanwhile,
-/// merged per interaction, in one transaction.
+fn queue(state: &AppState, id: &SessionId, set: UserData) {
+    let _ = state
+        .center
+        .side_writes
+        .send(Update::Properties(id.clone(), set));
+}
+
+/// Writes what `rx` receives, until the server ends.
 pub(super) async fn write_loop(state: AppState, mut rx: mpsc::UnboundedReceiver<Update>) {
     let mut buf = Vec::new();
     while rx.recv_many(&mut buf, DRAIN_MAX).await > 0 {
-        let mut merged: BTreeMap<SessionId, UserData> = BTreeMap::new();
-        for (id, set) in buf.drain(..) {
-            merged.entry(id).or_default().extend(set);
+        tokio::time::sleep(GATHER).await;
+        while buf.len() < DRAIN_MAX {
+            match rx.try_recv() {
+                Ok(update) => buf.push(update),
+                Err(_) => break,
+            }
         }
-        let updates: Vec<Update> = merged.into_iter().collect();
-        if let Err(e) = state.store.update_interactions_properties(&updates).await {
-            warn!(error = %e, interactions = updates.len(), "interaction properties not stored");
+        let mut properties: BTreeMap<SessionId, UserData> = BTreeMap::new();
+        let mut links = Vec::new();
+        for update in buf.drain(..) {
+            match update {
+                Update::Properties(id, set) => properties.entry(id).or_default().extend(set),
+                Update::Link(contact, session, at) => links.push((contact, session, at)),
+            }
+        }
+        if !links.is_empty() {
+            // Links first: a property update never depends on them, a history read may.
+            if let Err(e) = state.store.link_interactions(&links).await {
+                warn!(error = %e, chats = links.len(), "chats not linked to their contacts");
+            }
+        }
+        let updates: Vec<(SessionId, UserData)> = properties.into_iter().collect();
+        if !updates.is_empty() {
+            if let Err(e) = state.store.update_interactions_properties(&updates).await {
+                warn!(error = %e, interactions = updates.len(), "interaction properties not stored");
+            }
         }
     }
 }

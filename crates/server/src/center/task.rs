@@ -156,7 +156,7 @@ pub fn spawn(state: AppState, mailbox: Mailbox) {
     };
     tokio::spawn(super::properties::write_loop(
         task.state.clone(),
-        mailbox.properties,
+        mailbox.side_writes,
     ));
     // Supervisors see every agent of the directory, logged in or not.
     let state = task.state.clone();

@@ -149,23 +149,11 @@ async fn create(
     Ok(contact)
 }
 
-/// Records session `session` in the history of the contact [`identify`] returned (if
-/// any). A failure is logged; the chat goes on.
+/// Links the chat to its contact: queued for the center's background writer, which
+/// writes links and interaction properties together every few milliseconds, so a new
+/// chat neither waits for nor pays a transaction of its own.
 pub async fn link(state: &AppState, contact: Option<ContactId>, session: &SessionId) {
-    let Some(contact) = contact else {
-        return;
-    };
-    let linked = state
-        .store
-        .link_interaction(&contact, session, crate::actor::now())
-        .await;
-    match linked {
-        Ok(true) => {}
-        Ok(false) => {
-            warn!(session_id = %session, contact = %contact, "contact vanished before its chat was linked")
-        }
-        Err(e) => {
-            warn!(session_id = %session, error = %e, "linking the chat to its contact failed")
-        }
+    if let Some(contact) = contact {
+        state.center.link_contact(contact, session.clone());
     }
 }

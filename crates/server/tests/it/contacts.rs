@@ -89,12 +89,23 @@ async fn interaction(server: &TestServer, id: &str) -> Value {
 }
 
 /// The `ContactID` a chat was identified as (`None`: no contact).
+/// The link is written in the background (with the interaction properties, a few
+/// milliseconds later), so this waits for it to agree with the user data.
 async fn contact_of(server: &TestServer, chat: &Gms) -> Option<String> {
-    let r = interaction(server, &chat.chat_id).await;
-    let from_user_data = r["userData"]["ContactID"].as_str().map(str::to_owned);
-    let linked = r["contactId"].as_str().map(str::to_owned);
-    assert_eq!(from_user_data, linked, "user data and link agree: {r}");
-    linked
+    let deadline = tokio::time::Instant::now() + crate::common::WAIT;
+    loop {
+        let r = interaction(server, &chat.chat_id).await;
+        let from_user_data = r["userData"]["ContactID"].as_str().map(str::to_owned);
+        let linked = r["contactId"].as_str().map(str::to_owned);
+        if from_user_data == linked {
+            return linked;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "user data and link never agreed: {r}"
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
 }
 
 /// How many contacts the server has.

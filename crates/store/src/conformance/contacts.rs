@@ -293,11 +293,20 @@ pub(super) async fn contact_history_lists_interactions_with_transcripts<S: Store
         check,
     )
     .await;
-    for s in [&closed, &alive, &unrecorded] {
+    for s in [&closed, &alive] {
         let linked = store.link_interaction(&h.id, s, UnixMillis(T0)).await;
         assert!(linked.expect("link"), "{check}: link {s}");
     }
     let unknown: ContactId = format!("{}-none", run.prefix).parse().expect("id");
+    let batch = [
+        (h.id.clone(), unrecorded.clone(), UnixMillis(T0)),
+        (unknown.clone(), alive.clone(), UnixMillis(T0)),
+    ];
+    let linked = store.link_interactions(&batch).await.expect("link batch");
+    assert_eq!(
+        linked, 1,
+        "{check}: a batch skips an unknown contact's link"
+    );
     let linked = store
         .link_interaction(&unknown, &alive, UnixMillis(T0))
         .await;
