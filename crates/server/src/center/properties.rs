@@ -27,7 +27,7 @@ pub(super) const APP_NAME: &str = "Parley";
 const DRAIN_MAX: usize = 4096;
 /// How long a round waits for more writes after the first (what it adds to the time
 /// before a property is readable; it bounds the side writes to a few rounds a second).
-const GATHER: Duration = Duration::from_millis(50);
+const GATHER: Duration = Duration::from_millis(100);
 
 /// A side write.
 pub(super) enum Update {
