@@ -156,7 +156,7 @@ async fn a_disconnected_agents_chat_is_requeued_after_the_grace_period() {
     let server = start(QueueConfig::default()).await;
     let (mut anna, anna_token) = ready(&server, "anna").await;
     let (mut c, s) = customer(&server, "Ann").await;
-    let mut a = take(&server, &mut anna, &anna_token, &s).await;
+    let _agent = take(&server, &mut anna, &anna_token, &s).await;
     let (mut bob, _) = ready(&server, "bob").await;
     anna.close().await;
     // After agent-disconnect-timeout (1 s) the chat goes to bob, and anna's party is
@@ -177,7 +177,7 @@ async fn transfer_to_an_agent_and_conference() {
     let server = start(QueueConfig::default()).await;
     let (mut anna, anna_token) = ready(&server, "anna").await;
     let (mut c, s) = customer(&server, "Ann").await;
-    let mut a = take(&server, &mut anna, &anna_token, &s).await;
+    let _agent = take(&server, &mut anna, &anna_token, &s).await;
     let (mut bob, bob_token) = ready(&server, "bob").await;
 
     anna.ok(json!({"type": "transfer", "interactionId": s, "toAgent": "bob"}))
@@ -218,7 +218,7 @@ async fn transfer_to_a_queue_and_release_then_mark_done_stops_the_interaction() 
     let server = start(QueueConfig::default()).await;
     let (mut anna, anna_token) = ready(&server, "anna").await;
     let (mut c, s) = customer(&server, "Ann").await;
-    let mut a = take(&server, &mut anna, &anna_token, &s).await;
+    let _agent = take(&server, &mut anna, &anna_token, &s).await;
     anna.ok(json!({"type": "transfer", "interactionId": s, "toQueue": "sales"}))
         .await;
     c.event_where(|e| e.kind == "partyLeft" && e.nickname == "Anna")
