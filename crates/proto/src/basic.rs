@@ -58,9 +58,9 @@ pub enum AfterAction {
     ForceClose,
 }
 
-/// Proof of who a non-customer party is.
+/// Proof of who a non-customer party is: exactly one of an API key and an agent token.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase", try_from = "RawCredentials")]
 pub struct Credentials {
     /// An API key from `[security] api-keys` (bots, external systems, integrations).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -69,6 +69,29 @@ pub struct Credentials {
     /// directory; docs/protocol/desktop.md).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub agent_token: Option<String>,
+}
+
+/// `credentials` as sent, before the one-of check.
+#[derive(Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct RawCredentials {
+    #[serde(default)]
+    api_key: Option<String>,
+    #[serde(default)]
+    agent_token: Option<String>,
+}
+
+impl TryFrom<RawCredentials> for Credentials {
+    type Error = &'static str;
+    fn try_from(raw: RawCredentials) -> Result<Credentials, Self::Error> {
+        match (&raw.api_key, &raw.agent_token) {
+            (Some(_), None) | (None, Some(_)) => Ok(Credentials {
+                api_key: raw.api_key,
+                agent_token: raw.agent_token,
+            }),
+            _ => Err("credentials need exactly one of apiKey and agentToken"),
+        }
+    }
 }
 
 /// Identity of an earlier registration, to keep the same `userId` after a reconnect.

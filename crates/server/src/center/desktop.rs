@@ -170,7 +170,9 @@ async fn request(
     let agent = me.login.clone();
     let supervisor = me.role == Role::Supervisor;
     let input = match req {
-        DesktopRequest::Hello { .. } => unreachable_hello()?,
+        DesktopRequest::Hello { .. } => {
+            return Err(("bad-request", "already authenticated".into()));
+        }
         DesktopRequest::Ready { .. } => RouteInput::AgentReady { agent },
         DesktopRequest::NotReady { reason, .. } => {
             let reason = reason.unwrap_or_default();
@@ -261,10 +263,6 @@ async fn request(
         }
         Err(_) => Err(("unavailable", "routing is not running".into())),
     }
-}
-
-fn unreachable_hello() -> Result<RouteInput, Refusal> {
-    Err(("bad-request", "already authenticated".into()))
 }
 
 /// The stable code of a router refusal.
