@@ -18,12 +18,12 @@ use argon2::password_hash::{PasswordHasher, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use fantoccini::wd::WindowHandle;
 use futures::{SinkExt, StreamExt};
-use parley_server::config::{Config, Secret};
+use parley_server::config::Config;
 use serde_json::{json, Value};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::harness::{find_chromium, Browser, Page, API_KEY, WAIT};
+use crate::harness::{find_chromium, test_config, Browser, Page, TestServer, WAIT};
 
 const GREETING: &str = "Welcome to Acme support! An agent will be with you shortly.";
 const COACH_LINE: &str = "Coach: offer her the free repair kit";
@@ -87,57 +87,11 @@ capacity = 2
         sam = hash(PASSWORDS[2].1),
     );
     let mut config = Config::from_toml_str(&toml).expect("the test config parses");
-    config.server.data_dir = dir.to_path_buf();
-    config.security.api_keys = vec![Secret::new(API_KEY)];
-    config.settings.shutdown_timeout_s = 5;
-    config.validate().expect("the test config is valid");
+    let base = test_config(dir);
+    config.server = base.server;
+    config.security = base.security;
+    config.settings.shutdown_timeout_s = base.settings.shutdown_timeout_s;
     config
-}
-
-struct CenterServer {
-    addr: SocketAddr,
-    stop: tokio::sync::oneshot::Sender<()>,
-    task: tokio::task::JoinHandle<anyhow::Result<()>>,
-    _dir: tempfile::TempDir,
-}
-
-impl CenterServer {
-    async fn start() -> CenterServer {
-        let dir = tempfile::tempdir().expect("temp dir");
-        let config = center_config(dir.path());
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
-            .await
-            .expect("bind");
-        let addr = listener.local_addr().expect("addr");
-        let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(parley_server::run(config, listener, async move {
-            let _ = rx.await;
-        }));
-        let deadline = Instant::now() + WAIT;
-        loop {
-            if let Ok(r) = reqwest::get(format!("http://{addr}/readyz")).await {
-                if r.status().is_success() {
-                    break;
-                }
-            }
-            assert!(Instant::now() < deadline, "Parley never became ready");
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        CenterServer {
-            addr,
-            stop,
-            task,
-            _dir: dir,
-        }
-    }
-
-    async fn stop(self) {
-        let _ = self.stop.send(());
-        let ran = tokio::time::timeout(WAIT, self.task)
-            .await
-            .expect("Parley did not stop in time");
-        ran.expect("server task").expect("Parley ran cleanly");
-    }
 }
 
 /// An earlier chat of the same customer, over the basic protocol as a CLIENT, so that the
@@ -423,7 +377,7 @@ async fn agents_and_a_supervisor_handle_a_chat_on_the_desktop() {
         );
         return;
     };
-    let server = CenterServer::start().await;
+    let server = TestServer::start_with(center_config).await;
     let browser = Browser::start(&chromium, &driver, 1280, 800).await;
     let page = Page {
         c: browser.client.clone(),

@@ -39,27 +39,44 @@ pub struct TestServer {
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     task: Option<tokio::task::JoinHandle<anyhow::Result<()>>>,
     dir: tempfile::TempDir,
+    /// What it runs with (a restart keeps it).
+    config: Config,
+}
+
+/// The default test configuration: data in `dir`, a known API key, a short shutdown.
+pub fn test_config(dir: &Path) -> Config {
+    let mut config = Config::default();
+    config.server.data_dir = dir.to_path_buf();
+    config.security.api_keys = vec![Secret::new(API_KEY)];
+    config.settings.shutdown_timeout_s = 5;
+    config
 }
 
 impl TestServer {
     /// Starts Parley with a test configuration (temp data dir, a known API key).
     pub async fn start() -> TestServer {
+        TestServer::start_with(test_config).await
+    }
+
+    /// Starts Parley with the configuration `make` gives for a fresh data directory.
+    pub async fn start_with(make: impl FnOnce(&Path) -> Config) -> TestServer {
         let dir = tempfile::tempdir().expect("temp dir");
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
             .await
             .expect("bind");
-        TestServer::run(dir, listener).await
+        let config = make(dir.path());
+        TestServer::run(dir, listener, config).await
     }
 
-    async fn run(dir: tempfile::TempDir, listener: tokio::net::TcpListener) -> TestServer {
-        let mut config = Config::default();
-        config.server.data_dir = dir.path().to_path_buf();
-        config.security.api_keys = vec![Secret::new(API_KEY)];
-        config.settings.shutdown_timeout_s = 5;
+    async fn run(
+        dir: tempfile::TempDir,
+        listener: tokio::net::TcpListener,
+        config: Config,
+    ) -> TestServer {
         config.validate().expect("test config is valid");
         let addr = listener.local_addr().expect("addr");
         let (stop, rx) = tokio::sync::oneshot::channel::<()>();
-        let task = tokio::spawn(parley_server::run(config, listener, async move {
+        let task = tokio::spawn(parley_server::run(config.clone(), listener, async move {
             let _ = rx.await;
         }));
         let deadline = Instant::now() + WAIT;
@@ -77,6 +94,7 @@ impl TestServer {
             stop: Some(stop),
             task: Some(task),
             dir,
+            config,
         }
     }
 
@@ -113,7 +131,8 @@ impl TestServer {
             }
         };
         let dir = std::mem::replace(&mut self.dir, tempfile::tempdir().expect("temp dir"));
-        TestServer::run(dir, listener).await
+        let config = self.config.clone();
+        TestServer::run(dir, listener, config).await
     }
 }
 
