@@ -314,13 +314,8 @@ macro_rules! contact_store {
                 session: &SessionId,
                 now: UnixMillis,
             ) -> Result<bool, StoreError> {
-                let done = sqlx::query(LINK)
-                    .bind(session.as_str())
-                    .bind(contact.as_str())
-                    .bind(now.0)
-                    .execute(&self.$writer)
-                    .await?;
-                Ok(done.rows_affected() > 0)
+                let link = [(contact.clone(), session.clone(), now)];
+                Ok(self.link_interactions(&link).await? > 0)
             }
 
             async fn link_interactions(

@@ -105,12 +105,8 @@ macro_rules! interaction_store {
                 id: &SessionId,
                 set: &UserData,
             ) -> Result<bool, StoreError> {
-                let done = sqlx::query($sql.merge_properties)
-                    .bind(id.as_str())
-                    .bind(codec::to_json(set)?)
-                    .execute(&self.$writer)
-                    .await?;
-                Ok(done.rows_affected() > 0)
+                let update = [(id.clone(), set.clone())];
+                Ok(self.update_interactions_properties(&update).await? > 0)
             }
 
             async fn update_interactions_properties(
