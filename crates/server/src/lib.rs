@@ -72,7 +72,8 @@ pub async fn run(
         delay: Duration::from_secs(config.settings.transcript_resend_delay_s),
     };
     let (pipeline, writer) =
-        Pipeline::start(store.clone(), config.settings.commit_batch_max, retry);
+        Pipeline::start(store.clone(), config.settings.commit_batch_max, retry)
+            .context("while starting the transcript writer")?;
     let token = CancellationToken::new();
     let instance = InstanceId(secrets::new_instance_id());
     let (center, center_mailbox) = center::Center::new(
@@ -134,7 +135,7 @@ pub async fn run(
         warn!("shutdown-timeout reached with work still running");
     }
     leases.abort();
-    writer.abort();
+    writer.stop().await;
     // Webhook deliveries stop here; what is still queued is dropped (docs/webhooks.md).
     state.center.webhooks.shutdown();
     match store.release_leases(&instance).await {

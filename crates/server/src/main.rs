@@ -10,6 +10,13 @@ use anyhow::Context;
 use clap::{Parser, Subcommand};
 use parley_server::config::{CliOverrides, Config};
 
+/// mimalloc rather than glibc's malloc: under load glibc's allocator was ≈ 8 % of the
+/// server's CPU (`_int_malloc`, `malloc_consolidate`, `unlink_chunk`: many small frames
+/// and futures freed on other threads than the ones that made them). See
+/// docs/BENCHMARKS.md, hot spot 8.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Parley: an open contact-center chat server (Genesys Chat Server 8.5 compatible).
 #[derive(Parser)]
 #[command(version, about)]

@@ -3,11 +3,20 @@
 //! one transaction and answers every job. Under load many sessions share one commit, so
 //! durability costs one sync per batch rather than one per message, and no session waits
 //! on a lock: the only shared structure on the message path is this channel.
+//!
+//! On SQLite the writer runs on a thread of its own (with a one-thread runtime): a commit
+//! is a few sequential hand-offs between the writer and sqlx's SQLite thread, and on the
+//! shared runtime each of them waited behind thousands of connection tasks once the
+//! server was busy (acquire + `BEGIN` alone took 9–19 ms at saturation against 0.1–0.7 ms
+//! below it; docs/BENCHMARKS.md, hot spot 6). On PostgreSQL it stays a task of the
+//! shared runtime: a pool connection's socket belongs to the runtime that opened it, and
+//! the pool is shared with every other task.
 
 use std::time::Duration;
 
 use parley_store::{AnyStore, StoreError, TranscriptStore, Write};
 use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
 
 /// Outcome of one job: all of its writes applied, or the first failure with the job's
@@ -54,17 +63,69 @@ pub struct Retry {
     pub delay: Duration,
 }
 
+/// The running writer, to stop at shutdown.
+pub struct Writer {
+    stop: CancellationToken,
+    ended: Ended,
+}
+
+enum Ended {
+    Task(tokio::task::JoinHandle<()>),
+    /// Resolves (with an error: the sender is dropped) when the thread's runtime is done.
+    Thread(oneshot::Receiver<()>),
+}
+
+impl Writer {
+    /// Stops the writer between commits (a commit under way finishes) and waits until it
+    /// has. Jobs still queued are answered with "stopped".
+    pub async fn stop(self) {
+        self.stop.cancel();
+        match self.ended {
+            Ended::Task(task) => {
+                let _ = task.await;
+            }
+            Ended::Thread(ended) => {
+                let _ = ended.await;
+            }
+        }
+    }
+}
+
 impl Pipeline {
-    /// Starts the writer task. It ends when every `Pipeline` handle is dropped and the
-    /// queue is drained, so shutdown loses nothing that was submitted.
+    /// Starts the writer (on its own thread for SQLite, see the module docs). It ends when
+    /// every `Pipeline` handle is dropped and the queue is drained, so shutdown loses
+    /// nothing that was submitted, or when [`Writer::stop`] is called.
     pub fn start(
         store: AnyStore,
         batch_max: usize,
         retry: Retry,
-    ) -> (Pipeline, tokio::task::JoinHandle<()>) {
+    ) -> std::io::Result<(Pipeline, Writer)> {
         let (tx, rx) = mpsc::channel(batch_max.max(1) * 4);
-        let task = tokio::spawn(writer(store, rx, batch_max.max(1), retry));
-        (Pipeline { tx }, task)
+        let stop = CancellationToken::new();
+        let own_thread = matches!(store, AnyStore::Sqlite(_));
+        let run =
+            stop.clone()
+                .run_until_cancelled_owned(writer(store, rx, batch_max.max(1), retry));
+        let ended = if own_thread {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            let (ended_tx, ended_rx) = oneshot::channel::<()>();
+            std::thread::Builder::new()
+                .name("parley-commit".into())
+                .spawn(move || {
+                    runtime.block_on(run);
+                    // The runtime (and what it still holds of the store) goes first.
+                    drop(runtime);
+                    drop(ended_tx);
+                })?;
+            Ended::Thread(ended_rx)
+        } else {
+            Ended::Task(tokio::spawn(async move {
+                run.await;
+            }))
+        };
+        Ok((Pipeline { tx }, Writer { stop, ended }))
     }
 
     /// Queues writes; the receiver resolves once they are durable (or have failed).

@@ -566,7 +566,7 @@ impl Pipeline {
     /// resume from its last event id) instead of buffering without bound.
     fn push(&mut self, i: usize, frame: ServerFrame) {
         let sub = &self.subs[i].s;
-        if let Err(e) = sub.tx.try_send(frame) {
+        if let Err(e) = sub.tx.try_send(Box::new(frame)) {
             if matches!(e, mpsc::error::TrySendError::Full(_)) {
                 warn!(conn = sub.conn, "subscriber too slow; disconnecting it");
             }

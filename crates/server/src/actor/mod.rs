@@ -16,7 +16,7 @@ mod refresh;
 mod reply;
 
 pub use command::{
-    Acked, CmdError, Command, ConnId, FileOp, Format, Refreshed, Rendered, SessionHandle,
+    Acked, CmdError, Command, ConnId, FileOp, Format, Outbound, Refreshed, Rendered, SessionHandle,
     Subscriber,
 };
 pub use refresh::closed_refresh;

@@ -67,7 +67,7 @@ struct Actor {
 }
 
 impl Actor {
-    async fn run(&mut self, mut rx: mpsc::Receiver<Command>) {
+    async fn run(&mut self, mut rx: mpsc::Receiver<Box<Command>>) {
         let shutdown = self.state.shutdown.clone();
         loop {
             self.batches.submit_staged(&self.session).await;
@@ -85,10 +85,10 @@ impl Actor {
                 }
                 cmd = rx.recv(), if !self.batches.closing() => match cmd {
                     Some(cmd) => {
-                        self.apply(cmd);
+                                self.apply(*cmd);
                         for _ in 1..DRAIN_MAX {
                             match rx.try_recv() {
-                                Ok(cmd) => self.apply(cmd),
+                                Ok(cmd) => self.apply(*cmd),
                                 Err(_) => break,
                             }
                         }

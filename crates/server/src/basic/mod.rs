@@ -31,11 +31,16 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, info_span, Instrument};
 
-use crate::actor::{Command, ConnId, SessionHandle};
+use crate::actor::{Command, ConnId, Outbound, SessionHandle};
 use crate::state::AppState;
 
-/// Read and write buffer of one WebSocket (it grows for a larger frame when needed).
-const SOCKET_BUFFER: usize = 4 * 1024;
+/// Read buffer of one WebSocket: what one `read` asks for. A larger frame takes several
+/// reads; chat frames are mostly far smaller, and every connection keeps this much
+/// allocated for as long as it lives (docs/BENCHMARKS.md, hot spots 1 and 5).
+const READ_BUFFER: usize = 1024;
+/// Write buffer of one WebSocket: queued frames are written once this much is buffered
+/// or at the flush after a burst (it grows for a larger frame when needed).
+const WRITE_BUFFER: usize = 4 * 1024;
 
 /// Frames queued for one connection before it counts as too slow.
 const OUTBOUND: usize = 1024;
@@ -53,8 +58,8 @@ pub async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Res
     // per connection) would make idle connections cost far more than their sessions.
     ws.max_message_size(cap)
         .max_frame_size(cap)
-        .read_buffer_size(SOCKET_BUFFER)
-        .write_buffer_size(SOCKET_BUFFER)
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(WRITE_BUFFER)
         .on_upgrade(move |socket| serve(state, socket))
 }
 
@@ -73,7 +78,7 @@ pub(crate) struct User {
 pub(crate) struct Conn {
     pub(crate) state: AppState,
     pub(crate) id: ConnId,
-    pub(crate) out: mpsc::Sender<ServerFrame>,
+    pub(crate) out: mpsc::Sender<Outbound>,
     pub(crate) kick: CancellationToken,
     pub(crate) user: Option<User>,
     pub(crate) sessions: HashMap<SessionId, SessionHandle>,
@@ -167,7 +172,7 @@ async fn run_connection(state: AppState, socket: WebSocket, id: ConnId) {
 
 async fn write_loop(
     mut sink: futures::stream::SplitSink<WebSocket, Message>,
-    mut rx: mpsc::Receiver<ServerFrame>,
+    mut rx: mpsc::Receiver<Outbound>,
     kick: CancellationToken,
     last_seen: Arc<AtomicI64>,
     ping: Option<Duration>,
@@ -236,7 +241,7 @@ impl Conn {
         if matches!(frame, ServerFrame::Error { .. }) {
             self.state.counters.request_errors.inc();
         }
-        if self.out.try_send(frame).is_err() {
+        if self.out.try_send(Box::new(frame)).is_err() {
             self.kick.cancel();
         }
     }
