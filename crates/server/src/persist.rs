@@ -160,8 +160,14 @@ async fn writer(store: AnyStore, mut rx: mpsc::Receiver<Job>, batch_max: usize, 
             counts.push(job.writes.len());
             batch.append(&mut job.writes);
         }
+        let started = std::time::Instant::now();
         let outcome = commit_with_retry(&store, &batch, retry).await;
-        debug!(jobs = jobs.len(), writes = batch.len(), "group commit");
+        debug!(
+            jobs = jobs.len(),
+            writes = batch.len(),
+            us = started.elapsed().as_micros(),
+            "group commit"
+        );
         let mut rest = batch.into_iter();
         match outcome {
             Ok(results) => {
