@@ -76,8 +76,10 @@ enum Ended {
 }
 
 impl Writer {
-    /// Stops the writer between commits (a commit under way finishes) and waits until it
-    /// has. Jobs still queued are answered with "stopped".
+    /// Stops the writer and waits until it has. A commit under way is abandoned (its
+    /// transaction rolls back, as when the process ends) and jobs still queued are
+    /// dropped, so their sessions see the pipeline gone; at shutdown the sessions have
+    /// drained first, so normally nothing is queued.
     pub async fn stop(self) {
         self.stop.cancel();
         match self.ended {
@@ -218,5 +220,79 @@ async fn commit_with_retry(
             }
             Err(e) => return Err(e),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use parley_core::{EventId, SessionId, UnixMillis, UserData};
+    use parley_store::{Epoch, InstanceId, NewSession, TranscriptStore, Write};
+
+    use super::*;
+
+    fn create(id: &SessionId) -> Write {
+        Write::CreateSession(NewSession {
+            id: id.clone(),
+            created_at: UnixMillis(1),
+            tenant: "acme".into(),
+            endpoint: "default".into(),
+            queue: "default".into(),
+            subject: None,
+            user_data: UserData::new(),
+            password: None,
+            owner: InstanceId("test".into()),
+            lease_until: UnixMillis(i64::MAX),
+        })
+    }
+
+    fn no_retry() -> Retry {
+        Retry {
+            attempts: 0,
+            delay: Duration::ZERO,
+        }
+    }
+
+    /// On a file database the writer runs on its own thread: jobs commit, a refused write
+    /// comes back with its job, and after `stop` the pipeline answers "stopped".
+    #[tokio::test]
+    async fn the_sqlite_writer_thread_commits_refuses_and_stops() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let url = format!("sqlite://{}", dir.path().join("t.db").display());
+        let store = parley_store::open(&url).await.expect("open");
+        let (pipeline, writer) = Pipeline::start(store.clone(), 8, no_retry()).expect("start");
+
+        let id: SessionId = "s-1".parse().expect("id");
+        let done = pipeline.submit(vec![create(&id)]).await;
+        done.await.expect("answered").expect("committed");
+        assert!(store.load_session(&id).await.expect("load").is_some());
+
+        let stale = Write::Append {
+            session: id.clone(),
+            epoch: Epoch(99),
+            events: Vec::new(),
+            last_event_id: EventId(5),
+        };
+        let failed = pipeline
+            .submit(vec![stale])
+            .await
+            .await
+            .expect("answered")
+            .expect_err("a write at a stale epoch is fenced");
+        assert_eq!(failed.writes.len(), 1, "the job's writes come back");
+
+        writer.stop().await;
+        let after = pipeline
+            .submit(vec![create(&"s-2".parse().expect("id"))])
+            .await;
+        match after.await {
+            Ok(Err(failed)) => assert_eq!(failed.writes.len(), 1),
+            Err(_) => {} // dropped with the stopped writer: the same "stopped" to a session
+            Ok(Ok(())) => panic!("a stopped writer committed"),
+        }
+        assert!(store
+            .load_session(&"s-2".parse().expect("id"))
+            .await
+            .expect("load")
+            .is_none());
     }
 }
