@@ -85,7 +85,7 @@ impl Actor {
                 }
                 cmd = rx.recv(), if !self.batches.closing() => match cmd {
                     Some(cmd) => {
-                                self.apply(*cmd);
+                        self.apply(*cmd);
                         for _ in 1..DRAIN_MAX {
                             match rx.try_recv() {
                                 Ok(cmd) => self.apply(*cmd),
