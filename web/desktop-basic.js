@@ -31,112 +31,48 @@
   // The basic-protocol connection
 
   function Link() {
-    this.ws = null;
+    var self = this;
     this.reqSeq = 0;
     this.pending = new Map();
-    this.retry = 0;
-    this.timer = null;
-    this.closed = false;
     this.registered = false;
     this.epoch = 0;
-    this.holdUntil = 0;
+    this.sock = new U.Socket("/basic", {
+      status: function (s) {
+        ctx.setConn("basic", s);
+      },
+      open: function () {
+        self.epoch += 1;
+        self.registered = false;
+        var reg = {
+          type: "register",
+          nickname: (ctx.st.agent && (ctx.st.agent.nickname || ctx.st.agent.login)) || "Agent",
+          partyType: ctx.st.agent && ctx.st.agent.role === "supervisor" ? "SUPERVISOR" : "AGENT",
+          clientVersion: 106,
+          credentials: { agentToken: ctx.st.token },
+        };
+        var b = ctx.st.basic;
+        if (b.userId && b.secureKey) reg.resume = { userId: b.userId, secureKey: b.secureKey };
+        self.request(reg, { kind: "register" });
+      },
+      frame: function (f) {
+        self.onFrame(f);
+      },
+      lost: function () {
+        self.registered = false;
+        self.pending.clear();
+        chats.forEach(function (c) {
+          c.subscribed = false;
+          c.inflight = false;
+        });
+      },
+    });
   }
 
-  Link.prototype.connect = function () {
-    var self = this;
-    if (this.closed) return;
-    clearTimeout(this.timer);
-    var ws;
-    try {
-      ws = new WebSocket(U.wsUrl("/basic"));
-    } catch (e) {
-      this.failed();
-      return;
-    }
-    this.ws = ws;
-    this.epoch += 1;
-    this.registered = false;
-    ctx.setConn("basic", this.retry ? "reconnecting" : "connecting");
-    ws.onopen = function () {
-      if (ws !== self.ws) return;
-      var reg = {
-        type: "register",
-        nickname: (ctx.st.agent && (ctx.st.agent.nickname || ctx.st.agent.login)) || "Agent",
-        partyType: ctx.st.agent && ctx.st.agent.role === "supervisor" ? "SUPERVISOR" : "AGENT",
-        clientVersion: 106,
-        credentials: { agentToken: ctx.st.token },
-      };
-      var b = ctx.st.basic;
-      if (b.userId && b.secureKey) reg.resume = { userId: b.userId, secureKey: b.secureKey };
-      self.request(reg, { kind: "register" });
-    };
-    ws.onmessage = function (m) {
-      if (ws !== self.ws) return;
-      var f;
-      try {
-        f = JSON.parse(m.data);
-      } catch (e) {
-        return;
-      }
-      self.onFrame(f);
-    };
-    ws.onclose = function () {
-      if (ws !== self.ws) return;
-      self.ws = null;
-      self.registered = false;
-      self.pending.clear();
-      chats.forEach(function (c) {
-        c.subscribed = false;
-        c.inflight = false;
-      });
-      self.failed();
-    };
-    ws.onerror = function () {
-      /* onclose follows */
-    };
-  };
-
-  Link.prototype.failed = function () {
-    var self = this;
-    if (this.closed) return;
-    ctx.setConn("basic", "reconnecting");
-    var delay = Math.max(U.backoff(this.retry), this.holdUntil - Date.now());
-    this.retry += 1;
-    this.timer = setTimeout(function () {
-      self.connect();
-    }, delay);
-  };
-
-  Link.prototype.close = function () {
-    this.closed = true;
-    clearTimeout(this.timer);
-    if (this.ws) {
-      var ws = this.ws;
-      this.ws = null;
-      try {
-        ws.close();
-      } catch (e) {
-        /* already closed */
-      }
-    }
-  };
-
-  /** Test hook: drop the connection as a network failure would (reconnects itself). */
-  Link.prototype.drop = function (holdMs) {
-    this.holdUntil = Date.now() + (holdMs || 0);
-    if (this.ws) this.ws.close();
-  };
-
   Link.prototype.request = function (frame, meta) {
-    if (!this.ws || this.ws.readyState !== WebSocket.OPEN) return false;
     this.reqSeq += 1;
     frame.requestId = this.reqSeq;
+    if (!this.sock.send(frame)) return false;
     this.pending.set(this.reqSeq, meta || {});
-    try {
-      this.ws.send(JSON.stringify(frame));
-    } catch (e) {
-      return false;
-    }
     return true;
   };
 
@@ -191,7 +127,7 @@
         ctx.st.basic = { userId: f.userId, secureKey: f.secureKey };
         ctx.persist();
         this.registered = true;
-        this.retry = 0;
+        this.sock.settled();
         ctx.setConn("basic", "connected");
         this.sync();
         break;
@@ -241,7 +177,7 @@
     var chat = meta.chat;
     if (meta.kind === "register") {
       if (code === 1009) ctx.onUnauthorized();
-      else if (this.ws) this.ws.close();
+      else this.sock.drop(0);
       return;
     }
     if (!chat || !chats.has(chat.id)) return;
@@ -249,7 +185,7 @@
     if (meta.kind === "join" || meta.kind === "resume") {
       chat.inflight = false;
       if (transient) {
-        if (this.ws) this.ws.close();
+        this.sock.drop(0);
       } else if (code === 2002) {
         chat.onOver(null);
       } else if (meta.kind === "resume" && (code === 8201 || code === 8210)) {
@@ -327,7 +263,7 @@
     env.link = link;
     env.select = select;
     env.remove = remove;
-    link.connect();
+    link.sock.connect();
   }
 
   /**
@@ -384,7 +320,7 @@
   }
 
   function stop() {
-    if (link) link.close();
+    if (link) link.sock.close();
     Array.from(chats.keys()).forEach(function (id) {
       var c = chats.get(id);
       c.destroy();
@@ -417,7 +353,7 @@
       if (c) c.notice(text);
     },
     drop: function (holdMs) {
-      if (link) link.drop(holdMs);
+      if (link) link.sock.drop(holdMs);
     },
     state: function () {
       var out = {};

@@ -96,6 +96,113 @@
     return location.origin.replace(/^http/i, "ws") + path;
   }
 
+  /**
+   * A WebSocket to `path` that reconnects itself with back-off until closed: the desktop
+   * channel and the basic-protocol link are both one. Its owner gives
+   * `h.status(s)` ("connecting", "reconnecting"), `h.open(ws)` when a connection opens,
+   * `h.frame(f)` for each JSON frame and `h.lost()` when a connection is lost; events of
+   * a connection that has been replaced are ignored. `settled()` resets the back-off once
+   * the owner's handshake has succeeded.
+   */
+  function Socket(path, h) {
+    this.path = path;
+    this.h = h;
+    this.ws = null;
+    this.retry = 0;
+    this.timer = null;
+    this.closed = false;
+    this.holdUntil = 0;
+  }
+
+  Socket.prototype.connect = function () {
+    var self = this;
+    if (this.closed) return;
+    clearTimeout(this.timer);
+    var ws;
+    try {
+      ws = new WebSocket(wsUrl(this.path));
+    } catch (e) {
+      this.failed();
+      return;
+    }
+    this.ws = ws;
+    this.h.status(this.retry ? "reconnecting" : "connecting");
+    ws.onopen = function () {
+      if (ws === self.ws) self.h.open(ws);
+    };
+    ws.onmessage = function (m) {
+      if (ws !== self.ws) return;
+      var f;
+      try {
+        f = JSON.parse(m.data);
+      } catch (e) {
+        return;
+      }
+      self.h.frame(f);
+    };
+    ws.onclose = function () {
+      if (ws !== self.ws) return;
+      self.ws = null;
+      self.h.lost();
+      self.failed();
+    };
+    ws.onerror = function () {
+      /* onclose follows */
+    };
+  };
+
+  Socket.prototype.failed = function () {
+    var self = this;
+    if (this.closed) return;
+    this.h.status("reconnecting");
+    var delay = Math.max(backoff(this.retry), this.holdUntil - Date.now());
+    this.retry += 1;
+    this.timer = setTimeout(function () {
+      self.connect();
+    }, delay);
+  };
+
+  Socket.prototype.settled = function () {
+    this.retry = 0;
+  };
+
+  Socket.prototype.isOpen = function () {
+    return !!this.ws && this.ws.readyState === WebSocket.OPEN;
+  };
+
+  /** Sends a frame as JSON; false when there is no open connection to send it on. */
+  Socket.prototype.send = function (frame) {
+    if (!this.isOpen()) return false;
+    try {
+      this.ws.send(JSON.stringify(frame));
+    } catch (e) {
+      return false;
+    }
+    return true;
+  };
+
+  /** Closes for good (logout, page leaving): no reconnect. */
+  Socket.prototype.close = function () {
+    this.closed = true;
+    clearTimeout(this.timer);
+    if (this.ws) {
+      var ws = this.ws;
+      this.ws = null;
+      try {
+        ws.close();
+      } catch (e) {
+        /* already closed */
+      }
+    }
+  };
+
+  /** Closes the connection as a network failure would: it reconnects itself, not before
+   * `holdMs` (the test hooks use a hold; a failed handshake uses 0). */
+  Socket.prototype.drop = function (holdMs) {
+    this.holdUntil = Date.now() + (holdMs || 0);
+    if (this.ws) this.ws.close();
+  };
+
   function timeEl(ms, cls) {
     return el("time", { class: cls || "time", datetime: new Date(ms).toISOString(), text: formatTime(ms) });
   }
@@ -225,8 +332,7 @@
     formatWait: formatWait,
     timeEl: timeEl,
     customerName: customerName,
-    backoff: backoff,
-    wsUrl: wsUrl,
+    Socket: Socket,
     load: load,
     save: save,
     wipe: wipe,

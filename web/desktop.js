@@ -161,7 +161,7 @@
 
   /** Leaves for good: the page starts again at the login form. */
   function endSession(message) {
-    if (desk) desk.close();
+    if (desk) desk.sock.close();
     PD.chats.stop();
     U.wipe();
     try {
@@ -188,95 +188,39 @@
   // The desktop WebSocket (/agent/v1/ws)
 
   function Desk() {
-    this.ws = null;
+    var self = this;
     this.reqSeq = 0;
     this.pending = new Map();
-    this.retry = 0;
-    this.timer = null;
-    this.closed = false;
-    this.holdUntil = 0;
+    this.sock = new U.Socket("/agent/v1/ws", {
+      status: function (s) {
+        setConn("desktop", s);
+      },
+      open: function (ws) {
+        ws.send(JSON.stringify({ type: "hello", token: st.token }));
+      },
+      frame: onDeskFrame,
+      lost: function () {
+        self.pending.forEach(function (p) {
+          p.reject(new Error("the connection was lost"));
+        });
+        self.pending.clear();
+        // The server withdraws pending offers when the desktop drops; `welcome` restores.
+        clearOffers();
+      },
+    });
   }
-
-  Desk.prototype.connect = function () {
-    var self = this;
-    if (this.closed) return;
-    clearTimeout(this.timer);
-    var ws;
-    try {
-      ws = new WebSocket(U.wsUrl("/agent/v1/ws"));
-    } catch (e) {
-      this.failed();
-      return;
-    }
-    this.ws = ws;
-    setConn("desktop", this.retry ? "reconnecting" : "connecting");
-    ws.onopen = function () {
-      if (ws === self.ws) ws.send(JSON.stringify({ type: "hello", token: st.token }));
-    };
-    ws.onmessage = function (m) {
-      if (ws !== self.ws) return;
-      var f;
-      try {
-        f = JSON.parse(m.data);
-      } catch (e) {
-        return;
-      }
-      onDeskFrame(f);
-    };
-    ws.onclose = function () {
-      if (ws !== self.ws) return;
-      self.ws = null;
-      self.pending.forEach(function (p) {
-        p.reject(new Error("the connection was lost"));
-      });
-      self.pending.clear();
-      // The server withdraws pending offers when the desktop drops; `welcome` restores.
-      clearOffers();
-      self.failed();
-    };
-    ws.onerror = function () {
-      /* onclose follows */
-    };
-  };
-
-  Desk.prototype.failed = function () {
-    var self = this;
-    if (this.closed) return;
-    setConn("desktop", "reconnecting");
-    var delay = Math.max(U.backoff(this.retry), this.holdUntil - Date.now());
-    this.retry += 1;
-    this.timer = setTimeout(function () {
-      self.connect();
-    }, delay);
-  };
-
-  Desk.prototype.close = function () {
-    this.closed = true;
-    clearTimeout(this.timer);
-    if (this.ws) {
-      var ws = this.ws;
-      this.ws = null;
-      ws.close();
-    }
-  };
-
-  Desk.prototype.drop = function (holdMs) {
-    this.holdUntil = Date.now() + (holdMs || 0);
-    if (this.ws) this.ws.close();
-  };
 
   /** Sends a frame; resolves on `ok`, rejects on `error` (err.code, err.message). */
   Desk.prototype.request = function (frame) {
     var self = this;
     return new Promise(function (resolve, reject) {
-      if (!self.ws || self.ws.readyState !== WebSocket.OPEN) {
+      self.reqSeq += 1;
+      frame.requestId = self.reqSeq;
+      if (!self.sock.send(frame)) {
         reject(new Error("not connected"));
         return;
       }
-      self.reqSeq += 1;
-      frame.requestId = self.reqSeq;
       self.pending.set(self.reqSeq, { resolve: resolve, reject: reject });
-      self.ws.send(JSON.stringify(frame));
     });
   };
 
@@ -289,7 +233,7 @@
     if (p) desk.pending.delete(f.requestId);
     switch (f.type) {
       case "welcome":
-        desk.retry = 0;
+        desk.sock.settled();
         setConn("desktop", "connected");
         if (f.agent) {
           st.agent = Object.assign({}, st.agent, f.agent);
@@ -601,7 +545,7 @@
     });
     setView(st.view || "chats");
     desk = new Desk();
-    desk.connect();
+    desk.sock.connect();
   }
 
   function boot() {
@@ -619,7 +563,7 @@
       if (document.visibilityState === "visible" && view === "chats" && st.selected) PD.chats.select(st.selected, false);
     });
     window.addEventListener("online", function () {
-      if (desk && !desk.ws) desk.connect();
+      if (desk && !desk.sock.ws) desk.sock.connect();
     });
 
     if (new URLSearchParams(location.search).has("testHooks")) {
@@ -639,7 +583,7 @@
         cspViolations: U.cspViolations,
         beeps: U.beeps,
         dropConnections: function (holdMs) {
-          if (desk) desk.drop(holdMs);
+          if (desk) desk.sock.drop(holdMs);
           PD.chats.drop(holdMs);
         },
       };
