@@ -52,7 +52,7 @@ pub use agents::{Agent, AgentStatus};
 pub use effects::{CloseReason, NoticeKind, OfferKind, RequeueReason, RouteEffect, StopReason};
 pub use error::RouteError;
 pub use ids::{AgentId, QueueName};
-pub use queue::{Hold, Interaction, PendingOffer, Waiting, WAIT_SAMPLES};
+pub use queue::{Hold, Interaction, PendingOffer, Stage, Waiting, WAIT_SAMPLES};
 pub use settings::{
     describe_wait, MaxWait, MaxWaitAction, QueueSettings, RouterSettings, DISCONNECTED_REASON,
     NO_ANSWER_REASON,

@@ -82,10 +82,36 @@ pub struct Interaction {
     pub agent_ever_joined: bool,
 }
 
+/// Where an interaction is in its routing, as supervisors and counters show it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Stage {
+    /// In a queue, no offer out.
+    Waiting,
+    /// Offered to an agent, waiting for the answer.
+    Offered,
+    /// An agent is in the chat.
+    Handled,
+    /// Its agents only do after-chat work.
+    WrapUp,
+}
+
 impl Interaction {
     /// Some agent is in the chat.
     pub fn has_active(&self) -> bool {
         self.handlers.values().any(|h| *h == Hold::Active)
+    }
+
+    /// Where it is in its routing.
+    pub fn stage(&self) -> Stage {
+        if self.offer.is_some() {
+            Stage::Offered
+        } else if self.waiting.is_some() {
+            Stage::Waiting
+        } else if self.has_active() {
+            Stage::Handled
+        } else {
+            Stage::WrapUp
+        }
     }
 }
 

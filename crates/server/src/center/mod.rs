@@ -13,12 +13,14 @@ mod desktop;
 pub mod directory;
 mod effects;
 pub mod frames;
+mod gauges;
 mod http;
 mod properties;
 mod task;
 mod views;
 
 pub use directory::{AgentProfile, Directory};
+pub use gauges::{RoutingGauges, RoutingSnapshot};
 pub use http::routes;
 pub use task::spawn;
 
@@ -100,6 +102,8 @@ pub struct Center {
     pub directory: Directory,
     /// Interaction events to integrators.
     pub webhooks: Webhooks,
+    /// What routing holds now (for `/counters`).
+    pub gauges: RoutingGauges,
     tx: mpsc::UnboundedSender<task::Msg>,
     side_writes: mpsc::UnboundedSender<properties::Update>,
     /// Which agents may join which chats, and how: written by the router task, read by
@@ -125,6 +129,7 @@ impl Center {
         let center = Center {
             directory,
             webhooks,
+            gauges: RoutingGauges::default(),
             tx,
             side_writes: side_tx,
             grants: Mutex::default(),

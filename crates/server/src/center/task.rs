@@ -457,6 +457,7 @@ impl Task {
     }
 
     fn send_overviews(&self) {
+        self.state.center.gauges.publish(&self.router);
         let snapshot = self.agents_snapshot();
         let frame = views_overview(&self.router, &self.chats, &snapshot);
         for a in self.agents.values() {

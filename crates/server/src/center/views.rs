@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use parley_core::routing::{AgentId, AgentStatus, Hold, OfferKind, Router};
+use parley_core::routing::{AgentId, AgentStatus, Hold, OfferKind, Router, Stage};
 use parley_core::{SessionId, UnixMillis, Visibility};
 
 use super::frames::{
@@ -188,14 +188,11 @@ pub(super) fn overview(
                 q.longest_wait_ms = q.longest_wait_ms.max(waited);
             }
         }
-        let state = if ix.offer.is_some() {
-            "offered"
-        } else if ix.waiting.is_some() {
-            "waiting"
-        } else if ix.has_active() {
-            "handled"
-        } else {
-            "wrapUp"
+        let state = match ix.stage() {
+            Stage::Offered => "offered",
+            Stage::Waiting => "waiting",
+            Stage::Handled => "handled",
+            Stage::WrapUp => "wrapUp",
         };
         sessions.push(SessionView {
             interaction_id: ix.id.to_string(),

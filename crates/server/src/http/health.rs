@@ -38,5 +38,19 @@ pub async fn get_readyz(State(state): State<AppState>) -> impl IntoResponse {
 
 /// `GET /counters` — cumulative KPI counters and current gauges (`sessions`, `conns`).
 pub async fn get_counters(State(state): State<AppState>) -> impl IntoResponse {
-    Json(state.counters.snapshot())
+    Json(CountersView {
+        counters: state.counters.snapshot(),
+        routing: state.center.gauges.snapshot(),
+        webhooks: state.center.webhooks.stats(),
+    })
+}
+
+/// `/counters`: the session and connection counters at the top level, routing gauges
+/// and webhook delivery counters each in their own object.
+#[derive(serde::Serialize)]
+struct CountersView {
+    #[serde(flatten)]
+    counters: crate::state::CountersSnapshot,
+    routing: crate::center::RoutingSnapshot,
+    webhooks: crate::webhooks::WebhookStats,
 }

@@ -116,6 +116,19 @@ async fn longest_idle_agent_gets_the_offer_and_capacity_holds() {
         states.contains(&json!("waiting")) && states.contains(&json!("handled")),
         "{ov}"
     );
+
+    // `/counters` shows the same: two chats handled, one waiting; anna, bob and sam
+    // logged in, anna and bob ready (published with the overview, so at once here).
+    let (status, counters) = server.get_json("/counters").await;
+    assert_eq!(status, 200);
+    assert_eq!(
+        counters["routing"],
+        json!({"waiting": 1, "offered": 0, "handled": 2, "wrap-up": 0,
+               "agents-logged-in": 3, "agents-ready": 2}),
+        "{counters}"
+    );
+    assert_eq!(counters["webhooks"]["delivered"], 0, "{counters}");
+    assert_eq!(counters["sessions"], 3, "{counters}");
     server.stop().await;
 }
 
