@@ -138,7 +138,9 @@ fn op() -> impl Strategy<Value = Op> {
             supervisor: agent(x), interaction: chat(c), visibility: v
         })),
         2 => (a.clone(), c.clone(), after).prop_map(|(x, c, w)| Op::Leave(x, c, w)),
-        1 => c.clone().prop_map(|c| Op::In(I::InteractionEnded { interaction: chat(c) })),
+        1 => (c.clone(), any::<bool>()).prop_map(|(c, answered)| {
+            Op::In(I::InteractionEnded { interaction: chat(c), answered })
+        }),
         2 => pair(|agent, interaction| I::MarkDone { agent, interaction }),
         3 => (0..25_000u64).prop_map(Op::Wait),
     ]
@@ -184,7 +186,10 @@ fn inputs(r: &Router, op: &Op) -> Vec<RouteInput> {
                 after_action: *w,
             }];
             if *w != AfterAction::KeepAlive && ends {
-                v.push(RouteInput::InteractionEnded { interaction });
+                v.push(RouteInput::InteractionEnded {
+                    interaction,
+                    answered: true,
+                });
             }
             v
         }

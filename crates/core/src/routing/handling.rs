@@ -214,7 +214,12 @@ impl Router {
         }
     }
 
-    pub(super) fn interaction_ended(&mut self, sid: &SessionId, out: &mut Vec<RouteEffect>) {
+    pub(super) fn interaction_ended(
+        &mut self,
+        sid: &SessionId,
+        answered: bool,
+        out: &mut Vec<RouteEffect>,
+    ) {
         if !self.interactions.get(sid).is_some_and(|ix| ix.online) {
             return; // unknown (already closed or stopped) or ended before: nothing to do
         }
@@ -232,6 +237,10 @@ impl Router {
             return;
         }
         ix.online = false;
+        if answered {
+            // Handled outside routing: nothing is left for an agent to take offline.
+            ix.waiting = None;
+        }
         ix.handlers.values_mut().for_each(|h| *h = Hold::WrapUp);
         for sup in std::mem::take(&mut ix.supervisors).into_keys() {
             if let Some(a) = self.agents.get_mut(&sup) {

@@ -176,6 +176,11 @@ pub enum RouteInput {
     InteractionEnded {
         /// Which chat.
         interaction: SessionId,
+        /// A visible human agent took part in the chat, through routing or not (the
+        /// session's `csg_SessionEndedAgent` is not `ABSENT`). A chat still waiting in
+        /// its queue that someone answered outside routing (an API-key agent, another
+        /// router) was handled: it leaves the queue rather than waiting offline.
+        answered: bool,
     },
     /// The agent has finished its after-chat work.
     MarkDone {
@@ -268,9 +273,10 @@ impl Router {
                 interaction,
                 after_action,
             } => self.agent_left(now, &agent, &interaction, after_action, &mut out)?,
-            RouteInput::InteractionEnded { interaction } => {
-                self.interaction_ended(&interaction, &mut out)
-            }
+            RouteInput::InteractionEnded {
+                interaction,
+                answered,
+            } => self.interaction_ended(&interaction, answered, &mut out),
             RouteInput::MarkDone { agent, interaction } => {
                 self.mark_done(&agent, &interaction, &mut out)?
             }

@@ -10,6 +10,7 @@ use std::time::Duration;
 use parley_core::routing::{
     AgentId, MaxWait, MaxWaitAction, QueueName, QueueSettings, RouteInput, Router, RouterSettings,
 };
+use parley_core::session::EndedAgent;
 use parley_core::{PartyId, SessionId, UserData};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -378,11 +379,12 @@ impl Task {
                     after_action,
                 });
             }
-            SessionFact::Ended { interaction, .. } => {
+            SessionFact::Ended { interaction, end } => {
                 super::properties::ended(&self.state, &interaction);
                 self.state.center.revoke_all(&interaction);
                 let _ = self.route(RouteInput::InteractionEnded {
                     interaction: interaction.clone(),
+                    answered: end.agent != EndedAgent::Absent,
                 });
                 if self.router.interaction(&interaction).is_none() {
                     self.chats.remove(&interaction);

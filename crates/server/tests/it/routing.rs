@@ -461,3 +461,80 @@ async fn an_abandoned_chat_is_stopped_as_stop_abandoned_interaction_says() {
     }
     server.stop().await;
 }
+
+/// Polls `/counters` until its routing gauges equal `want` (they are published at most
+/// once a second).
+async fn routing_gauges_become(server: &TestServer, want: serde_json::Value) {
+    let deadline = tokio::time::Instant::now() + crate::common::WAIT;
+    loop {
+        let (_, counters) = server.get_json("/counters").await;
+        if counters["routing"] == want {
+            return;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "routing gauges never became {want}: {counters}"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_chat_answered_outside_routing_leaves_its_queue_at_the_end() {
+    // `stop-abandoned-interaction = never` (the default): an unanswered chat stays queued
+    // offline, but one that an API-key agent answered does not.
+    let server = start(QueueConfig::default()).await;
+    let sam_token = token(server.addr, "sam").await;
+
+    let (mut answered, s1) = customer(&server, "Ann").await;
+    let mut ext = server.client().await;
+    ext.register("Outside", "AGENT", 106).await;
+    ext.join(&s1, "ALL", json!({})).await;
+    ext.say(&s1, "Hello from outside routing").await;
+    answered
+        .event_where(|e| e.text.as_deref() == Some("Hello from outside routing"))
+        .await;
+    match ext
+        .call(json!({"type": "release", "sessionId": s1, "afterAction": "ForceClose"}))
+        .await
+    {
+        ServerFrame::Released { .. } => {}
+        other => panic!("release: {other:?}"),
+    }
+
+    let (mut abandoned, s2) = customer(&server, "Ben").await;
+    match abandoned
+        .call(json!({"type": "release", "sessionId": s2, "afterAction": "ForceClose"}))
+        .await
+    {
+        ServerFrame::Released { .. } => {}
+        other => panic!("release: {other:?}"),
+    }
+
+    routing_gauges_become(
+        &server,
+        json!({"waiting": 1, "offered": 0, "handled": 0, "wrap-up": 0,
+               "agents-logged-in": 0, "agents-ready": 0}),
+    )
+    .await;
+    let deadline = tokio::time::Instant::now() + crate::common::WAIT;
+    loop {
+        let (_, one) = read_interaction(&server, &s1, Some(&sam_token)).await;
+        let (_, two) = read_interaction(&server, &s2, Some(&sam_token)).await;
+        let (p1, p2) = (
+            &one["interaction"]["properties"],
+            &two["interaction"]["properties"],
+        );
+        if p1["RoutingState"] == "stopped" && p2["IsOnline"] == "false" {
+            assert_eq!(p1["StopReason"], "done", "{one}");
+            assert_eq!(p2["RoutingState"], "queued", "{two}");
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never settled: {one} {two}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    server.stop().await;
+}

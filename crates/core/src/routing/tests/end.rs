@@ -78,6 +78,31 @@ fn a_chat_abandoned_in_queue_stays_routable_offline_under_never() {
 }
 
 #[test]
+fn a_chat_answered_outside_routing_leaves_its_queue_at_the_end_under_never() {
+    let mut fx = Fx::new();
+    fx.submit("c1");
+    assert_eq!(
+        fx.ended_answered("c1"),
+        vec![stopped("c1", StopReason::Done)]
+    );
+    assert!(fx.r.interaction(&sid("c1")).is_none());
+    // Nothing is offered to an agent who becomes ready later.
+    let e = fx.ready_agent("a1", 1);
+    assert!(offers(&e).is_empty());
+}
+
+#[test]
+fn a_routed_chat_answered_also_outside_keeps_its_agent_until_mark_done() {
+    let mut fx = Fx::new();
+    fx.submit("c1");
+    fx.ready_agent("a1", 1);
+    fx.accept("a1", "c1");
+    assert!(fx.ended_answered("c1").is_empty());
+    assert_eq!(fx.chat("c1").handlers.get(&aid("a1")), Some(&Hold::WrapUp));
+    assert_eq!(fx.done("a1", "c1"), vec![stopped("c1", StopReason::Done)]);
+}
+
+#[test]
 fn the_end_with_an_agent_present_is_not_stopped_under_noagents() {
     let mut fx = Fx::with(plain(), StopAbandoned::NoAgents);
     fx.ready_agent("a1", 1);

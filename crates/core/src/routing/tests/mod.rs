@@ -158,6 +158,15 @@ impl Fx {
     fn ended(&mut self, chat: &str) -> Vec<RouteEffect> {
         self.ok(RouteInput::InteractionEnded {
             interaction: sid(chat),
+            answered: false,
+        })
+    }
+
+    /// The chat ended after a human agent took part without routing.
+    fn ended_answered(&mut self, chat: &str) -> Vec<RouteEffect> {
+        self.ok(RouteInput::InteractionEnded {
+            interaction: sid(chat),
+            answered: true,
         })
     }
 
