@@ -354,6 +354,29 @@ async fn agents_join_only_what_routing_gave_them() {
     server.stop().await;
 }
 
+/// Reads interaction `id` as `token` until `done` holds for its properties (they are
+/// written behind routing); the last body read.
+async fn properties_until(
+    server: &TestServer,
+    id: &str,
+    token: &str,
+    what: &str,
+    done: impl Fn(&serde_json::Value) -> bool,
+) -> serde_json::Value {
+    let deadline = tokio::time::Instant::now() + crate::common::WAIT;
+    loop {
+        let (_, body) = read_interaction(server, id, Some(token)).await;
+        if done(&body["interaction"]["properties"]) {
+            return body;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "{what} never happened: {body}"
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
 /// `GET /agent/v1/interactions/{id}` as `token` (none: no header).
 async fn read_interaction(
     server: &TestServer,
@@ -390,23 +413,15 @@ async fn agents_read_only_their_interactions_and_properties_follow_routing() {
     let (status, body) = read_interaction(&server, &s, Some(&sam_token)).await;
     assert_eq!(status, 200, "{body}");
     // The properties workflows rely on are written as routing moves (asynchronously).
-    let props = |b: &serde_json::Value, k: &str| b["interaction"]["properties"][k].clone();
-    let deadline = tokio::time::Instant::now() + crate::common::WAIT;
-    loop {
-        let (_, body) = read_interaction(&server, &s, Some(&sam_token)).await;
-        if props(&body, "RoutingState") == "handled" {
-            assert_eq!(props(&body, "ChatServerAppName"), "Parley");
-            assert_eq!(props(&body, "IsOnline"), "true");
-            assert_eq!(props(&body, "Agent"), "anna");
-            assert_eq!(props(&body, "Queue"), "default");
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "properties never updated: {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let body = properties_until(&server, &s, &sam_token, "RoutingState handled", |p| {
+        p["RoutingState"] == "handled"
+    })
+    .await;
+    let props = &body["interaction"]["properties"];
+    assert_eq!(props["ChatServerAppName"], "Parley");
+    assert_eq!(props["IsOnline"], "true");
+    assert_eq!(props["Agent"], "anna");
+    assert_eq!(props["Queue"], "default");
     match c
         .call(json!({"type": "release", "sessionId": s, "afterAction": "ForceClose"}))
         .await
@@ -414,17 +429,10 @@ async fn agents_read_only_their_interactions_and_properties_follow_routing() {
         ServerFrame::Released { .. } => {}
         other => panic!("release: {other:?}"),
     }
-    loop {
-        let (_, body) = read_interaction(&server, &s, Some(&sam_token)).await;
-        if props(&body, "IsOnline") == "false" {
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "IsOnline never false: {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    properties_until(&server, &s, &sam_token, "IsOnline false", |p| {
+        p["IsOnline"] == "false"
+    })
+    .await;
     server.stop().await;
 }
 
@@ -444,21 +452,13 @@ async fn an_abandoned_chat_is_stopped_as_stop_abandoned_interaction_says() {
         ServerFrame::Released { .. } => {}
         other => panic!("release: {other:?}"),
     }
-    let deadline = tokio::time::Instant::now() + crate::common::WAIT;
-    loop {
-        let (_, body) = read_interaction(&server, &s, Some(&sam_token)).await;
-        let props = &body["interaction"]["properties"];
-        if props["RoutingState"] == "stopped" {
-            assert_eq!(props["StopReason"], "stop-abandoned-interaction");
-            assert_eq!(props["IsOnline"], "false");
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never stopped: {body}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let body = properties_until(&server, &s, &sam_token, "stop", |p| {
+        p["RoutingState"] == "stopped"
+    })
+    .await;
+    let props = &body["interaction"]["properties"];
+    assert_eq!(props["StopReason"], "stop-abandoned-interaction");
+    assert_eq!(props["IsOnline"], "false");
     server.stop().await;
 }
 
@@ -517,24 +517,21 @@ async fn a_chat_answered_outside_routing_leaves_its_queue_at_the_end() {
                "agents-logged-in": 0, "agents-ready": 0}),
     )
     .await;
-    let deadline = tokio::time::Instant::now() + crate::common::WAIT;
-    loop {
-        let (_, one) = read_interaction(&server, &s1, Some(&sam_token)).await;
-        let (_, two) = read_interaction(&server, &s2, Some(&sam_token)).await;
-        let (p1, p2) = (
-            &one["interaction"]["properties"],
-            &two["interaction"]["properties"],
-        );
-        if p1["RoutingState"] == "stopped" && p2["IsOnline"] == "false" {
-            assert_eq!(p1["StopReason"], "done", "{one}");
-            assert_eq!(p2["RoutingState"], "queued", "{two}");
-            break;
-        }
-        assert!(
-            tokio::time::Instant::now() < deadline,
-            "never settled: {one} {two}"
-        );
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
+    let one = properties_until(&server, &s1, &sam_token, "stop", |p| {
+        p["RoutingState"] == "stopped"
+    })
+    .await;
+    assert_eq!(
+        one["interaction"]["properties"]["StopReason"], "done",
+        "{one}"
+    );
+    let two = properties_until(&server, &s2, &sam_token, "IsOnline false", |p| {
+        p["IsOnline"] == "false"
+    })
+    .await;
+    assert_eq!(
+        two["interaction"]["properties"]["RoutingState"], "queued",
+        "{two}"
+    );
     server.stop().await;
 }
