@@ -23,7 +23,9 @@ use serde_json::{json, Value};
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::Message;
 
-use crate::harness::{find_chromium, test_config, Browser, Page, TestServer, WAIT};
+use crate::harness::{
+    assert_strict_csp, find_chromium, test_config, Browser, Page, TestServer, WAIT,
+};
 
 const GREETING: &str = "Welcome to Acme support! An agent will be with you shortly.";
 const COACH_LINE: &str = "Coach: offer her the free repair kit";
@@ -202,28 +204,10 @@ impl Win {
     /// (or the widget's) state.
     async fn until(&self, what: &str, body: &str, args: Vec<Value>) -> Value {
         self.focus().await;
-        let deadline = Instant::now() + WAIT;
-        loop {
-            let v = self.page.js(body, args.clone()).await;
-            let truthy = match &v {
-                Value::Null => false,
-                Value::Bool(b) => *b,
-                Value::Number(n) => n.as_f64() != Some(0.0),
-                Value::String(s) => !s.is_empty(),
-                _ => true,
-            };
-            if truthy {
-                return v;
-            }
-            if Instant::now() >= deadline {
-                let dump = self.page.js(DUMP, vec![]).await;
-                panic!(
-                    "{}: timed out waiting for {what}; the page:\n{dump:#}",
-                    self.who
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
+        let label = format!("{}'s page", self.who);
+        self.page
+            .until_or_dump(what, body, args, &label, DUMP)
+            .await
     }
 }
 
@@ -411,20 +395,7 @@ async fn desktop_scenario(page: Page, addr: SocketAddr) {
     let base = format!("http://{addr}");
 
     // The desktop is Parley's own page, with the strict CSP.
-    let resp = reqwest::get(format!("{base}/web/desktop.html"))
-        .await
-        .expect("GET desktop");
-    assert_eq!(resp.status().as_u16(), 200, "Parley serves the desktop");
-    let csp = resp
-        .headers()
-        .get("content-security-policy")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    assert!(
-        csp.contains("script-src 'self'") && !csp.contains("unsafe-inline"),
-        "strict CSP: {csp:?}"
-    );
+    assert_strict_csp(&format!("{base}/web/desktop.html"), "script-src 'self'").await;
 
     // The customer chatted before: a contact record "Steve" and a history.
     earlier_chat(addr).await;

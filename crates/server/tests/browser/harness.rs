@@ -562,6 +562,19 @@ impl Page {
     /// Polls `body` until it returns something other than null/false/0/"", which it
     /// returns. Fails with `what` and the page's last state after [`WAIT`].
     pub async fn until(&self, what: &str, body: &str, args: Vec<Value>) -> Value {
+        self.until_or_dump(what, body, args, "the widget", DUMP)
+            .await
+    }
+
+    /// [`Page::until`], failing with `label` and what the `dump` script returns.
+    pub async fn until_or_dump(
+        &self,
+        what: &str,
+        body: &str,
+        args: Vec<Value>,
+        label: &str,
+        dump: &str,
+    ) -> Value {
         let deadline = Instant::now() + WAIT;
         loop {
             let v = self.js(body, args.clone()).await;
@@ -576,8 +589,8 @@ impl Page {
                 return v;
             }
             if Instant::now() >= deadline {
-                let dump = self.js(DUMP, vec![]).await;
-                panic!("timed out waiting for {what}; the widget:\n{dump:#}");
+                let dump = self.js(dump, vec![]).await;
+                panic!("timed out waiting for {what}; {label}:\n{dump:#}");
             }
             tokio::time::sleep(Duration::from_millis(40)).await;
         }
@@ -644,3 +657,22 @@ const DUMP: &str = "return {
   lines: Array.from(document.querySelectorAll('.pc-log > li')).map(li =>
     (li.getAttribute('data-event-id') || '-') + ' ' + li.className + ' | ' + li.textContent)
 };";
+
+/// GETs one of Parley's pages and checks it is served with a strict CSP: one that has
+/// `directive` and never allows inline script or style.
+pub async fn assert_strict_csp(url: &str, directive: &str) {
+    let resp = reqwest::get(url)
+        .await
+        .unwrap_or_else(|e| panic!("GET {url}: {e}"));
+    assert_eq!(resp.status().as_u16(), 200, "Parley serves {url}");
+    let csp = resp
+        .headers()
+        .get("content-security-policy")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(
+        csp.contains(directive) && !csp.contains("unsafe-inline"),
+        "strict CSP on {url}: {csp:?}"
+    );
+}

@@ -14,7 +14,7 @@ mod harness;
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use harness::{find_chromium, Agent, Browser, Page, TestServer};
+use harness::{assert_strict_csp, find_chromium, Agent, Browser, Page, TestServer};
 use parley_proto::basic::WireEvent;
 use serde_json::json;
 
@@ -224,20 +224,7 @@ async fn basic_scenario(page: Page, server: TestServer) -> TestServer {
     let base = format!("http://{addr}");
 
     // The page is Parley's own, with its strict CSP.
-    let resp = reqwest::get(format!("{base}/web/demo.html"))
-        .await
-        .expect("GET demo");
-    assert_eq!(resp.status().as_u16(), 200, "Parley serves /web/demo.html");
-    let csp = resp
-        .headers()
-        .get("content-security-policy")
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or_default()
-        .to_owned();
-    assert!(
-        csp.contains("default-src 'self'") && !csp.contains("unsafe-inline"),
-        "strict CSP on the page: {csp:?}"
-    );
+    assert_strict_csp(&format!("{base}/web/demo.html"), "default-src 'self'").await;
     page.c
         .goto(&format!("{base}/web/demo.html"))
         .await
