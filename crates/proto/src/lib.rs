@@ -7,11 +7,13 @@
 //!   `ServerFrame`, `WireEvent`
 //! - `flex.rs`   the flex protocol (HTTP + JSON, long-poll) requests and replies
 //! - `gms.rs`    the GMS Chat API v2 response envelope and event objects
+//! - `desktop.rs` the agent desktop WebSocket (`/agent/v1/ws`): requests and events
 //! - `codes.rs`  `ErrorCode`: stable numeric error codes shared by every protocol
 #![deny(missing_docs)]
 
 pub mod basic;
 pub mod codes;
+pub mod desktop;
 pub mod flex;
 pub mod gms;
 

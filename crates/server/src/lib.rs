@@ -1,31 +1,37 @@
 //! Parley's server: front doors, session actors, the persistence pipeline.
 //!
-//! Layout:
-//! - `lib.rs`        `run`: the one entry point (used by `main.rs` and by tests)
-//! - `config/`       the typed, validated configuration (Genesys option names)
-//! - `state.rs`      shared state, policy resolved from config, counters
-//! - `actor/`        one task per live session; registry; restoration
+//! Layout, lowest layer first (`scripts/check-layers` keeps the arrows pointing down;
+//! docs/architecture.md has the map):
+//! - `clock.rs`, `secrets.rs`, `counters.rs`  the wall clock; ids and keys from the OS
+//!   CSPRNG; KPI counters
+//! - `config/`, `telemetry.rs`, `policy.rs`  the typed configuration (Genesys option
+//!   names); tracing and log filters; what sessions need of the configuration
 //! - `persist.rs`    group commit of transcript writes
-//! - `basic/`        the basic protocol (WebSocket) front door
-//! - `flex/`         the flex protocol (HTTP + JSON, long-poll) front door
-//! - `gms/`          the GMS Chat API v2 facade
+//! - `actor/`        one task per live session; the `Sessions` facade; restoration
+//! - `webhooks/`     signed interaction events to integrators
+//! - `center/`       the routing service and the agent directory
+//! - `state.rs`      the front doors' shared state (composition)
 //! - `customer/`     operations shared by the customer front doors (sessions, files)
-//! - `http/`         health, counters, embedded web assets, HTTP error statuses
-//! - `router.rs`     routes
-//! - `secrets.rs`    ids, keys and passwords from the OS CSPRNG
-//! - `telemetry.rs`  tracing setup and the log filters
+//! - front doors: `basic/` (WebSocket), `flex/` (HTTP long-poll), `gms/` (GMS v2),
+//!   `agent/` (agent login and desktop WebSocket), `esp/` (workflows), `admin/`,
+//!   `http/` (health, counters, web assets, HTTP error statuses)
+//! - `router.rs`     routes; `lib.rs` `run`, the one entry point (main and tests)
 
 pub mod actor;
 pub mod admin;
+pub mod agent;
 pub mod basic;
 pub mod center;
+pub mod clock;
 pub mod config;
+pub mod counters;
 pub mod customer;
 pub mod esp;
 pub mod flex;
 pub mod gms;
 pub mod http;
 pub mod persist;
+pub mod policy;
 pub mod router;
 pub mod secrets;
 pub mod state;
@@ -45,8 +51,10 @@ use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
 use crate::config::Config;
+use crate::counters::Counters;
 use crate::persist::{Pipeline, Retry};
-use crate::state::{Counters, Policy, Shared};
+use crate::policy::Policy;
+use crate::state::{AppState, Shared};
 
 /// Runs Parley on `listener` until `shutdown` resolves, then drains: connections close,
 /// session actors flush what they submitted (sessions stay alive in the store, to be
@@ -66,7 +74,9 @@ pub async fn run(
     let store = parley_store::open(&url)
         .await
         .context("while opening the store")?;
-    let policy = Policy::from_config(&config);
+    let config = Arc::new(config);
+    let policy = Arc::new(Policy::from_config(&config));
+    let counters = Arc::new(Counters::default());
     let retry = Retry {
         attempts: config.settings.transcript_resend_attempts,
         delay: Duration::from_secs(config.settings.transcript_resend_delay_s),
@@ -75,25 +85,36 @@ pub async fn run(
         Pipeline::start(store.clone(), config.settings.commit_batch_max, retry)
             .context("while starting the transcript writer")?;
     let token = CancellationToken::new();
+    let tracker = TaskTracker::new();
     let instance = InstanceId(secrets::new_instance_id());
+    let (sessions, facts) = actor::Sessions::new(
+        pipeline,
+        store.clone(),
+        policy.clone(),
+        counters.clone(),
+        instance.clone(),
+        token.clone(),
+        tracker.clone(),
+    );
     let (center, center_mailbox) = center::Center::new(
         center::Directory::start(&config, store.clone())
             .await
             .context("while loading the agent directory")?,
         webhooks::Webhooks::start(&config.webhooks),
+        sessions.clone(),
+        facts,
+        store.clone(),
+        config.clone(),
     );
     let shutdown_timeout = Duration::from_secs(config.settings.shutdown_timeout_s);
     let state = Arc::new(Shared {
         config,
         policy,
         store: store.clone(),
-        pipeline,
-        registry: actor::Registry::default(),
-        logins: customer::PendingLogins::default(),
-        instance: instance.clone(),
-        counters: Counters::default(),
+        sessions,
+        counters,
         shutdown: token.clone(),
-        tracker: TaskTracker::new(),
+        tracker,
         center,
     });
     if state.config.security.api_keys.is_empty() {
@@ -101,7 +122,7 @@ pub async fn run(
             "no [security] api-keys: only customers (CLIENT) can register over the basic protocol"
         );
     }
-    center::spawn(state.clone(), center_mailbox);
+    center::spawn(state.center.clone(), center_mailbox);
     let leases = tokio::spawn(renew_leases(state.clone()));
     let addr = listener.local_addr()?;
     info!(%addr, instance = %instance.0, "parley listening");
@@ -147,13 +168,17 @@ pub async fn run(
 
 /// Keeps this instance's claim on its live sessions (N+1 HA: a peer restores a session
 /// only after its owner's lease has lapsed).
-async fn renew_leases(state: state::AppState) {
+async fn renew_leases(state: AppState) {
     let period = Duration::from_millis((state.policy.lease_ms / 3).max(1000));
     let mut ticker = tokio::time::interval(period);
     loop {
         ticker.tick().await;
-        let until = actor::now().plus_ms(state.policy.lease_ms);
-        if let Err(e) = state.store.renew_leases(&state.instance, until).await {
+        let until = clock::now().plus_ms(state.policy.lease_ms);
+        if let Err(e) = state
+            .store
+            .renew_leases(&state.sessions.instance, until)
+            .await
+        {
             warn!(error = %e, "lease renewal failed");
         }
     }

@@ -13,7 +13,7 @@ use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::state::AppState;
-use crate::{basic, center, flex, gms, http};
+use crate::{basic, flex, gms, http};
 
 /// All routes.
 pub fn router(state: AppState) -> Router {
@@ -27,7 +27,7 @@ pub fn router(state: AppState) -> Router {
         .route("/", get(http::assets::get_index))
         .route("/basic", get(basic::upgrade))
         .merge(basic::documents::routes())
-        .merge(center::routes())
+        .merge(crate::agent::routes())
         .merge(crate::admin::routes())
         .merge(crate::esp::routes(&state))
         .route("/healthz", get(http::health::get_healthz))

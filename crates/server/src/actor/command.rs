@@ -1,7 +1,7 @@
 //! The commands a session actor takes, their replies, and the mailbox handle.
 
 use parley_core::session::{JoinRequest, SendRequest};
-use parley_core::{AfterAction, EventId, KeyHash, PartyId};
+use parley_core::{AfterAction, CoreError, EventId, KeyHash, PartyId};
 use parley_proto::basic::ServerFrame;
 use parley_proto::ErrorCode;
 use tokio::sync::{mpsc, oneshot};
@@ -26,9 +26,24 @@ impl CmdError {
     }
 }
 
-impl From<parley_core::CoreError> for CmdError {
-    fn from(e: parley_core::CoreError) -> Self {
-        CmdError::new(crate::basic::map::error_code(&e), e.to_string())
+impl From<CoreError> for CmdError {
+    fn from(e: CoreError) -> Self {
+        CmdError::new(error_code(&e), e.to_string())
+    }
+}
+
+/// The stable wire code of a core refusal.
+fn error_code(e: &CoreError) -> ErrorCode {
+    match e {
+        CoreError::NotAParty => ErrorCode::NoSuchUser,
+        CoreError::SessionOver => ErrorCode::SessionOver,
+        CoreError::AlreadyJoined => ErrorCode::AlreadyJoined,
+        CoreError::WrongSessionPassword => ErrorCode::WrongSessionPassword,
+        CoreError::BadSecureKey => ErrorCode::BadSecureKey,
+        CoreError::NoSuchReceiver => ErrorCode::NoSuchReceiver,
+        CoreError::InvalidField { .. } => ErrorCode::InvalidField,
+        CoreError::NotAllowed(_) => ErrorCode::NotAllowed,
+        CoreError::LimitExceeded(_) => ErrorCode::LimitExceeded,
     }
 }
 

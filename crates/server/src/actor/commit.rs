@@ -20,10 +20,11 @@ use tokio::sync::{mpsc, oneshot};
 use tracing::{error, warn};
 
 use super::reply::{session_info, Deferred};
+use super::Sessions;
 use super::{Acked, CmdError, ConnId, Format, Refreshed, Subscriber};
 use crate::basic::map;
 use crate::persist::{Failed, JobResult};
-use crate::state::{AppState, AutoSave};
+use crate::policy::AutoSave;
 
 /// How many recent transient events are kept for refreshes.
 const RECENT_MAX: usize = 256;
@@ -83,7 +84,7 @@ struct InFlight {
 
 /// The staged batch, the batches in flight, and the subscribers they are delivered to.
 pub(super) struct Pipeline {
-    state: AppState,
+    ctx: Sessions,
     epoch: Epoch,
     subs: Vec<Sub>,
     /// Recent transient events with their audiences.
@@ -100,9 +101,9 @@ pub(super) struct Pipeline {
 }
 
 impl Pipeline {
-    pub(super) fn new(state: AppState, epoch: Epoch) -> Pipeline {
+    pub(super) fn new(ctx: Sessions, epoch: Epoch) -> Pipeline {
         Pipeline {
-            state,
+            ctx,
             epoch,
             subs: Vec::new(),
             recent: VecDeque::new(),
@@ -129,7 +130,7 @@ impl Pipeline {
         before: &[PartyId],
         mut reply: Option<Deferred>,
     ) {
-        let persist = self.state.policy.auto_save != AutoSave::Off;
+        let persist = self.ctx.policy.auto_save != AutoSave::Off;
         for effect in effects {
             match effect {
                 Effect::Emit { event, keep } => {
@@ -158,7 +159,7 @@ impl Pipeline {
                         }
                         self.recent.push_back((event.clone(), audience.clone()));
                     }
-                    self.state.counters.events.inc();
+                    self.ctx.counters.events.inc();
                     self.staged.deliveries.push((event, audience));
                 }
                 Effect::Annihilate { id } => {
@@ -233,7 +234,7 @@ impl Pipeline {
         if let Some(record) = &batch.create {
             writes.push(Write::CreateSession(record.clone()));
         }
-        if self.state.policy.auto_save != AutoSave::Off {
+        if self.ctx.policy.auto_save != AutoSave::Off {
             if !batch.kept.is_empty() || !batch.deliveries.is_empty() {
                 writes.push(Write::Append {
                     session: session.id().clone(),
@@ -268,7 +269,7 @@ impl Pipeline {
         }
         let wrote = !writes.is_empty();
         let rx = if wrote {
-            Some(self.state.pipeline.submit(writes).await)
+            Some(self.ctx.pipeline.submit(writes).await)
         } else {
             None
         };
@@ -311,8 +312,8 @@ impl Pipeline {
     /// A batch could not be stored even after the pipeline's retries.
     fn failed(&mut self, session: &Session, e: StoreError, writes: Vec<Write>) {
         error!(error = %e, "transcript could not be saved");
-        self.state.counters.store_failures.inc();
-        if self.state.policy.auto_save == AutoSave::SaveAndNotify {
+        self.ctx.counters.store_failures.inc();
+        if self.ctx.policy.auto_save == AutoSave::SaveAndNotify {
             self.broadcast(
                 |id| ServerFrame::TranscriptSaved {
                     session_id: id.to_string(),
@@ -325,7 +326,7 @@ impl Pipeline {
         // Only a failed transaction applied nothing and can be retried as it is; a write
         // the store refused (conflict, unknown session) will be refused again.
         let retryable = matches!(e, StoreError::Backend(_));
-        if self.state.policy.close_on_save_error || !retryable {
+        if self.ctx.policy.close_on_save_error || !retryable {
             // `transcript-save-on-error = close`: close without a final update.
             let end = parley_proto::basic::SessionEnd {
                 ended_by: "SYSTEM".into(),
@@ -352,12 +353,8 @@ impl Pipeline {
         // stay pending, and clients may retry with the same clientMessageId meanwhile.
         if let Some(front) = self.inflight.front_mut() {
             let (tx, rx) = oneshot::channel();
-            let pipeline = self.state.pipeline.clone();
-            let pause = self
-                .state
-                .policy
-                .resend_delay
-                .max(Duration::from_millis(100));
+            let pipeline = self.ctx.pipeline.clone();
+            let pause = self.ctx.policy.resend_delay.max(Duration::from_millis(100));
             tokio::spawn(async move {
                 tokio::time::sleep(pause).await;
                 let res = pipeline.submit(writes).await.await;
@@ -392,7 +389,7 @@ impl Pipeline {
     fn release(&mut self, session: &Session, batch: Batch, wrote: bool) {
         self.committed = self.committed.max(batch.upto);
         for document_id in batch.drop_documents {
-            let store = self.state.store.clone();
+            let store = self.ctx.store.clone();
             tokio::spawn(async move {
                 if let Err(e) = store.delete_document(&document_id).await {
                     tracing::warn!(error = %e, "could not delete a document");
@@ -416,15 +413,10 @@ impl Pipeline {
                 };
                 self.subs[i].high_water = Some(event.id);
                 self.push(i, frame);
-                self.state.counters.deliveries.inc();
+                self.ctx.counters.deliveries.inc();
             }
         }
-        super::facts::report(
-            &self.state,
-            session,
-            &batch.deliveries,
-            batch.closed.as_ref(),
-        );
+        super::facts::report(&self.ctx, session, &batch.deliveries, batch.closed.as_ref());
         let closing = batch.closed.is_some();
         for reply in batch.replies {
             match reply {
@@ -466,7 +458,7 @@ impl Pipeline {
             }
         }
         self.wake_waiters(session, false);
-        if wrote && self.state.policy.auto_save == AutoSave::SaveAndNotify {
+        if wrote && self.ctx.policy.auto_save == AutoSave::SaveAndNotify {
             let upto = batch.upto.0;
             self.broadcast(
                 |id| ServerFrame::TranscriptSaved {
@@ -486,10 +478,10 @@ impl Pipeline {
                 },
                 session,
             );
-            self.state.counters.sessions_closed.inc();
+            self.ctx.counters.sessions_closed.inc();
             self.wake_waiters(session, true);
             // `[log-filter-data] Transcript`: copy, hide (default) or skip.
-            match self.state.policy.log.transcript(session.transcript()) {
+            match self.ctx.policy.log.transcript(session.transcript()) {
                 Some(t) => {
                     tracing::info!(ended_by = %end.ended_by, reason = %end.reason, transcript = %t, "session closed")
                 }

@@ -3,14 +3,57 @@
 //! announce them).
 
 use parley_core::session::EndInfo;
-use parley_core::{Event, EventBody, PartyId, Session};
+use parley_core::{Event, EventBody, PartyId, PartyType, Session, SessionId, Visibility};
 
-use crate::center::SessionFact;
-use crate::state::AppState;
+use super::Sessions;
+
+/// What a session reports once it is durable.
+#[derive(Debug, Clone)]
+pub enum SessionFact {
+    /// A party joined.
+    Joined {
+        /// Which session.
+        interaction: SessionId,
+        /// The party.
+        party: PartyId,
+        /// Its nickname.
+        nickname: String,
+        /// Its type.
+        party_type: PartyType,
+        /// Its agent login.
+        person_id: Option<String>,
+        /// How it takes part.
+        visibility: Visibility,
+    },
+    /// A party left.
+    Left {
+        /// Which session.
+        interaction: SessionId,
+        /// The party.
+        party: PartyId,
+        /// Its nickname.
+        nickname: String,
+        /// Its type.
+        party_type: PartyType,
+        /// Its agent login.
+        person_id: Option<String>,
+        /// Why.
+        reason: parley_core::LeftReason,
+        /// What it asked for.
+        after_action: parley_core::AfterAction,
+    },
+    /// The session is over.
+    Ended {
+        /// Which session.
+        interaction: SessionId,
+        /// The end facts.
+        end: parley_core::session::EndInfo,
+    },
+}
 
 /// Reports the joins and departures among `events`, then the end if `closed`.
 pub(super) fn report(
-    state: &AppState,
+    ctx: &Sessions,
     session: &Session,
     events: &[(Event, Vec<PartyId>)],
     closed: Option<&EndInfo>,
@@ -48,10 +91,11 @@ pub(super) fn report(
             },
             _ => continue,
         };
-        state.center.session_fact(fact);
+        // The receiver lives as long as the process.
+        let _ = ctx.facts.send(fact);
     }
     if let Some(end) = closed {
-        state.center.session_fact(SessionFact::Ended {
+        let _ = ctx.facts.send(SessionFact::Ended {
             interaction: session.id().clone(),
             end: *end,
         });

@@ -1,51 +1,255 @@
 //! Session actors: one tokio task per live session owns its `parley_core::Session`.
 //! Connections talk to it through a mailbox; nothing is shared under a lock on the
-//! message path. The registry maps session ids to mailboxes (a std mutex, held for a
-//! map lookup only) and restores a session from the store when a client comes back to
-//! one this process does not hold.
+//! message path. [`Sessions`] is the one way in: it finds a live session (restoring it
+//! from the store when this process does not hold it), creates sessions, and calls them.
 //!
-//! Layout: `mod.rs` registry and restoration; `command.rs` commands, replies and the
-//! mailbox handle; `session.rs` the actor loop; `commit.rs` the ordering of effects behind
-//! durable commits and their delivery; `reply.rs` the replies that wait for a commit;
-//! `refresh.rs` answering connectionless refreshes (live and closed sessions).
+//! The actor is given what it uses ([`Context`]: the commit pipeline, the store, the
+//! policy, counters, shutdown) and knows nothing of the front doors or of routing: it
+//! speaks domain values, and reports what routing must know as [`SessionFact`]s on a
+//! channel.
+//!
+//! Layout: `mod.rs` the facade, registry and restoration; `command.rs` commands, replies
+//! and the mailbox handle; `session.rs` the actor loop; `batches.rs` effects held until
+//! their batch is durable; `stage.rs` staging a batch's writes; `deliver.rs` delivery to
+//! subscribers; `waiters.rs` long-polling refreshes; `reply.rs` the replies that wait for
+//! a commit; `refresh.rs` answering connectionless refreshes (live and closed sessions);
+//! `facts.rs` the facts reported after a commit.
 
 mod command;
 mod commit;
 mod facts;
 mod refresh;
 mod reply;
+mod session;
 
 pub use command::{
     Acked, CmdError, Command, ConnId, FileOp, Format, Outbound, Refreshed, Rendered, SessionHandle,
     Subscriber,
 };
-pub use refresh::closed_refresh;
-mod session;
+pub use facts::SessionFact;
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::ops::Deref;
+use std::sync::{Arc, Mutex};
 
-use parley_core::session::Stored;
-use parley_core::{Session, SessionId, UnixMillis};
+use parley_core::session::{ExternalRequest, Stored, DEFAULT_EXTERNAL_NICKNAME};
+use parley_core::{Session, SessionId};
 use parley_proto::basic::ServerFrame;
 use parley_proto::ErrorCode;
-use parley_store::{Claim, Epoch, HealthStore, NewSession, TranscriptStore};
-use tokio::sync::oneshot;
+use parley_store::{AnyStore, Claim, Epoch, HealthStore, InstanceId, NewSession, TranscriptStore};
+use tokio::sync::{mpsc, oneshot};
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
-use crate::state::AppState;
+use crate::clock::now;
+use crate::counters::Counters;
+use crate::persist::Pipeline;
+use crate::policy::Policy;
+
+/// What session actors are given: everything they use, and nothing else.
+pub struct Context {
+    /// The group-commit pipeline.
+    pub pipeline: Pipeline,
+    /// The store (restoration claims, documents, final transcripts).
+    pub store: AnyStore,
+    /// Resolved policy.
+    pub policy: Arc<Policy>,
+    /// Counters for `/counters`.
+    pub counters: Arc<Counters>,
+    /// This process, as owner of session leases.
+    pub instance: InstanceId,
+    /// Fires on shutdown.
+    pub shutdown: CancellationToken,
+    /// Session actors (and connections), awaited on shutdown.
+    pub tracker: TaskTracker,
+    /// Where facts go once durable (the contact center reads them).
+    facts: mpsc::UnboundedSender<SessionFact>,
+    registry: Registry,
+}
+
+/// The sessions of this process: find, create and call them. Cloning is cheap.
+#[derive(Clone)]
+pub struct Sessions(Arc<Context>);
+
+impl Deref for Sessions {
+    type Target = Context;
+    fn deref(&self) -> &Context {
+        &self.0
+    }
+}
+
+/// The receiving end of the session facts, for the contact center.
+pub type Facts = mpsc::UnboundedReceiver<SessionFact>;
+
+impl Sessions {
+    /// The facade over `pipeline` and `store`, and the facts its sessions will report.
+    pub fn new(
+        pipeline: Pipeline,
+        store: AnyStore,
+        policy: Arc<Policy>,
+        counters: Arc<Counters>,
+        instance: InstanceId,
+        shutdown: CancellationToken,
+        tracker: TaskTracker,
+    ) -> (Sessions, Facts) {
+        // Unbounded: an actor reporting a fact never waits on routing.
+        let (facts, rx) = mpsc::unbounded_channel();
+        let ctx = Context {
+            pipeline,
+            store,
+            policy,
+            counters,
+            instance,
+            shutdown,
+            tracker,
+            facts,
+            registry: Registry::default(),
+        };
+        (Sessions(Arc::new(ctx)), rx)
+    }
+
+    /// How many sessions are live here.
+    pub fn live(&self) -> usize {
+        self.registry.len()
+    }
+
+    /// Calls session `id`: finds (or restores) it, sends the command `make` builds around
+    /// its reply channel, and waits for the reply.
+    pub async fn call<T>(
+        &self,
+        id: &SessionId,
+        make: impl FnOnce(oneshot::Sender<Result<T, CmdError>>) -> Command,
+    ) -> Result<T, CmdError> {
+        let handle = self.find(id).await?;
+        let (tx, rx) = oneshot::channel();
+        handle.call(make(tx), rx).await
+    }
+
+    /// Posts into session `id` as an EXTERNAL party (ESP, the routing strategy's
+    /// notices): the party of that nickname joins on its first post; a blank nickname is
+    /// `System`. Durable before it returns.
+    pub async fn post_external(
+        &self,
+        id: &SessionId,
+        mut req: ExternalRequest,
+    ) -> Result<Acked, CmdError> {
+        req.nickname = match req.nickname.trim() {
+            "" => DEFAULT_EXTERNAL_NICKNAME.to_owned(),
+            n => n.to_owned(),
+        };
+        self.call(id, |reply| Command::External { req, reply })
+            .await
+    }
+
+    /// Starts the actor of a newly created session. Its first commit creates the session
+    /// and interaction records; `reply` gets the creator's view once it is durable.
+    pub fn spawn_created(
+        &self,
+        session: Session,
+        effects: Vec<parley_core::Effect>,
+        record: NewSession,
+        creator: Option<Subscriber>,
+        reply: oneshot::Sender<Result<ServerFrame, CmdError>>,
+    ) -> SessionHandle {
+        let id = session.id().clone();
+        let party = session
+            .parties()
+            .first()
+            .map(|p| p.id.clone())
+            .expect("a created session has its creator");
+        let creator = Some(reply::Deferred::creator(party, creator, reply));
+        let handle = session::spawn(
+            self.clone(),
+            session,
+            Epoch(1),
+            effects,
+            Some(record),
+            creator,
+        );
+        self.registry.insert(id, handle.clone());
+        self.counters.sessions_live_set(self.registry.len());
+        handle
+    }
+
+    /// The mailbox of a session, restoring it from the store when this process does not
+    /// hold it and restoration is on (`session-restoration-mode = simple` with
+    /// auto-save).
+    pub async fn find(&self, id: &SessionId) -> Result<SessionHandle, CmdError> {
+        if let Some(h) = self.registry.get(id) {
+            return Ok(h);
+        }
+        let not_found = || CmdError::new(ErrorCode::SessionNotFound, "no such chat session");
+        if !self.policy.restoration {
+            return Err(not_found());
+        }
+        let _one_at_a_time = self.registry.restoring.lock().await;
+        if let Some(h) = self.registry.get(id) {
+            return Ok(h);
+        }
+        let now = now();
+        let lease_until = now.plus_ms(self.policy.lease_ms);
+        let claim = self
+            .store
+            .claim_session(
+                id,
+                &self.instance,
+                now,
+                lease_until,
+                self.store.single_node(),
+            )
+            .await
+            .map_err(|e| {
+                warn!(session_id = %id, error = %e, "restoration failed");
+                CmdError::new(ErrorCode::Internal, "the session could not be restored")
+            })?;
+        let stored = match claim {
+            Claim::Claimed(s) => s,
+            Claim::NotFound => return Err(not_found()),
+            Claim::Closed => {
+                return Err(CmdError::new(
+                    ErrorCode::SessionOver,
+                    "the chat session is over",
+                ))
+            }
+            Claim::Held { .. } => {
+                return Err(CmdError::new(
+                    ErrorCode::Unavailable,
+                    "the session is served by another instance",
+                ))
+            }
+        };
+        let epoch = stored.epoch;
+        let (session, effects) = Session::restore(
+            Stored {
+                id: stored.id.clone(),
+                created_at: stored.created_at,
+                password: stored.password.clone(),
+                events: stored.events,
+                last_event_id: stored.last_event_id,
+            },
+            self.policy.session.clone(),
+            now,
+        );
+        info!(session_id = %id, epoch = epoch.0, "session restored");
+        self.counters.sessions_restored.inc();
+        let handle = session::spawn(self.clone(), session, epoch, effects, None, None);
+        self.registry.insert(id.clone(), handle.clone());
+        self.counters.sessions_live_set(self.registry.len());
+        Ok(handle)
+    }
+}
 
 /// Live sessions of this process.
 #[derive(Default)]
-pub struct Registry {
+struct Registry {
     map: Mutex<HashMap<SessionId, SessionHandle>>,
     /// Serialises restorations (rare) so one session is never restored twice at once.
     restoring: tokio::sync::Mutex<()>,
 }
 
 impl Registry {
-    /// The mailbox of a live session.
-    pub fn get(&self, id: &SessionId) -> Option<SessionHandle> {
+    fn get(&self, id: &SessionId) -> Option<SessionHandle> {
         self.map
             .lock()
             .unwrap_or_else(|p| p.into_inner())
@@ -67,138 +271,21 @@ impl Registry {
         map.len()
     }
 
-    /// How many sessions are live here.
-    pub fn len(&self) -> usize {
+    fn len(&self) -> usize {
         self.map.lock().unwrap_or_else(|p| p.into_inner()).len()
-    }
-
-    /// Whether no session is live here.
-    pub fn is_empty(&self) -> bool {
-        self.len() == 0
     }
 }
 
 /// Removes the session from the registry when its actor ends, however it ends.
 struct RegistryGuard {
-    state: AppState,
+    ctx: Sessions,
     id: SessionId,
 }
 
 impl Drop for RegistryGuard {
     fn drop(&mut self) {
-        let remaining = self.state.registry.remove(&self.id);
-        self.state.counters.sessions_live_set(remaining);
+        let remaining = self.ctx.registry.remove(&self.id);
+        self.ctx.counters.sessions_live_set(remaining);
         info!(session_id = %self.id, sessions = remaining, "session deleted");
-    }
-}
-
-/// The current time as the core sees it.
-pub fn now() -> UnixMillis {
-    let ms = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .map(|d| d.as_millis())
-        .unwrap_or(0);
-    UnixMillis(i64::try_from(ms).unwrap_or(i64::MAX))
-}
-
-/// Starts the actor of a newly created session. Its first commit creates the session
-/// and interaction records.
-pub fn spawn_created(
-    state: &AppState,
-    session: Session,
-    effects: Vec<parley_core::Effect>,
-    record: NewSession,
-    creator: Option<Subscriber>,
-    reply: oneshot::Sender<Result<ServerFrame, CmdError>>,
-) -> SessionHandle {
-    let id = session.id().clone();
-    let party = session
-        .parties()
-        .first()
-        .map(|p| p.id.clone())
-        .expect("a created session has its creator");
-    let creator = Some(reply::Deferred::creator(party, creator, reply));
-    let handle = session::spawn(
-        state.clone(),
-        session,
-        Epoch(1),
-        effects,
-        Some(record),
-        creator,
-    );
-    state.registry.insert(id, handle.clone());
-    state.counters.sessions_live_set(state.registry.len());
-    handle
-}
-
-/// The mailbox of a session, restoring it from the store when this process does not hold
-/// it and restoration is on (`session-restoration-mode = simple` with auto-save).
-pub async fn find(state: &AppState, id: &SessionId) -> Result<SessionHandle, CmdError> {
-    if let Some(h) = state.registry.get(id) {
-        return Ok(h);
-    }
-    let not_found = || CmdError::new(ErrorCode::SessionNotFound, "no such chat session");
-    if !state.policy.restoration {
-        return Err(not_found());
-    }
-    let _one_at_a_time = state.restoring_lock().await;
-    if let Some(h) = state.registry.get(id) {
-        return Ok(h);
-    }
-    let now = now();
-    let lease_until = now.plus_ms(state.policy.lease_ms);
-    let claim = state
-        .store
-        .claim_session(
-            id,
-            &state.instance,
-            now,
-            lease_until,
-            state.store.single_node(),
-        )
-        .await
-        .map_err(|e| {
-            warn!(session_id = %id, error = %e, "restoration failed");
-            CmdError::new(ErrorCode::Internal, "the session could not be restored")
-        })?;
-    let stored = match claim {
-        Claim::Claimed(s) => s,
-        Claim::NotFound => return Err(not_found()),
-        Claim::Closed => {
-            return Err(CmdError::new(
-                ErrorCode::SessionOver,
-                "the chat session is over",
-            ))
-        }
-        Claim::Held { .. } => {
-            return Err(CmdError::new(
-                ErrorCode::Unavailable,
-                "the session is served by another instance",
-            ))
-        }
-    };
-    let epoch = stored.epoch;
-    let (session, effects) = Session::restore(
-        Stored {
-            id: stored.id.clone(),
-            created_at: stored.created_at,
-            password: stored.password.clone(),
-            events: stored.events,
-            last_event_id: stored.last_event_id,
-        },
-        state.policy.session.clone(),
-        now,
-    );
-    info!(session_id = %id, epoch = epoch.0, "session restored");
-    state.counters.sessions_restored.inc();
-    let handle = session::spawn(state.clone(), session, epoch, effects, None, None);
-    state.registry.insert(id.clone(), handle.clone());
-    state.counters.sessions_live_set(state.registry.len());
-    Ok(handle)
-}
-
-impl crate::state::Shared {
-    async fn restoring_lock(&self) -> tokio::sync::MutexGuard<'_, ()> {
-        self.registry.restoring.lock().await
     }
 }

@@ -10,9 +10,9 @@ use parley_core::{Event, EventBody, EventId, KeyHash, PartyId, Session, SessionI
 use parley_proto::ErrorCode;
 use parley_store::InteractionStore;
 
+use super::Sessions;
 use super::{CmdError, Format, Refreshed, Rendered};
 use crate::basic::map;
-use crate::state::AppState;
 
 /// The events from position `from` (1 = all, 0 = none) that `party` may see, up to
 /// `cap` (the durable high-water mark; for a party that has left, its leave).
@@ -86,40 +86,42 @@ pub(super) fn render(
     }
 }
 
-/// A refresh of a session that has ended, from its interaction record.
-pub async fn closed_refresh(
-    state: &AppState,
-    id: &SessionId,
-    party: &PartyId,
-    key: &KeyHash,
-    from: EventId,
-    format: Format,
-) -> Result<Refreshed, CmdError> {
-    let not_found = || CmdError::new(ErrorCode::SessionNotFound, "no such chat session");
-    let record = state
-        .store
-        .interaction(id)
-        .await
-        .map_err(|e| {
-            tracing::error!(session_id = %id, error = %e, "could not read an interaction");
-            CmdError::new(ErrorCode::Internal, "the chat could not be read")
-        })?
-        .ok_or_else(not_found)?;
-    let (Some(end), Some(transcript)) = (record.end, record.transcript) else {
-        // Not over: the session is between owners (a restart, another instance).
-        return Err(CmdError::new(
-            ErrorCode::Unavailable,
-            "the session is moving; refresh again",
-        ));
-    };
-    let view = Session::closed_view(
-        id.clone(),
-        record.created_at,
-        state.policy.session.clone(),
-        transcript,
-        end,
-    );
-    view.check_key(party, key)?;
-    let upto = view.last_event_id();
-    Ok(render(&view, &VecDeque::new(), upto, party, from, format))
+impl Sessions {
+    /// A refresh of a session that has ended, from its interaction record.
+    pub async fn closed_refresh(
+        &self,
+        id: &SessionId,
+        party: &PartyId,
+        key: &KeyHash,
+        from: EventId,
+        format: Format,
+    ) -> Result<Refreshed, CmdError> {
+        let not_found = || CmdError::new(ErrorCode::SessionNotFound, "no such chat session");
+        let record = self
+            .store
+            .interaction(id)
+            .await
+            .map_err(|e| {
+                tracing::error!(session_id = %id, error = %e, "could not read an interaction");
+                CmdError::new(ErrorCode::Internal, "the chat could not be read")
+            })?
+            .ok_or_else(not_found)?;
+        let (Some(end), Some(transcript)) = (record.end, record.transcript) else {
+            // Not over: the session is between owners (a restart, another instance).
+            return Err(CmdError::new(
+                ErrorCode::Unavailable,
+                "the session is moving; refresh again",
+            ));
+        };
+        let view = Session::closed_view(
+            id.clone(),
+            record.created_at,
+            self.policy.session.clone(),
+            transcript,
+            end,
+        );
+        view.check_key(party, key)?;
+        let upto = view.last_event_id();
+        Ok(render(&view, &VecDeque::new(), upto, party, from, format))
+    }
 }

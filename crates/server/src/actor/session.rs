@@ -15,8 +15,9 @@ use tracing::{debug, info_span, Instrument};
 
 use super::commit::Pipeline as Batches;
 use super::reply::Deferred;
-use super::{now, CmdError, Command, FileOp, RegistryGuard, SessionHandle};
-use crate::state::AppState;
+use super::Sessions;
+use super::{CmdError, Command, FileOp, RegistryGuard, SessionHandle};
+use crate::clock::now;
 
 /// Most commands applied before their effects are submitted as one job.
 const DRAIN_MAX: usize = 64;
@@ -24,7 +25,7 @@ const DRAIN_MAX: usize = 64;
 const MAILBOX: usize = 256;
 
 pub(super) fn spawn(
-    state: AppState,
+    ctx: Sessions,
     session: Session,
     epoch: Epoch,
     initial: Vec<Effect>,
@@ -35,17 +36,17 @@ pub(super) fn spawn(
     let id = session.id().clone();
     let span = info_span!("session", session_id = %id);
     let guard = RegistryGuard {
-        state: state.clone(),
+        ctx: ctx.clone(),
         id,
     };
-    let tracker = state.tracker.clone();
+    let tracker = ctx.tracker.clone();
     tracker.spawn(
         async move {
             let _guard = guard;
             let mut actor = Actor {
-                batches: Batches::new(state.clone(), epoch),
+                batches: Batches::new(ctx.clone(), epoch),
                 session,
-                state,
+                ctx,
             };
             if let Some(r) = record {
                 actor.batches.create(r);
@@ -62,13 +63,13 @@ pub(super) fn spawn(
 
 struct Actor {
     session: Session,
-    state: AppState,
+    ctx: Sessions,
     batches: Batches,
 }
 
 impl Actor {
     async fn run(&mut self, mut rx: mpsc::Receiver<Box<Command>>) {
-        let shutdown = self.state.shutdown.clone();
+        let shutdown = self.ctx.shutdown.clone();
         loop {
             self.batches.submit_staged(&self.session).await;
             if self.batches.finished() {

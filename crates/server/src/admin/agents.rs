@@ -206,7 +206,7 @@ async fn record(
             }
         },
     };
-    let now = crate::actor::now();
+    let now = crate::clock::now();
     Ok(AgentRecord {
         login,
         nickname,

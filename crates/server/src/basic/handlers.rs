@@ -363,7 +363,7 @@ impl Conn {
                 )
             })?;
         }
-        let handle = actor::find(&self.state, &id).await?;
+        let handle = self.state.sessions.find(&id).await?;
         let req = JoinRequest {
             party: user.id.clone(),
             nickname: user.nickname.clone(),
@@ -392,7 +392,7 @@ impl Conn {
     async fn resume(&mut self, request_id: Option<u64>, session_id: &str, last: u64) -> Reply {
         let user = self.user()?;
         let id: SessionId = parse(session_id)?;
-        let handle = actor::find(&self.state, &id).await?;
+        let handle = self.state.sessions.find(&id).await?;
         let (tx, rx) = oneshot::channel();
         let cmd = Command::Resume {
             party: user.id.clone(),

@@ -7,7 +7,6 @@ use parley_core::{
     PartyType, Session, Visibility,
 };
 use parley_proto::basic as wire;
-use parley_proto::ErrorCode;
 use serde_json::json;
 
 /// Core party type from the wire.
@@ -78,21 +77,6 @@ fn notice_type_name(t: NoticeType) -> String {
         .ok()
         .and_then(|v| v.as_str().map(str::to_owned))
         .unwrap_or_default()
-}
-
-/// The stable wire code of a core refusal.
-pub fn error_code(e: &CoreError) -> ErrorCode {
-    match e {
-        CoreError::NotAParty => ErrorCode::NoSuchUser,
-        CoreError::SessionOver => ErrorCode::SessionOver,
-        CoreError::AlreadyJoined => ErrorCode::AlreadyJoined,
-        CoreError::WrongSessionPassword => ErrorCode::WrongSessionPassword,
-        CoreError::BadSecureKey => ErrorCode::BadSecureKey,
-        CoreError::NoSuchReceiver => ErrorCode::NoSuchReceiver,
-        CoreError::InvalidField { .. } => ErrorCode::InvalidField,
-        CoreError::NotAllowed(_) => ErrorCode::NotAllowed,
-        CoreError::LimitExceeded(_) => ErrorCode::LimitExceeded,
-    }
 }
 
 fn reason_name(r: parley_core::LeftReason) -> String {

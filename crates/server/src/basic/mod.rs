@@ -102,7 +102,7 @@ async fn run_connection(state: AppState, socket: WebSocket, id: ConnId) {
     let (sink, mut stream) = socket.split();
     let (out, out_rx) = mpsc::channel(OUTBOUND);
     let kick = CancellationToken::new();
-    let last_seen = Arc::new(AtomicI64::new(crate::actor::now().0));
+    let last_seen = Arc::new(AtomicI64::new(crate::clock::now().0));
     let writer = tokio::spawn(write_loop(
         sink,
         out_rx,
@@ -125,7 +125,7 @@ async fn run_connection(state: AppState, socket: WebSocket, id: ConnId) {
         tokio::select! {
             msg = stream.next() => {
                 let Some(Ok(msg)) = msg else { break };
-                last_seen.store(crate::actor::now().0, Ordering::Relaxed);
+                last_seen.store(crate::clock::now().0, Ordering::Relaxed);
                 match msg {
                     Message::Text(text) => {
                         if let Some(fut) = conn.handle_text(&text).await {
@@ -198,7 +198,7 @@ async fn write_loop(
                 }
             }
             _ = ticker.tick(), if ping.is_some() => {
-                let silent_ms = crate::actor::now().0 - last_seen.load(Ordering::Relaxed);
+                let silent_ms = crate::clock::now().0 - last_seen.load(Ordering::Relaxed);
                 if silent_ms > i64::try_from(period.as_millis() * 2).unwrap_or(i64::MAX) {
                     debug!(silent_ms, "peer silent for two ping periods; closing");
                     kick.cancel();

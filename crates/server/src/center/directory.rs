@@ -141,7 +141,7 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 fn now_ms() -> parley_core::UnixMillis {
-    crate::actor::now()
+    crate::clock::now()
 }
 
 /// The store row of a file agent (`None`, with a warning, if the login or a queue does

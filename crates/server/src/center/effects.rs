@@ -5,18 +5,17 @@
 use parley_core::routing::{
     AgentId, OfferKind, RequeueReason, RouteEffect, StopReason, NO_ANSWER_REASON,
 };
-use parley_core::session::{EndedReason, SendBody};
+use parley_core::session::{EndedReason, ExternalRequest, SendBody};
 use parley_core::{LeftReason, SessionId, Visibility};
-use tokio::sync::oneshot;
 use tracing::{debug, warn};
 
-use super::frames::DesktopEvent;
 use super::task::Task;
-use super::{properties, views, SessionFact};
-use crate::actor::{self, now, Command};
-use crate::esp::{post_external, ExternalPost};
-use crate::state::AppState;
+use super::{properties, views, Center};
+use crate::actor::Command;
+use crate::actor::SessionFact;
+use crate::clock::now;
 use crate::webhooks::{WebhookEvent, WebhookKind};
+use parley_proto::desktop::DesktopEvent;
 
 impl Task {
     pub(super) fn carry_out(&mut self, effect: RouteEffect) {
@@ -29,7 +28,7 @@ impl Task {
             } => {
                 let offer = views::offer(&self.chats, &interaction, &kind, until, now());
                 self.tell(&agent, DesktopEvent::Offer(offer));
-                properties::routing_state(&self.state, &interaction, "offered", Some(&agent));
+                properties::routing_state(&self.center, &interaction, "offered", Some(&agent));
                 let queue = self.chats.get(&interaction).map(|m| m.queue.to_string());
                 self.webhook(
                     WebhookKind::Offered,
@@ -52,14 +51,12 @@ impl Task {
                 interaction,
                 kind: _,
             } => {
-                self.state
-                    .center
-                    .grant(&agent, &interaction, Visibility::All);
+                self.center.grant(&agent, &interaction, Visibility::All);
                 let chat = views::chat(&self.router, &self.chats, &interaction, &agent);
                 if let Some(chat) = chat {
                     self.tell(&agent, DesktopEvent::Assigned(chat));
                 }
-                properties::routing_state(&self.state, &interaction, "handled", Some(&agent));
+                properties::routing_state(&self.center, &interaction, "handled", Some(&agent));
                 self.webhook(
                     WebhookKind::Accepted,
                     &interaction,
@@ -92,13 +89,13 @@ impl Task {
                 );
             }
             RouteEffect::LeaveChat { agent, interaction } => {
-                self.state.center.revoke(&agent, &interaction);
+                self.center.revoke(&agent, &interaction);
                 let party = self
                     .chats
                     .get_mut(&interaction)
                     .and_then(|m| m.parties.remove(&agent));
                 if let Some(party) = party {
-                    remove_party(&self.state, &interaction, party);
+                    remove_party(&self.center, &interaction, party);
                 }
                 self.tell(
                     &agent,
@@ -124,9 +121,7 @@ impl Task {
                 interaction,
                 visibility,
             } => {
-                self.state
-                    .center
-                    .grant(&supervisor, &interaction, visibility);
+                self.center.grant(&supervisor, &interaction, visibility);
                 if let Some(chat) =
                     views::chat(&self.router, &self.chats, &interaction, &supervisor)
                 {
@@ -136,17 +131,17 @@ impl Task {
             RouteEffect::CustomerNotice {
                 interaction, text, ..
             } => {
-                let post = ExternalPost {
-                    nickname: self.state.config.routing.system_nickname.clone(),
+                let post = ExternalRequest {
+                    nickname: self.center.config.routing.system_nickname.clone(),
                     visibility: Visibility::All,
                     body: SendBody::Message {
                         text,
                         message_type: Some("routing".into()),
                     },
                 };
-                let state = self.state.clone();
+                let sessions = self.center.sessions.clone();
                 tokio::spawn(async move {
-                    if let Err(e) = post_external(&state, &interaction, post).await {
+                    if let Err(e) = sessions.post_external(&interaction, post).await {
                         debug!(session_id = %interaction, error = %e.message, "customer notice not sent");
                     }
                 });
@@ -159,7 +154,7 @@ impl Task {
                 if let Some(meta) = self.chats.get_mut(&interaction) {
                     meta.queue = queue.clone();
                 }
-                properties::routing_state(&self.state, &interaction, "queued", None);
+                properties::routing_state(&self.center, &interaction, "queued", None);
                 let (reason, agent) = requeue_reason(&why);
                 self.webhook(
                     WebhookKind::Queued,
@@ -172,28 +167,24 @@ impl Task {
                 interaction,
                 reason: _,
             } => {
-                let state = self.state.clone();
+                let sessions = self.center.sessions.clone();
                 tokio::spawn(async move {
-                    let Ok(handle) = actor::find(&state, &interaction).await else {
-                        return;
-                    };
-                    let (tx, rx) = oneshot::channel();
-                    let cmd = Command::SystemClose {
+                    let close = |reply| Command::SystemClose {
                         reason: EndedReason::Force,
-                        reply: tx,
+                        reply,
                     };
-                    if let Err(e) = handle.call(cmd, rx).await {
+                    if let Err(e) = sessions.call(&interaction, close).await {
                         debug!(session_id = %interaction, error = %e.message, "close");
                     }
                 });
             }
             RouteEffect::StopInteraction { interaction, why } => {
-                self.state.center.revoke_all(&interaction);
+                self.center.revoke_all(&interaction);
                 let reason = match why {
                     StopReason::Policy => "stop-abandoned-interaction",
                     StopReason::Done => "done",
                 };
-                properties::stopped(&self.state, &interaction, reason);
+                properties::stopped(&self.center, &interaction, reason);
                 self.webhook(
                     WebhookKind::Stopped,
                     &interaction,
@@ -214,7 +205,7 @@ impl Task {
     }
 
     fn webhook(&self, kind: WebhookKind, interaction: &SessionId, data: serde_json::Value) {
-        self.state.center.webhooks.emit(WebhookEvent {
+        self.center.webhooks.emit(WebhookEvent {
             kind,
             interaction_id: interaction.clone(),
             at: now(),
@@ -233,20 +224,16 @@ fn requeue_reason(why: &RequeueReason) -> (&'static str, &AgentId) {
 }
 
 /// Takes an agent's party out of the session (transfer done, re-queue, logout).
-fn remove_party(state: &AppState, interaction: &SessionId, party: parley_core::PartyId) {
-    let state = state.clone();
+fn remove_party(center: &Center, interaction: &SessionId, party: parley_core::PartyId) {
+    let sessions = center.sessions.clone();
     let interaction = interaction.clone();
     tokio::spawn(async move {
-        let Ok(handle) = actor::find(&state, &interaction).await else {
-            return;
-        };
-        let (tx, rx) = oneshot::channel();
-        let cmd = Command::Remove {
+        let remove = |reply| Command::Remove {
             party,
             reason: LeftReason::RemovedByParty,
-            reply: tx,
+            reply,
         };
-        if let Err(e) = handle.call(cmd, rx).await {
+        if let Err(e) = sessions.call(&interaction, remove).await {
             // The agent may have left on its own meanwhile.
             debug!(session_id = %interaction, error = %e.message, "remove agent");
         }
@@ -254,7 +241,7 @@ fn remove_party(state: &AppState, interaction: &SessionId, party: parley_core::P
 }
 
 /// The webhook of a session fact.
-pub(super) fn fact_webhook(state: &AppState, fact: &SessionFact) {
+pub(super) fn fact_webhook(center: &Center, fact: &SessionFact) {
     let (kind, interaction, data) = match fact {
         SessionFact::Joined {
             interaction,
@@ -290,7 +277,7 @@ pub(super) fn fact_webhook(state: &AppState, fact: &SessionFact) {
             }
         },
     };
-    state.center.webhooks.emit(WebhookEvent {
+    center.webhooks.emit(WebhookEvent {
         kind,
         interaction_id: interaction.clone(),
         at: now(),

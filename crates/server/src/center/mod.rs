@@ -1,36 +1,37 @@
 //! The contact center around the chat sessions (Interaction Server's and URS's roles):
-//! the agent directory, the router task driving the pure `parley_core::routing::Router`,
-//! agent desktops, and the facts sessions report to them.
+//! the agent directory and the routing service — the router task driving the pure
+//! `parley_core::routing::Router`, fed by the facts sessions report. Agents' desktops
+//! reach it through the agent front door (`crate::agent`) and the methods of [`Center`].
 //!
-//! Layout: `directory.rs` agents, passwords, tokens; `frames.rs` the desktop WebSocket's
-//! frames; `task.rs` the router task (one task owns the `Router`; everything reaches it
-//! through its mailbox); `effects.rs` carrying out the router's effects; `views.rs` what
-//! desktops are shown (welcome, status, overview); `desktop.rs` the desktop WebSocket;
-//! `http.rs` agent login, logout and interaction reads; `properties.rs` the interaction
-//! properties kept in the store.
+//! Layout: `directory.rs` agents, passwords, tokens; `task.rs` the router task (one task
+//! owns the `Router`; everything reaches it through its mailbox); `effects.rs` carrying
+//! out the router's effects; `views.rs` what desktops are shown (welcome, status,
+//! overview); `properties.rs` the interaction properties kept in the store; `gauges.rs`
+//! routing gauges for `/counters`.
 
-mod desktop;
 pub mod directory;
 mod effects;
-pub mod frames;
 mod gauges;
-mod http;
 mod properties;
 mod task;
 mod views;
 
 pub use directory::{AgentProfile, Directory};
 pub use gauges::{RoutingGauges, RoutingSnapshot};
-pub use http::routes;
-pub use task::spawn;
+pub use task::{spawn, Desk};
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 
-use parley_core::routing::{AgentId, QueueName};
-use parley_core::{PartyId, PartyType, SessionId, UserData, Visibility};
+use parley_core::routing::{AgentId, QueueName, RouteError, RouteInput};
+use parley_core::{SessionId, UserData, Visibility};
+use parley_proto::desktop::DesktopEvent;
 use tokio::sync::mpsc;
 
+use parley_store::AnyStore;
+
+use crate::actor::{Facts, Sessions};
+use crate::config::Config;
 use crate::webhooks::Webhooks;
 
 /// A chat entering routing.
@@ -52,52 +53,14 @@ pub struct Submitted {
     pub password: Option<String>,
 }
 
-/// What a session reports once it is durable.
-#[derive(Debug, Clone)]
-pub enum SessionFact {
-    /// A party joined.
-    Joined {
-        /// Which session.
-        interaction: SessionId,
-        /// The party.
-        party: PartyId,
-        /// Its nickname.
-        nickname: String,
-        /// Its type.
-        party_type: PartyType,
-        /// Its agent login.
-        person_id: Option<String>,
-        /// How it takes part.
-        visibility: Visibility,
-    },
-    /// A party left.
-    Left {
-        /// Which session.
-        interaction: SessionId,
-        /// The party.
-        party: PartyId,
-        /// Its nickname.
-        nickname: String,
-        /// Its type.
-        party_type: PartyType,
-        /// Its agent login.
-        person_id: Option<String>,
-        /// Why.
-        reason: parley_core::LeftReason,
-        /// What it asked for.
-        after_action: parley_core::AfterAction,
-    },
-    /// The session is over.
-    Ended {
-        /// Which session.
-        interaction: SessionId,
-        /// The end facts.
-        end: parley_core::session::EndInfo,
-    },
-}
-
 /// The contact center's shared parts.
 pub struct Center {
+    /// The sessions routing acts on (joins, removals, notices, closes).
+    pub(crate) sessions: Sessions,
+    /// Interaction records and contact links.
+    pub(crate) store: AnyStore,
+    /// Routing options, queues and agents.
+    pub(crate) config: Arc<Config>,
     /// Agents and supervisors, logins and tokens.
     pub directory: Directory,
     /// Interaction events to integrators.
@@ -117,16 +80,28 @@ pub struct Center {
 pub struct Mailbox {
     msgs: mpsc::UnboundedReceiver<task::Msg>,
     side_writes: mpsc::UnboundedReceiver<properties::Update>,
+    facts: Facts,
 }
 
 impl Center {
-    /// The center, and the mailbox its router task will read.
-    pub fn new(directory: Directory, webhooks: Webhooks) -> (Center, Mailbox) {
+    /// The center, and the mailbox its router task will read (with the facts `sessions`
+    /// report).
+    pub fn new(
+        directory: Directory,
+        webhooks: Webhooks,
+        sessions: Sessions,
+        facts: Facts,
+        store: AnyStore,
+        config: Arc<Config>,
+    ) -> (Arc<Center>, Mailbox) {
         // Unbounded: senders are session actors and connections that must never wait on
         // routing; the task drains it as fast as the pure router runs.
         let (tx, msgs) = mpsc::unbounded_channel();
         let (side_tx, side_writes) = mpsc::unbounded_channel();
         let center = Center {
+            sessions,
+            store,
+            config,
             directory,
             webhooks,
             gauges: RoutingGauges::default(),
@@ -134,7 +109,12 @@ impl Center {
             side_writes: side_tx,
             grants: Mutex::default(),
         };
-        (center, Mailbox { msgs, side_writes })
+        let mailbox = Mailbox {
+            msgs,
+            side_writes,
+            facts,
+        };
+        (Arc::new(center), mailbox)
     }
 
     fn send(&self, msg: task::Msg) {
@@ -152,13 +132,8 @@ impl Center {
         let _ = self.side_writes.send(properties::Update::Link(
             contact,
             session,
-            crate::actor::now(),
+            crate::clock::now(),
         ));
-    }
-
-    /// A session fact, after its commit.
-    pub fn session_fact(&self, fact: SessionFact) {
-        self.send(task::Msg::Fact(Box::new(fact)));
     }
 
     /// An agent was created or changed through the admin API: routing takes the new
@@ -170,6 +145,36 @@ impl Center {
     /// An agent was deleted through the admin API: it is logged out of routing.
     pub fn agent_removed(&self, login: &AgentId) {
         self.send(task::Msg::Removed(login.clone()));
+    }
+
+    /// A desktop connected (after its `hello`): its `welcome`, or `None` when routing
+    /// has stopped.
+    pub async fn connect(&self, profile: AgentProfile, desk: Desk) -> Option<DesktopEvent> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.send(task::Msg::Connect {
+            profile: Box::new(profile),
+            desk,
+            reply,
+        });
+        rx.await.ok()
+    }
+
+    /// A desktop connection closed.
+    pub fn disconnect(&self, agent: AgentId, conn: u64) {
+        self.send(task::Msg::Disconnect { agent, conn });
+    }
+
+    /// A supervisor's desktop wants overviews.
+    pub fn watch(&self, agent: AgentId, conn: u64) {
+        self.send(task::Msg::Watch { agent, conn });
+    }
+
+    /// Applies a desktop's request to routing.
+    pub async fn route(&self, input: RouteInput) -> Result<(), RouteError> {
+        let (reply, rx) = tokio::sync::oneshot::channel();
+        self.send(task::Msg::Route { input, reply });
+        // The task ends only with the process.
+        rx.await.unwrap_or(Ok(()))
     }
 
     /// Whether `agent` was offered or holds interaction `id` (what an agent may read).

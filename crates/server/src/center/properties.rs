@@ -12,13 +12,12 @@ use std::time::Duration;
 use parley_core::contacts::ContactId;
 use parley_core::routing::AgentId;
 use parley_core::{SessionId, UnixMillis, UserData};
-use parley_store::{ContactStore, InteractionStore};
+use parley_store::{AnyStore, ContactStore, InteractionStore};
 use tokio::sync::mpsc;
 use tracing::warn;
 
-use super::Submitted;
-use crate::actor::now;
-use crate::state::AppState;
+use super::{Center, Submitted};
+use crate::clock::now;
 
 /// The application name workflows address ESP requests to.
 pub(super) const APP_NAME: &str = "Parley";
@@ -37,15 +36,12 @@ pub(super) enum Update {
     Link(ContactId, SessionId, UnixMillis),
 }
 
-fn queue(state: &AppState, id: &SessionId, set: UserData) {
-    let _ = state
-        .center
-        .side_writes
-        .send(Update::Properties(id.clone(), set));
+fn queue(center: &Center, id: &SessionId, set: UserData) {
+    let _ = center.side_writes.send(Update::Properties(id.clone(), set));
 }
 
 /// Writes what `rx` receives, until the server ends.
-pub(super) async fn write_loop(state: AppState, mut rx: mpsc::UnboundedReceiver<Update>) {
+pub(super) async fn write_loop(store: AnyStore, mut rx: mpsc::UnboundedReceiver<Update>) {
     let mut buf = Vec::new();
     while rx.recv_many(&mut buf, DRAIN_MAX).await > 0 {
         tokio::time::sleep(GATHER).await;
@@ -65,13 +61,13 @@ pub(super) async fn write_loop(state: AppState, mut rx: mpsc::UnboundedReceiver<
         }
         if !links.is_empty() {
             // Links first: a property update never depends on them, a history read may.
-            if let Err(e) = state.store.link_interactions(&links).await {
+            if let Err(e) = store.link_interactions(&links).await {
                 warn!(error = %e, chats = links.len(), "chats not linked to their contacts");
             }
         }
         let updates: Vec<(SessionId, UserData)> = properties.into_iter().collect();
         if !updates.is_empty() {
-            if let Err(e) = state.store.update_interactions_properties(&updates).await {
+            if let Err(e) = store.update_interactions_properties(&updates).await {
                 warn!(error = %e, interactions = updates.len(), "interaction properties not stored");
             }
         }
@@ -83,7 +79,7 @@ fn props<const N: usize>(pairs: [(&str, String); N]) -> UserData {
 }
 
 /// A chat was submitted.
-pub(super) fn submitted(state: &AppState, chat: &Submitted) {
+pub(super) fn submitted(center: &Center, chat: &Submitted) {
     let mut set = props([
         ("ChatServerAppName", APP_NAME.to_owned()),
         ("IsOnline", "true".to_owned()),
@@ -94,12 +90,12 @@ pub(super) fn submitted(state: &AppState, chat: &Submitted) {
     if let Some(p) = &chat.password {
         set.insert("ChatServerSessionPassword".into(), p.clone());
     }
-    queue(state, &chat.interaction, set);
+    queue(center, &chat.interaction, set);
 }
 
 /// The routing state changed (`queued`, `offered`, `handled`).
 pub(super) fn routing_state(
-    state: &AppState,
+    center: &Center,
     id: &SessionId,
     routing: &str,
     agent: Option<&AgentId>,
@@ -108,13 +104,13 @@ pub(super) fn routing_state(
     if let Some(a) = agent {
         set.insert("Agent".into(), a.to_string());
     }
-    queue(state, id, set);
+    queue(center, id, set);
 }
 
 /// The chat session is over: the interaction is offline.
-pub(super) fn ended(state: &AppState, id: &SessionId) {
+pub(super) fn ended(center: &Center, id: &SessionId) {
     queue(
-        state,
+        center,
         id,
         props([
             ("IsOnline", "false".to_owned()),
@@ -124,9 +120,9 @@ pub(super) fn ended(state: &AppState, id: &SessionId) {
 }
 
 /// The interaction was stopped.
-pub(super) fn stopped(state: &AppState, id: &SessionId, reason: &str) {
+pub(super) fn stopped(center: &Center, id: &SessionId, reason: &str) {
     queue(
-        state,
+        center,
         id,
         props([
             ("RoutingState", "stopped".to_owned()),

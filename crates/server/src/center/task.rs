@@ -5,6 +5,7 @@
 //! deadline.
 
 use std::collections::{BTreeSet, HashMap};
+use std::sync::Arc;
 use std::time::Duration;
 
 use parley_core::routing::{
@@ -16,21 +17,26 @@ use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
-use super::frames::{DesktopEvent, StatusInfo};
-use super::{AgentProfile, Mailbox, SessionFact, Submitted};
-use crate::actor::now;
+use super::{AgentProfile, Center, Mailbox, Submitted};
+use crate::actor::{Facts, SessionFact};
+use crate::clock::now;
 use crate::config::{self, Config, Role};
-use crate::state::AppState;
+use parley_proto::desktop::{DesktopEvent, StatusInfo};
 
 /// How often supervisors' overviews are refreshed at most.
 const OVERVIEW_PERIOD: Duration = Duration::from_secs(1);
 
-/// A desktop connection as the task sees it.
-pub(super) struct Desk {
-    pub(super) conn: u64,
-    pub(super) tx: mpsc::Sender<DesktopEvent>,
-    pub(super) kick: CancellationToken,
-    pub(super) watching: bool,
+/// A desktop connection as routing sees it: where to send its events, and how to close
+/// it.
+pub struct Desk {
+    /// The connection.
+    pub conn: u64,
+    /// Its outbound queue.
+    pub tx: mpsc::Sender<DesktopEvent>,
+    /// Cancelled to close it (logged out, replaced).
+    pub kick: CancellationToken,
+    /// Whether it asked for overviews (supervisors).
+    pub watching: bool,
 }
 
 /// A message to the router task.
@@ -42,8 +48,6 @@ pub(crate) enum Msg {
     },
     /// A new chat.
     Submit(Box<Submitted>),
-    /// A session fact.
-    Fact(Box<SessionFact>),
     /// A desktop connected (after `hello`): reply with its `welcome`.
     Connect {
         profile: Box<AgentProfile>,
@@ -85,7 +89,7 @@ pub(super) struct AgentDesks {
 }
 
 pub(super) struct Task {
-    pub(super) state: AppState,
+    pub(super) center: Arc<Center>,
     pub(super) router: Router,
     pub(super) chats: HashMap<SessionId, ChatMeta>,
     pub(super) agents: HashMap<AgentId, AgentDesks>,
@@ -145,37 +149,37 @@ fn queue_settings(c: &config::QueueConfig) -> QueueSettings {
 }
 
 /// Starts the router task.
-pub fn spawn(state: AppState, mailbox: Mailbox) {
-    let settings = router_settings(&state.config);
+pub fn spawn(center: Arc<Center>, mailbox: Mailbox) {
+    let settings = router_settings(&center.config);
     let task = Task {
         router: Router::new(settings),
-        state,
+        center,
         chats: HashMap::new(),
         agents: HashMap::new(),
         overview_dirty: false,
         last_withdrawn: None,
     };
     tokio::spawn(super::properties::write_loop(
-        task.state.clone(),
+        task.center.store.clone(),
         mailbox.side_writes,
     ));
     // Supervisors see every agent of the directory, logged in or not.
-    let state = task.state.clone();
+    let center = task.center.clone();
     tokio::spawn(async move {
-        match state.center.directory.list().await {
+        match center.directory.list().await {
             Ok(agents) => {
                 for record in &agents {
-                    state.center.agent_changed(AgentProfile::of(record));
+                    center.agent_changed(AgentProfile::of(record));
                 }
             }
             Err(e) => tracing::warn!(error = %e, "could not list the agent directory"),
         }
     });
-    tokio::spawn(task.run(mailbox.msgs));
+    tokio::spawn(task.run(mailbox.msgs, mailbox.facts));
 }
 
 impl Task {
-    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Msg>) {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Msg>, mut facts: Facts) {
         let mut overview = tokio::time::interval(OVERVIEW_PERIOD);
         overview.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -188,6 +192,7 @@ impl Task {
                     Some(msg) => self.handle(msg),
                     None => break,
                 },
+                Some(fact) = facts.recv() => self.fact(fact),
                 () = sleep_until(deadline) => {
                     // A tick is never refused.
                     let _ = self.route(RouteInput::Tick);
@@ -230,7 +235,6 @@ impl Task {
                 let _ = reply.send(result);
             }
             Msg::Submit(chat) => self.submit(*chat),
-            Msg::Fact(fact) => self.fact(*fact),
             Msg::Connect {
                 profile,
                 desk,
@@ -300,22 +304,19 @@ impl Task {
 
     fn submit(&mut self, chat: Submitted) {
         let id = chat.interaction.clone();
-        super::properties::submitted(&self.state, &chat);
-        self.state
-            .center
-            .webhooks
-            .emit(crate::webhooks::WebhookEvent {
-                kind: crate::webhooks::WebhookKind::Submitted,
-                interaction_id: id.clone(),
-                at: now(),
-                data: serde_json::json!({
-                    "queue": chat.queue.as_str(),
-                    "reason": "new",
-                    "tenant": chat.tenant,
-                    "subject": chat.subject,
-                    "userData": chat.user_data,
-                }),
-            });
+        super::properties::submitted(&self.center, &chat);
+        self.center.webhooks.emit(crate::webhooks::WebhookEvent {
+            kind: crate::webhooks::WebhookKind::Submitted,
+            interaction_id: id.clone(),
+            at: now(),
+            data: serde_json::json!({
+                "queue": chat.queue.as_str(),
+                "reason": "new",
+                "tenant": chat.tenant,
+                "subject": chat.subject,
+                "userData": chat.user_data,
+            }),
+        });
         let queue = chat.queue.clone();
         self.chats.insert(
             id.clone(),
@@ -327,7 +328,7 @@ impl Task {
                 parties: HashMap::new(),
             },
         );
-        if !self.state.config.routing.enabled {
+        if !self.center.config.routing.enabled {
             debug!(session_id = %id, "routing disabled: the chat waits for an external router");
             return;
         }
@@ -340,7 +341,7 @@ impl Task {
     }
 
     fn fact(&mut self, fact: SessionFact) {
-        super::effects::fact_webhook(&self.state, &fact);
+        super::effects::fact_webhook(&self.center, &fact);
         match fact {
             SessionFact::Joined {
                 interaction,
@@ -371,7 +372,7 @@ impl Task {
                 if let Some(meta) = self.chats.get_mut(&interaction) {
                     meta.parties.remove(&agent);
                 }
-                self.state.center.revoke(&agent, &interaction);
+                self.center.revoke(&agent, &interaction);
                 // Refused when the router already took the agent out (transfer, logout).
                 let _ = self.route(RouteInput::AgentLeft {
                     agent,
@@ -380,8 +381,8 @@ impl Task {
                 });
             }
             SessionFact::Ended { interaction, end } => {
-                super::properties::ended(&self.state, &interaction);
-                self.state.center.revoke_all(&interaction);
+                super::properties::ended(&self.center, &interaction);
+                self.center.revoke_all(&interaction);
                 let _ = self.route(RouteInput::InteractionEnded {
                     interaction: interaction.clone(),
                     answered: end.agent != EndedAgent::Absent,
@@ -459,7 +460,7 @@ impl Task {
     }
 
     fn send_overviews(&self) {
-        self.state.center.gauges.publish(&self.router);
+        self.center.gauges.publish(&self.router);
         let snapshot = self.agents_snapshot();
         let frame = views_overview(&self.router, &self.chats, &snapshot);
         for a in self.agents.values() {

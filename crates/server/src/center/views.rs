@@ -6,13 +6,13 @@ use std::collections::HashMap;
 use parley_core::routing::{AgentId, AgentStatus, Hold, OfferKind, Router, Stage};
 use parley_core::{SessionId, UnixMillis, Visibility};
 
-use super::frames::{
+use super::task::{ChatMeta, Task};
+use super::AgentProfile;
+use crate::clock::now;
+use parley_proto::desktop::{
     AgentInfo, AgentView, ChatInfo, DesktopEvent, OfferInfo, QueueView, SessionView, StatusInfo,
     SuperviseMode, SupervisorView,
 };
-use super::task::{ChatMeta, Task};
-use super::AgentProfile;
-use crate::actor::now;
 
 /// The agent's status as the desktop shows it.
 pub(super) fn status(

@@ -136,7 +136,7 @@ async fn create(
     tenant: &str,
     user_data: &UserData,
 ) -> Result<Contact, StoreError> {
-    let now = crate::actor::now();
+    let now = crate::clock::now();
     let contact = Contact {
         id: crate::secrets::new_contact_id(),
         tenant: tenant.to_owned(),

@@ -13,7 +13,7 @@ use parley_proto::ErrorCode;
 use parley_store::{DocumentStore, NewDocument};
 
 use super::Caller;
-use crate::actor::{self, Acked, CmdError, FileOp};
+use crate::actor::{Acked, CmdError, FileOp};
 use crate::secrets;
 use crate::state::AppState;
 
@@ -147,7 +147,7 @@ pub async fn store_upload(
             name: name.clone(),
             mime: mime.clone(),
             content,
-            created_at: actor::now(),
+            created_at: crate::clock::now(),
         })
         .await
         .map_err(|e| {

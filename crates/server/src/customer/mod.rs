@@ -4,12 +4,13 @@
 
 pub mod contact;
 mod files;
-mod logins;
+mod login;
 
 pub use files::{
     content_disposition, download, field, file_response, multipart_of, read_upload, store_upload,
     upload,
 };
+pub use login::Login;
 
 use std::time::Duration;
 
@@ -23,8 +24,6 @@ use parley_proto::ErrorCode;
 use parley_store::NewSession;
 use tokio::sync::oneshot;
 use tracing::info;
-
-pub use logins::{Login, PendingLogins};
 
 use crate::actor::{self, Acked, CmdError, Command, FileOp, Format, Refreshed, Subscriber};
 use crate::config::Config;
@@ -104,7 +103,7 @@ pub fn create_session(
     if chat.subject.as_ref().is_some_and(|s| s.len() > 1024) {
         return Err(CmdError::new(ErrorCode::LimitExceeded, "subject too long"));
     }
-    let now = actor::now();
+    let now = crate::clock::now();
     let id = secrets::new_session_id();
     let generated = state
         .policy
@@ -137,7 +136,7 @@ pub fn create_session(
         subject: chat.subject,
         user_data: session.initial_user_data().cloned().unwrap_or_default(),
         password: session.password().cloned(),
-        owner: state.instance.clone(),
+        owner: state.sessions.instance.clone(),
         lease_until: now.plus_ms(state.policy.lease_ms),
     };
     info!(
@@ -169,7 +168,9 @@ pub fn create_session(
                 .flatten(),
         });
     let (tx, rx) = oneshot::channel();
-    let handle = actor::spawn_created(state, session, effects, record, creator.sub, tx);
+    let handle = state
+        .sessions
+        .spawn_created(session, effects, record, creator.sub, tx);
     let rx = match routed {
         Some(chat) => submit_when_created(state, chat, rx),
         None => rx,
@@ -231,57 +232,53 @@ impl Caller {
         })
     }
 
-    async fn handle(&self, state: &AppState) -> Result<actor::SessionHandle, CmdError> {
-        actor::find(state, &self.session).await
+    /// Calls the session with the command `make` builds around its reply channel.
+    async fn call<T>(
+        &self,
+        state: &AppState,
+        make: impl FnOnce(oneshot::Sender<Result<T, CmdError>>) -> Command,
+    ) -> Result<T, CmdError> {
+        state.sessions.call(&self.session, make).await
     }
 
-    /// Joins an existing session as a flex party.
+    /// Joins an existing session as a flex party with the identity `login` gave.
     pub async fn join(
         &self,
         state: &AppState,
-        login: &Login,
+        nickname: String,
+        version: ClientVersion,
         user_data: UserData,
     ) -> Result<ServerFrame, CmdError> {
-        let handle = self.handle(state).await?;
-        let mut data = login.user_data();
-        data.extend(user_data);
         let req = JoinRequest {
             party: self.party.clone(),
-            nickname: login.nickname.clone(),
+            nickname,
             party_type: PartyType::Client,
             visibility: Visibility::All,
             protocol: Protocol::Flex,
-            client_version: login.version,
+            client_version: version,
             key_hash: Some(self.key),
             person_id: None,
-            user_data: data,
+            user_data,
         };
-        let (tx, rx) = oneshot::channel();
-        handle
-            .send(Command::Join {
-                req,
-                sub: None,
-                reply: tx,
-            })
-            .await?;
-        reply(rx).await
+        self.call(state, |reply| Command::Join {
+            req,
+            sub: None,
+            reply,
+        })
+        .await
     }
 
     /// Comes back to a session (reload, restart): what was missed after `last`.
     pub async fn resume(&self, state: &AppState, last: EventId) -> Result<ServerFrame, CmdError> {
-        let handle = self.handle(state).await?;
-        let (tx, rx) = oneshot::channel();
-        handle
-            .send(Command::Resume {
-                party: self.party.clone(),
-                key: self.key,
-                party_type: PartyType::Client,
-                last,
-                sub: None,
-                reply: tx,
-            })
-            .await?;
-        reply(rx).await
+        self.call(state, |reply| Command::Resume {
+            party: self.party.clone(),
+            key: self.key,
+            party_type: PartyType::Client,
+            last,
+            sub: None,
+            reply,
+        })
+        .await
     }
 
     /// Sends a message or notice.
@@ -291,7 +288,6 @@ impl Caller {
         body: SendBody,
         client_msg_id: Option<&str>,
     ) -> Result<Acked, CmdError> {
-        let handle = self.handle(state).await?;
         let req = SendRequest {
             from: self.party.clone(),
             visibility: Visibility::All,
@@ -302,15 +298,12 @@ impl Caller {
                 .map_err(CmdError::from)?,
             body,
         };
-        let (tx, rx) = oneshot::channel();
-        handle
-            .send(Command::Send {
-                req,
-                key: Some(self.key),
-                reply: tx,
-            })
-            .await?;
-        reply(rx).await
+        self.call(state, |reply| Command::Send {
+            req,
+            key: Some(self.key),
+            reply,
+        })
+        .await
     }
 
     /// The events from `from` (long-polling up to `wait` when there are none). A session
@@ -324,7 +317,9 @@ impl Caller {
     ) -> Result<Refreshed, CmdError> {
         match self.live_refresh(state, from, wait, format).await {
             Err(e) if matches!(e.code, ErrorCode::SessionOver | ErrorCode::SessionNotFound) => {
-                actor::closed_refresh(state, &self.session, &self.party, &self.key, from, format)
+                state
+                    .sessions
+                    .closed_refresh(&self.session, &self.party, &self.key, from, format)
                     .await
                     .map_err(|closed| {
                         if closed.code == ErrorCode::SessionNotFound {
@@ -345,7 +340,7 @@ impl Caller {
         wait: Duration,
         format: Format,
     ) -> Result<Refreshed, CmdError> {
-        let handle = self.handle(state).await?;
+        let handle = state.sessions.find(&self.session).await?;
         let (tx, rx) = oneshot::channel();
         handle
             .send(Command::Refresh {
@@ -371,33 +366,25 @@ impl Caller {
 
     /// Leaves the session (KeepAlive: the agent may still finish).
     pub async fn logout(&self, state: &AppState) -> Result<(), CmdError> {
-        let handle = self.handle(state).await?;
-        let (tx, rx) = oneshot::channel();
-        handle
-            .send(Command::Release {
-                party: self.party.clone(),
-                key: Some(self.key),
-                action: parley_core::AfterAction::KeepAlive,
-                text: None,
-                reply: tx,
-            })
-            .await?;
-        reply(rx).await
+        self.call(state, |reply| Command::Release {
+            party: self.party.clone(),
+            key: Some(self.key),
+            action: parley_core::AfterAction::KeepAlive,
+            text: None,
+            reply,
+        })
+        .await
     }
 
     /// Merges keys into the session's user data (and its interaction's).
     pub async fn update_user_data(&self, state: &AppState, data: UserData) -> Result<(), CmdError> {
-        let handle = self.handle(state).await?;
-        let (tx, rx) = oneshot::channel();
-        handle
-            .send(Command::UpdateUserData {
-                party: self.party.clone(),
-                key: self.key,
-                data,
-                reply: tx,
-            })
-            .await?;
-        reply(rx).await
+        self.call(state, |reply| Command::UpdateUserData {
+            party: self.party.clone(),
+            key: self.key,
+            data,
+            reply,
+        })
+        .await
     }
 
     /// A file operation; `op` builds the operation around its reply channel.
@@ -406,15 +393,11 @@ impl Caller {
         state: &AppState,
         op: impl FnOnce(oneshot::Sender<Result<T, CmdError>>) -> FileOp,
     ) -> Result<T, CmdError> {
-        let handle = self.handle(state).await?;
-        let (tx, rx) = oneshot::channel();
-        handle
-            .send(Command::File {
-                party: self.party.clone(),
-                key: self.key,
-                op: op(tx),
-            })
-            .await?;
-        reply(rx).await
+        self.call(state, |reply| Command::File {
+            party: self.party.clone(),
+            key: self.key,
+            op: op(reply),
+        })
+        .await
     }
 }

@@ -6,10 +6,10 @@
 //! `[security] esp-api-keys`. See `docs/esp.md`.
 //!
 //! Messages and notices are posted by an EXTERNAL party (protocol ESP) named after the
-//! `Nickname` parameter; [`post_external`] is also how the built-in routing strategy
-//! writes its greeting and queue notices.
+//! `Nickname` parameter, through `Sessions::post_external`, which the built-in routing
+//! strategy also uses for its greeting and queue notices.
 //!
-//! Layout: `mod.rs` the route and [`post_external`]; `body.rs` body decoding;
+//! Layout: `mod.rs` the route; `body.rs` body decoding;
 //! `params.rs` methods and parameters; `idle.rs` `IdleControlConfigure`; `record.rs` the
 //! interaction record (online check, stored properties); `error.rs` codes and statuses.
 
@@ -29,13 +29,10 @@ use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Json, Router};
-use parley_core::session::{ExternalRequest, SendBody, DEFAULT_EXTERNAL_NICKNAME};
-use parley_core::{SessionId, Visibility};
+use parley_core::SessionId;
 use serde::Serialize;
-use tokio::sync::oneshot;
 use tracing::debug;
 
-use crate::actor::{self, Acked, CmdError, Command};
 use crate::state::AppState;
 use params::{Bounds, Call, Method};
 
@@ -44,40 +41,6 @@ use params::{Bounds, Call, Method};
 const BODY_MIN_BYTES: usize = 64 * 1024;
 /// What a body may hold besides its one long text (id, other parameters, JSON framing).
 const BODY_OVERHEAD_BYTES: usize = 16 * 1024;
-
-/// A message or notice posted into a session by an EXTERNAL party (ESP, or the
-/// built-in strategy's greeting and queue notices).
-#[derive(Debug, Clone)]
-pub struct ExternalPost {
-    /// The nickname it is shown under; the party of that nickname joins on its first
-    /// post. Blank means `System`.
-    pub nickname: String,
-    /// Who may see it.
-    pub visibility: Visibility,
-    /// The message, or a `USER_PUSHED_URL` / `USER_CUSTOM` notice.
-    pub body: SendBody,
-}
-
-/// Posts `post` into session `id` (restoring it if this instance may), durable before it
-/// returns; the reply carries the posted event's id.
-pub async fn post_external(
-    state: &AppState,
-    id: &SessionId,
-    post: ExternalPost,
-) -> Result<Acked, CmdError> {
-    let nickname = match post.nickname.trim() {
-        "" => DEFAULT_EXTERNAL_NICKNAME.to_owned(),
-        n => n.to_owned(),
-    };
-    let handle = actor::find(state, id).await?;
-    let (reply, rx) = oneshot::channel();
-    let req = ExternalRequest {
-        nickname,
-        visibility: post.visibility,
-        body: post.body,
-    };
-    handle.call(Command::External { req, reply }, rx).await
-}
 
 /// The ESP routes. The body limit grows with `max-message-size`, so a text the
 /// configuration allows always fits.
@@ -149,7 +112,9 @@ async fn run_method(state: &AppState, method: &str, req: Request) -> Result<Done
     match call {
         Call::Post(post) => {
             record::online(state, &id).await?;
-            let acked = post_external(state, &id, post)
+            let acked = state
+                .sessions
+                .post_external(&id, post)
                 .await
                 .map_err(EspError::from_cmd)?;
             Ok(Done {

@@ -13,7 +13,7 @@ use parley_core::{NoticeType, UserData, Visibility};
 
 use super::error::{EspCode, EspError};
 use super::idle::{self, IdleControl};
-use super::ExternalPost;
+use parley_core::session::ExternalRequest;
 
 /// `MessageText`: the message (Message, mandatory).
 pub(crate) const MESSAGE_TEXT: &str = "MessageText";
@@ -74,7 +74,7 @@ pub(crate) enum Language {
 #[derive(Debug, Clone)]
 pub(crate) enum Call {
     /// `Message` or `Notice`.
-    Post(ExternalPost),
+    Post(ExternalRequest),
     /// `IdleControlConfigure`.
     IdleControl(IdleControl),
     /// `ConfigureSession`.
@@ -128,7 +128,7 @@ pub(super) fn bounded_text(name: &str, text: &str, bounds: Bounds) -> Result<(),
     Ok(())
 }
 
-fn message(params: &BTreeMap<String, String>, bounds: Bounds) -> Result<ExternalPost, EspError> {
+fn message(params: &BTreeMap<String, String>, bounds: Bounds) -> Result<ExternalRequest, EspError> {
     let text = params
         .get(MESSAGE_TEXT)
         .ok_or_else(|| EspError::missing(MESSAGE_TEXT))?;
@@ -139,7 +139,7 @@ fn message(params: &BTreeMap<String, String>, bounds: Bounds) -> Result<External
     let message_type = optional(params, MESSAGE_TYPE)
         .map(|t| tag(MESSAGE_TYPE, t))
         .transpose()?;
-    Ok(ExternalPost {
+    Ok(ExternalRequest {
         nickname: nickname(params, bounds)?,
         visibility: visibility(params)?,
         body: SendBody::Message {
@@ -149,7 +149,7 @@ fn message(params: &BTreeMap<String, String>, bounds: Bounds) -> Result<External
     })
 }
 
-fn notice(params: &BTreeMap<String, String>, bounds: Bounds) -> Result<ExternalPost, EspError> {
+fn notice(params: &BTreeMap<String, String>, bounds: Bounds) -> Result<ExternalRequest, EspError> {
     let notice_type = match params.get(NOTICE_TYPE).map(String::as_str) {
         None | Some("") => return Err(EspError::missing(NOTICE_TYPE)),
         Some("USER_PUSHED_URL") => NoticeType::UserPushedUrl,
@@ -178,7 +178,7 @@ fn notice(params: &BTreeMap<String, String>, bounds: Bounds) -> Result<ExternalP
         }
         _ => text.map(str::to_owned),
     };
-    Ok(ExternalPost {
+    Ok(ExternalRequest {
         nickname: nickname(params, bounds)?,
         visibility: visibility(params)?,
         body: SendBody::Notice {

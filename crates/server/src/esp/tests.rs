@@ -9,7 +9,7 @@ use serde_json::json;
 use super::error::{EspCode, EspError};
 use super::idle::IdleControl;
 use super::params::{parse, Bounds, Call, Language, Method};
-use super::ExternalPost;
+use parley_core::session::ExternalRequest;
 
 const BOUNDS: Bounds = Bounds {
     max_text_bytes: 100,
@@ -27,7 +27,7 @@ fn call(method: Method, pairs: &[(&str, &str)]) -> Result<Call, EspError> {
     parse(method, &params(pairs), BOUNDS)
 }
 
-fn post(method: Method, pairs: &[(&str, &str)]) -> ExternalPost {
+fn post(method: Method, pairs: &[(&str, &str)]) -> ExternalRequest {
     match call(method, pairs) {
         Ok(Call::Post(p)) => p,
         other => panic!("expected a post, got {other:?}"),

@@ -2,12 +2,15 @@
 //! customers (the widget's fallback when WebSockets are blocked, and any integrator).
 //! Every reply is a `FlexReply`; errors carry a stable code and an HTTP status.
 //!
-//! Layout: `mod.rs` the chat operations, `files.rs` file transfer.
+//! Layout: `mod.rs` the chat operations, `files.rs` file transfer, `logins.rs` logins
+//! waiting for their `join` (flex's own state, handed to its handlers as an extension).
 
 mod files;
+mod logins;
 
 pub(crate) use files::limits_of;
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use axum::body::Bytes;
@@ -15,7 +18,7 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
 use axum::routing::post;
-use axum::{Json, Router};
+use axum::{Extension, Json, Router};
 use parley_core::session::SendBody;
 use parley_core::{ClientVersion, EventId};
 use parley_proto::basic::ServerFrame;
@@ -26,12 +29,14 @@ use parley_proto::ErrorCode;
 use serde::de::DeserializeOwned;
 use tracing::{debug, error};
 
-use crate::actor::{self, CmdError, Format, Refreshed, Rendered};
+use crate::actor::{CmdError, Format, Refreshed, Rendered};
 use crate::basic::map;
+use crate::clock::now;
 use crate::customer::{self, Caller, Creator, Login, NewChat};
 use crate::http::error::{is_server_fault, status_of};
 use crate::secrets;
 use crate::state::AppState;
+use logins::PendingLogins;
 
 /// The flex routes.
 pub fn routes(state: &AppState) -> Router<AppState> {
@@ -47,6 +52,7 @@ pub fn routes(state: &AppState) -> Router<AppState> {
         .route("/flex/v1/file/download", post(files::download))
         .route("/flex/v1/file/delete", post(files::delete))
         .layer(DefaultBodyLimit::max(json_limit))
+        .layer(Extension(Arc::new(PendingLogins::default())))
         .merge(files::upload_routes(state))
 }
 
@@ -128,7 +134,11 @@ fn from_refresh(r: Refreshed) -> FlexReply {
 }
 
 /// `POST /flex/v1/login` — get an identity (`userId`, `secureKey`) for a customer.
-async fn login(State(state): State<AppState>, body: Bytes) -> Reply {
+async fn login(
+    State(state): State<AppState>,
+    Extension(logins): Extension<Arc<PendingLogins>>,
+    body: Bytes,
+) -> Reply {
     result(
         async {
             let req: LoginRequest = parse(&body)?;
@@ -144,11 +154,9 @@ async fn login(State(state): State<AppState>, body: Bytes) -> Reply {
             )?;
             let party = secrets::new_party_id();
             let key = secrets::new_secure_key();
-            let now = actor::now();
-            let expires = now.plus_ms(state.policy.session.flex_disconnect_timeout_ms);
-            state
-                .logins
-                .insert(party.clone(), login, secrets::hash_key(&key), now, expires)?;
+            let at = now();
+            let expires = at.plus_ms(state.policy.session.flex_disconnect_timeout_ms);
+            logins.insert(party.clone(), login, secrets::hash_key(&key), at, expires)?;
             Ok(FlexReply {
                 user_id: Some(party.to_string()),
                 secure_key: Some(key),
@@ -160,7 +168,11 @@ async fn login(State(state): State<AppState>, body: Bytes) -> Reply {
 }
 
 /// `POST /flex/v1/join` — start a session, join one, or come back to one.
-async fn join(State(state): State<AppState>, body: Bytes) -> Reply {
+async fn join(
+    State(state): State<AppState>,
+    Extension(logins): Extension<Arc<PendingLogins>>,
+    body: Bytes,
+) -> Reply {
     result(
         async {
             let req: JoinRequest = parse(&body)?;
@@ -178,14 +190,18 @@ async fn join(State(state): State<AppState>, body: Bytes) -> Reply {
                     Ok(from_info(info))
                 }
                 (Some(sid), None) => {
-                    let login = state.logins.get(&party, &key, actor::now())?;
+                    let login = logins.get(&party, &key, now())?;
                     let caller = Caller::parse(sid, &req.user_id, &req.secure_key)?;
-                    let info = caller.join(&state, &login, req.user_data).await?;
-                    state.logins.forget(&party);
+                    let mut user_data = login.user_data();
+                    user_data.extend(req.user_data);
+                    let info = caller
+                        .join(&state, login.nickname, login.version, user_data)
+                        .await?;
+                    logins.forget(&party);
                     Ok(from_info(info))
                 }
                 (None, _) => {
-                    let login = state.logins.get(&party, &key, actor::now())?;
+                    let login = logins.get(&party, &key, now())?;
                     let mut user_data = login.user_data();
                     user_data.extend(req.user_data);
                     let creator = Creator {
@@ -207,7 +223,7 @@ async fn join(State(state): State<AppState>, body: Bytes) -> Reply {
                     let (id, _, rx) = customer::create_session(&state, creator, chat)?;
                     customer::contact::link(&state, contact, &id).await;
                     let info = customer::reply(rx).await?;
-                    state.logins.forget(&party);
+                    logins.forget(&party);
                     Ok(from_info(info))
                 }
             }
@@ -235,7 +251,7 @@ async fn with_events(
     Ok(reply)
 }
 
-fn acked(ack: actor::Acked) -> FlexReply {
+fn acked(ack: crate::actor::Acked) -> FlexReply {
     FlexReply {
         event_id: Some(ack.event_id.0),
         duplicate: Some(ack.duplicate),

@@ -21,7 +21,7 @@ use parley_proto::gms::{GmsError, GmsResponse};
 use parley_proto::ErrorCode;
 use tracing::{debug, error};
 
-use crate::actor::{self, CmdError, FileOp, Format, Refreshed, Rendered};
+use crate::actor::{CmdError, FileOp, Format, Refreshed, Rendered};
 use crate::customer::{self, Caller, Creator, Login, NewChat};
 use crate::http::error::{is_server_fault, status_of};
 use crate::secrets;
@@ -111,7 +111,7 @@ fn ok(state: &AppState, r: GmsResponse) -> Reply {
     Reply(
         StatusCode::OK,
         GmsResponse {
-            alias: Some(state.instance.0.clone()),
+            alias: Some(state.sessions.instance.0.clone()),
             ..r
         },
     )
@@ -397,7 +397,7 @@ async fn file_limits(
                 kind: "Notice".into(),
                 text: None,
                 message_type: None,
-                utc_time: actor::now().0,
+                utc_time: crate::clock::now().0,
                 user_data: Some(data),
                 event_attributes: None,
             }]),

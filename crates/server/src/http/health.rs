@@ -50,7 +50,7 @@ pub async fn get_counters(State(state): State<AppState>) -> impl IntoResponse {
 #[derive(serde::Serialize)]
 struct CountersView {
     #[serde(flatten)]
-    counters: crate::state::CountersSnapshot,
+    counters: crate::counters::CountersSnapshot,
     routing: crate::center::RoutingSnapshot,
     webhooks: crate::webhooks::WebhookStats,
 }

@@ -14,9 +14,8 @@ use serde::Deserialize;
 use serde_json::json;
 use tracing::info;
 
-use super::directory::LoginError;
-use super::task::Msg;
-use super::AgentProfile;
+use crate::center::directory::LoginError;
+use crate::center::AgentProfile;
 use crate::config::Role;
 use crate::state::AppState;
 
@@ -69,7 +68,7 @@ async fn login(
     {
         Ok((token, profile)) => {
             info!(agent = %profile.login, "agent logged in");
-            let expires_at = crate::actor::now()
+            let expires_at = crate::clock::now()
                 .plus_ms(
                     state
                         .config
@@ -147,15 +146,11 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
         Ok(p) => p,
         Err(r) => return *r,
     };
-    let (tx, rx) = tokio::sync::oneshot::channel();
-    state.center.send(Msg::Route {
-        input: parley_core::routing::RouteInput::AgentLogout {
-            agent: profile.login.clone(),
-        },
-        reply: tx,
-    });
+    let logout = parley_core::routing::RouteInput::AgentLogout {
+        agent: profile.login.clone(),
+    };
     // Refused only if the agent was not logged in to routing: fine either way.
-    let _ = rx.await;
+    let _ = state.center.route(logout).await;
     if let Some(t) = bearer(&headers) {
         state.center.directory.revoke(t);
     }

@@ -11,15 +11,14 @@ use axum::response::Response;
 use futures::{SinkExt, StreamExt};
 use parley_core::routing::{AgentId, QueueName, RouteError, RouteInput};
 use parley_core::{SessionId, Visibility};
-use tokio::sync::{mpsc, oneshot};
+use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, info_span, Instrument};
 
-use super::frames::{DesktopEvent, DesktopRequest, SuperviseMode};
-use super::task::{Desk, Msg};
-use super::AgentProfile;
+use crate::center::{AgentProfile, Desk};
 use crate::config::Role;
 use crate::state::AppState;
+use parley_proto::desktop::{DesktopEvent, DesktopRequest, SuperviseMode};
 
 /// Largest desktop frame accepted.
 const MAX_FRAME: usize = 16 * 1024;
@@ -102,16 +101,12 @@ async fn run(state: AppState, socket: WebSocket, conn: u64) {
                             break;
                         };
                         info!(agent = %profile.login, "desktop connected");
-                        let (wtx, wrx) = oneshot::channel();
-                        state.center.send(Msg::Connect {
-                            profile: Box::new(profile.clone()),
-                            desk: Desk { conn, tx: tx.clone(), kick: kick.clone(), watching: false },
-                            reply: wtx,
-                        });
+                        let desk = Desk { conn, tx: tx.clone(), kick: kick.clone(), watching: false };
+                        let welcome = state.center.connect(profile.clone(), desk).await;
                         me = Some(profile);
-                        match wrx.await {
-                            Ok(welcome) => { let _ = tx.try_send(welcome); }
-                            Err(_) => break,
+                        match welcome {
+                            Some(welcome) => { let _ = tx.try_send(welcome); }
+                            None => break,
                         }
                     }
                     (None, _) => {
@@ -137,10 +132,7 @@ async fn run(state: AppState, socket: WebSocket, conn: u64) {
     }
     if let Some(p) = me {
         info!(agent = %p.login, "desktop disconnected");
-        state.center.send(Msg::Disconnect {
-            agent: p.login,
-            conn,
-        });
+        state.center.disconnect(p.login, conn);
     }
     kick.cancel();
     let _ = writer.await;
@@ -248,20 +240,17 @@ async fn request(
             if !supervisor {
                 return Err(("not-allowed", "only supervisors watch".into()));
             }
-            state.center.send(Msg::Watch { agent, conn });
+            state.center.watch(agent, conn);
             return Ok(());
         }
         DesktopRequest::Logout { .. } => RouteInput::AgentLogout { agent },
     };
-    let (tx, rx) = oneshot::channel();
-    state.center.send(Msg::Route { input, reply: tx });
-    match rx.await {
-        Ok(Ok(())) => Ok(()),
-        Ok(Err(e)) => {
+    match state.center.route(input).await {
+        Ok(()) => Ok(()),
+        Err(e) => {
             debug!(error = %e, "desktop request refused");
             Err(refusal(&e))
         }
-        Err(_) => Err(("unavailable", "routing is not running".into())),
     }
 }
 
