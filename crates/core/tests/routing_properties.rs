@@ -226,7 +226,9 @@ impl Model {
                     let before = self.offers.insert(interaction.clone(), agent.clone());
                     prop_assert!(before.is_none(), "{} offered twice at once", interaction);
                 }
-                RouteEffect::OfferWithdrawn { agent, interaction }
+                RouteEffect::OfferWithdrawn {
+                    agent, interaction, ..
+                }
                 | RouteEffect::Assigned {
                     agent, interaction, ..
                 } => {

@@ -88,6 +88,8 @@ pub enum RouteEffect {
         agent: AgentId,
         /// Which chat.
         interaction: SessionId,
+        /// Why: a lapsed offer is the agent's no-answer (reported as a rejection).
+        why: WithdrawReason,
     },
     /// The agent took the chat: join it to the session (the chat is over when the
     /// interaction ended: the agent only gets it for after-chat work).
@@ -164,4 +166,18 @@ pub enum RouteEffect {
         /// Why.
         why: StopReason,
     },
+}
+
+/// Why an offer was withdrawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum WithdrawReason {
+    /// The offer timed out: the agent did not answer (it is set not ready).
+    Lapsed,
+    /// The agent became unavailable: not ready, logged out, disconnected, or its other
+    /// offer lapsed.
+    AgentUnavailable,
+    /// The chat no longer needs this agent: it ended, closed after its maximum wait, or
+    /// went back to the queue.
+    ChatChanged,
 }

@@ -4,7 +4,9 @@
 use super::ids::{AgentId, QueueName};
 use super::queue::{Hold, Interaction};
 use super::stop::should_stop;
-use super::{OfferKind, RequeueReason, RouteEffect, RouteError, Router, StopReason};
+use super::{
+    OfferKind, RequeueReason, RouteEffect, RouteError, Router, StopReason, WithdrawReason,
+};
 use crate::ids::{SessionId, UnixMillis};
 use crate::party::{AfterAction, Visibility};
 
@@ -172,7 +174,7 @@ impl Router {
         // The last agent left a chat that goes on: back to the queue. With a closing
         // after-action the chat is ending; the end will follow.
         if ix.online && !ix.has_active() && after_action == AfterAction::KeepAlive {
-            self.withdraw_offer(sid, false, out);
+            self.withdraw_offer(sid, false, WithdrawReason::ChatChanged, out);
             self.requeue(now, sid, RequeueReason::AgentLeft(agent.clone()), out);
         }
         Ok(())
@@ -207,7 +209,7 @@ impl Router {
             return;
         };
         if ix.online && !ix.has_active() && ix.waiting.is_none() {
-            self.withdraw_offer(sid, false, out);
+            self.withdraw_offer(sid, false, WithdrawReason::ChatChanged, out);
             self.requeue(now, sid, why, out);
         } else {
             self.stop_if_finished(sid, out);
@@ -223,7 +225,7 @@ impl Router {
         if !self.interactions.get(sid).is_some_and(|ix| ix.online) {
             return; // unknown (already closed or stopped) or ended before: nothing to do
         }
-        self.withdraw_offer(sid, false, out);
+        self.withdraw_offer(sid, false, WithdrawReason::ChatChanged, out);
         let Some(ix) = self.interactions.get_mut(sid) else {
             return;
         };

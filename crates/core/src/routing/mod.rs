@@ -49,7 +49,9 @@ mod stop;
 use std::collections::{BTreeMap, BTreeSet, VecDeque};
 
 pub use agents::{Agent, AgentStatus};
-pub use effects::{CloseReason, NoticeKind, OfferKind, RequeueReason, RouteEffect, StopReason};
+pub use effects::{
+    CloseReason, NoticeKind, OfferKind, RequeueReason, RouteEffect, StopReason, WithdrawReason,
+};
 pub use error::RouteError;
 pub use ids::{AgentId, QueueName};
 pub use queue::{Hold, Interaction, PendingOffer, Stage, Waiting, WAIT_SAMPLES};

@@ -5,7 +5,7 @@ use super::agents::AgentStatus;
 use super::ids::AgentId;
 use super::queue::Hold;
 use super::settings::NO_ANSWER_REASON;
-use super::{OfferKind, PendingOffer, RouteEffect, RouteError, Router};
+use super::{OfferKind, PendingOffer, RouteEffect, RouteError, Router, WithdrawReason};
 use crate::ids::{SessionId, UnixMillis};
 
 impl Router {
@@ -180,7 +180,7 @@ impl Router {
             .collect();
         due.sort();
         for (_, sid) in due {
-            let Some(offer) = self.withdraw_offer(&sid, true, out) else {
+            let Some(offer) = self.withdraw_offer(&sid, true, WithdrawReason::Lapsed, out) else {
                 continue;
             };
             let reason = NO_ANSWER_REASON.to_owned();
@@ -210,21 +210,23 @@ impl Router {
             .map(|a| a.offers.clone())
             .unwrap_or_default();
         for sid in offers {
-            self.withdraw_offer(&sid, tried, out);
+            self.withdraw_offer(&sid, tried, WithdrawReason::AgentUnavailable, out);
         }
     }
 
-    /// Withdraws the chat's pending offer, if any, telling its agent.
+    /// Withdraws the chat's pending offer, if any, telling its agent why.
     pub(super) fn withdraw_offer(
         &mut self,
         sid: &SessionId,
         tried: bool,
+        why: WithdrawReason,
         out: &mut Vec<RouteEffect>,
     ) -> Option<PendingOffer> {
         let agent = self.interactions.get(sid)?.offer.as_ref()?.agent.clone();
         out.push(RouteEffect::OfferWithdrawn {
             agent,
             interaction: sid.clone(),
+            why,
         });
         self.end_offer(sid, tried, out)
     }

@@ -15,7 +15,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use super::ids::{AgentId, QueueName};
 use super::settings::{MaxWaitAction, QueueSettings};
-use super::{CloseReason, NoticeKind, OfferKind, RequeueReason, RouteEffect, RouteError, Router};
+use super::{
+    CloseReason, NoticeKind, OfferKind, RequeueReason, RouteEffect, RouteError, Router,
+    WithdrawReason,
+};
 use crate::ids::{SessionId, UnixMillis};
 use crate::party::Visibility;
 
@@ -341,7 +344,7 @@ impl Router {
             }
             match max.action {
                 MaxWaitAction::Close => {
-                    self.withdraw_offer(&sid, false, out);
+                    self.withdraw_offer(&sid, false, WithdrawReason::ChatChanged, out);
                     self.forget(&sid);
                     out.push(RouteEffect::CloseInteraction {
                         interaction: sid,

@@ -3,7 +3,7 @@
 //! or the store); a webhook for each interaction event.
 
 use parley_core::routing::{
-    AgentId, OfferKind, RequeueReason, RouteEffect, StopReason, NO_ANSWER_REASON,
+    AgentId, OfferKind, RequeueReason, RouteEffect, StopReason, WithdrawReason,
 };
 use parley_core::session::{EndedReason, ExternalRequest, SendBody};
 use parley_core::{LeftReason, SessionId, Visibility};
@@ -37,8 +37,14 @@ impl Task {
                                        "until": until.0, "kind": views::offer_kind(&kind).0}),
                 );
             }
-            RouteEffect::OfferWithdrawn { agent, interaction } => {
-                self.last_withdrawn = Some((agent.clone(), interaction.clone()));
+            RouteEffect::OfferWithdrawn {
+                agent,
+                interaction,
+                why,
+            } => {
+                if why == WithdrawReason::Lapsed {
+                    self.rejected(&agent, &interaction, "no-answer");
+                }
                 self.tell(
                     &agent,
                     DesktopEvent::OfferWithdrawn {
@@ -107,14 +113,6 @@ impl Task {
             }
             RouteEffect::SetNotReady { agent, reason } => {
                 debug!(agent = %agent, reason, "set not ready");
-                // A lapsed offer is withdrawn, then its agent set not ready.
-                if reason == NO_ANSWER_REASON {
-                    if let Some((a, interaction)) = self.last_withdrawn.take() {
-                        if a == agent {
-                            self.rejected(&agent, &interaction, "no-answer");
-                        }
-                    }
-                }
             }
             RouteEffect::SupervisorJoined {
                 supervisor,

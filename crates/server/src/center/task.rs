@@ -94,8 +94,6 @@ pub(super) struct Task {
     pub(super) chats: HashMap<SessionId, ChatMeta>,
     pub(super) agents: HashMap<AgentId, AgentDesks>,
     pub(super) overview_dirty: bool,
-    /// The offer withdrawn last (to tell a lapsed offer's `no-answer` apart).
-    pub(super) last_withdrawn: Option<(AgentId, SessionId)>,
 }
 
 /// The router settings of a configuration: every queue named by an endpoint, an agent
@@ -157,7 +155,6 @@ pub fn spawn(center: Arc<Center>, mailbox: Mailbox) {
         chats: HashMap::new(),
         agents: HashMap::new(),
         overview_dirty: false,
-        last_withdrawn: None,
     };
     tokio::spawn(super::properties::write_loop(
         task.center.store.clone(),

@@ -86,7 +86,8 @@ fn not_ready_withdraws_pending_offers() {
         &e,
         &RouteEffect::OfferWithdrawn {
             agent: aid("a1"),
-            interaction: sid("c1")
+            interaction: sid("c1"),
+            why: WithdrawReason::AgentUnavailable
         }
     ));
     assert_eq!(fx.status("a1"), not_ready("lunch"));
@@ -177,7 +178,8 @@ fn a_disconnected_agent_gets_no_offers_and_loses_pending_ones() {
         &e,
         &RouteEffect::OfferWithdrawn {
             agent: aid("a1"),
-            interaction: sid("c1")
+            interaction: sid("c1"),
+            why: WithdrawReason::AgentUnavailable
         }
     ));
     assert_eq!(offers(&e), vec![("a2".into(), "c1".into())]);

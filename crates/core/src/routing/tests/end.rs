@@ -146,7 +146,8 @@ fn the_end_withdraws_a_pending_offer() {
         vec![
             RouteEffect::OfferWithdrawn {
                 agent: aid("a1"),
-                interaction: sid("c1")
+                interaction: sid("c1"),
+                why: WithdrawReason::ChatChanged
             },
             stopped("c1", StopReason::Policy),
         ]

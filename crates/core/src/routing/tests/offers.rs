@@ -106,7 +106,8 @@ fn an_unanswered_offer_goes_to_the_next_agent_and_sets_not_ready() {
         vec![
             RouteEffect::OfferWithdrawn {
                 agent: aid("a1"),
-                interaction: sid("c1")
+                interaction: sid("c1"),
+                why: WithdrawReason::Lapsed
             },
             RouteEffect::SetNotReady {
                 agent: aid("a1"),
@@ -135,7 +136,8 @@ fn a_no_answer_withdraws_the_agents_other_offers_too() {
         &e,
         &RouteEffect::OfferWithdrawn {
             agent: aid("a1"),
-            interaction: sid("c2")
+            interaction: sid("c2"),
+            why: WithdrawReason::AgentUnavailable
         }
     ));
     assert!(fx.agent("a1").offers.is_empty());

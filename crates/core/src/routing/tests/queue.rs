@@ -166,7 +166,8 @@ fn max_wait_with_close_withdraws_a_pending_offer() {
         &e,
         &RouteEffect::OfferWithdrawn {
             agent: aid("a1"),
-            interaction: sid("c1")
+            interaction: sid("c1"),
+            why: WithdrawReason::ChatChanged
         }
     ));
     assert!(fx.agent("a1").offers.is_empty());
