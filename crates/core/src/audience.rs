@@ -8,6 +8,13 @@
 //! - `INT` by agents and supervisors (never by a customer), and by its sender;
 //! - `VIP` by supervisors and by coaches (parties joined with `VIP`), and by its sender;
 //! - a party never sees an event its client version cannot represent.
+//!
+//! The live audience (who an event is delivered to as it happens, `Effect::Emit`'s
+//! `audience`) adds presence, decided once the whole input is applied: every party that
+//! is present after the input, or was present when the input arrived, and that may see
+//! the event. So a leaver sees its own leave event, and a party removed by a close sees
+//! the rest of that close. Parties that left earlier get nothing live; they replay
+//! what they may see.
 
 use crate::event::{Event, EventBody};
 use crate::ids::PartyId;

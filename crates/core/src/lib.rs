@@ -6,7 +6,7 @@
 //! - `ids.rs`       `SessionId`, `PartyId`, `EventId`, `ClientMsgId`, `UnixMillis`
 //! - `party.rs`     parties and their enumerations (type, visibility, style, version)
 //! - `event.rs`     transcript events and notice types
-//! - `audience.rs`  who may see an event (live, on resume, in stored views)
+//! - `audience.rs`  who may see an event (live, on resume, stored), and who it is sent to
 //! - `secret.rs`    the session password
 //! - `session/`     the state machine: join, send, leave/close, restore, end facts
 //! - `routing/`     the interaction router: agents, queues, offers, transfer, supervision
