@@ -5,7 +5,8 @@
 //! `visibility.rs` (audiences, direct events, client versions), `notices.rs` (typing,
 //! pushed URL, nickname, read confirmation), `leave.rs` (after-actions, close rules, end
 //! facts), `detach.rs` (detach/attach/tick), `ids.rs` (ids, time, idempotency,
-//! refusals) and `restore.rs` (restoration).
+//! refusals), `restore.rs` (restoration) and `view.rs` (what one viewer sees of an
+//! event and of the session).
 
 mod detach;
 mod esp;
@@ -14,6 +15,7 @@ mod join;
 mod leave;
 mod notices;
 mod restore;
+mod view;
 mod visibility;
 
 use super::{Effect, Input, JoinRequest, SendBody, SendRequest, Session, SessionSettings, Stored};

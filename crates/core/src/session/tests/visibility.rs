@@ -3,7 +3,8 @@
 //! and `replay_for` (resume).
 
 use super::*;
-use crate::audience::{can_see, version_can_represent, VersionCaps, Viewer};
+use crate::audience::{can_see, version_can_represent, Viewer};
+use crate::view::VersionCaps;
 
 const EVERYONE: &[&str] = &["agent", "coach", "cust", "mon", "sup"];
 const STAFF: &[&str] = &["agent", "coach", "mon", "sup"];
