@@ -8,6 +8,16 @@
 //! - `INT` by agents and supervisors (never by a customer), and by its sender;
 //! - `VIP` by supervisors and by coaches (parties joined with `VIP`), and by its sender;
 //! - a party never sees an event its client version cannot represent.
+//!
+//! The live audience (who an event is delivered to as it happens, `Effect::Emit`'s
+//! `audience`) adds presence, decided once the whole input is applied: every party that
+//! is present after the input, or was present when the input arrived, and that may see
+//! the event. So a leaver sees its own leave event, and a party removed by a close sees
+//! the rest of that close. Parties that left earlier get nothing live; they replay
+//! what they may see.
+//!
+//! What a viewer sees of an event it may see (resolved sender, version caps, sender-only
+//! ids) is the projection in [`crate::view`].
 
 use crate::event::{Event, EventBody};
 use crate::ids::PartyId;
@@ -100,28 +110,5 @@ pub fn effective_visibility(sender_joined_as: Visibility, requested: Visibility)
     match sender_joined_as {
         Visibility::All => requested,
         Visibility::Int | Visibility::Vip => requested.narrower(Visibility::Int),
-    }
-}
-
-/// Which attributes a client of a given version may receive (attributes newer than the
-/// version are left out of the events sent to it).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct VersionCaps {
-    /// User data on notice events (104).
-    pub notice_user_data: bool,
-    /// The `monitored` session attribute (105).
-    pub monitored: bool,
-    /// `eventAttributes` on events (106).
-    pub event_attributes: bool,
-}
-
-impl VersionCaps {
-    /// The capabilities of `version`.
-    pub fn of(version: ClientVersion) -> VersionCaps {
-        VersionCaps {
-            notice_user_data: version >= ClientVersion::V104,
-            monitored: version >= ClientVersion::V105,
-            event_attributes: version >= ClientVersion::V106,
-        }
     }
 }

@@ -6,7 +6,8 @@
 //! - `ids.rs`       `SessionId`, `PartyId`, `EventId`, `ClientMsgId`, `UnixMillis`
 //! - `party.rs`     parties and their enumerations (type, visibility, style, version)
 //! - `event.rs`     transcript events and notice types
-//! - `audience.rs`  who may see an event (live, on resume, in stored views)
+//! - `audience.rs`  who may see an event (live, on resume, stored), and who it is sent to
+//! - `view.rs`      what one viewer sees: `EventView`, `SessionSnapshot`, version caps
 //! - `secret.rs`    the session password
 //! - `session/`     the state machine: join, send, leave/close, restore, end facts
 //! - `routing/`     the interaction router: agents, queues, offers, transfer, supervision
@@ -23,6 +24,7 @@ mod party;
 pub mod routing;
 mod secret;
 pub mod session;
+pub mod view;
 
 pub use error::CoreError;
 pub use event::{Event, EventBody, LeftReason, NoticeType};

@@ -2,8 +2,9 @@
 //!
 //! A session owns its parties and its transcript. Inputs are requests from parties (join,
 //! send, release), connection facts (detach, attach) and the passage of time (`Tick`).
-//! Effects tell the shell what to carry out: emit an event (persist and deliver it),
-//! annihilate an event, acknowledge a duplicate, close. A refused input changes nothing.
+//! Effects tell the shell what to carry out: emit an event (persist it, deliver it to the
+//! live audience it carries), annihilate an event, acknowledge a duplicate, close. A
+//! refused input changes nothing.
 //!
 //! Layout: `join.rs` joins and re-attachment, `send.rs` messages and notices, `leave.rs`
 //! leaving and closing, `restore.rs` rebuilding from a stored transcript, `end.rs` the
@@ -176,14 +177,19 @@ pub enum Input {
 /// What the shell must carry out, in order.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Effect {
-    /// Append this event and deliver it to the parties allowed to see it. `keep` says
-    /// whether it belongs to the stored transcript; a transient event (typing) still
-    /// consumes its id, which the shell records so ids are never reused.
+    /// Append this event and deliver it live to `audience`. `keep` says whether it
+    /// belongs to the stored transcript; a transient event (typing) still consumes its
+    /// id, which the shell records so ids are never reused.
     Emit {
         /// The event.
         event: Event,
         /// Part of the stored transcript.
         keep: bool,
+        /// Who receives it live, in join order: every party present after the input or
+        /// when it arrived that may see the event (see [`crate::audience`], "live
+        /// audience"). So a leaver sees its own leave, and a party a close removes sees
+        /// the rest of that close.
+        audience: Vec<PartyId>,
     },
     /// Remove this event from the transcript (read confirmations are annihilated).
     Annihilate {
@@ -251,7 +257,8 @@ impl Session {
             .filter(|p| !p.is_empty())
             .map(SessionPassword::new);
         let mut session = Session::empty(id, now, settings, chosen.or(generated));
-        let effects = session.join(now, creator, join::JoinKind::Create)?;
+        let mut effects = session.join(now, creator, join::JoinKind::Create)?;
+        session.address(&mut effects, &[]);
         Ok((session, effects))
     }
 
@@ -278,8 +285,16 @@ impl Session {
         }
     }
 
-    /// Applies one input at `now`.
+    /// Applies one input at `now`. Each emitted event carries its live audience, decided
+    /// once the whole input is applied (see [`Effect::Emit`]).
     pub fn handle(&mut self, now: UnixMillis, input: Input) -> Result<Vec<Effect>, CoreError> {
+        let before = self.present_ids();
+        let mut effects = self.apply(now, input)?;
+        self.address(&mut effects, &before);
+        Ok(effects)
+    }
+
+    fn apply(&mut self, now: UnixMillis, input: Input) -> Result<Vec<Effect>, CoreError> {
         if self.over.is_some() {
             return match input {
                 Input::Tick | Input::Detach { .. } => Ok(Vec::new()),
@@ -460,13 +475,6 @@ impl Session {
         can_see(Viewer::from(viewer), event, self.sender_type(&event.from))
     }
 
-    /// The present parties that may see `event`: the audience of a live delivery.
-    pub fn audience<'a>(&'a self, event: &'a Event) -> impl Iterator<Item = &'a Party> + 'a {
-        self.parties
-            .iter()
-            .filter(move |p| p.present && self.visible_to(p, event))
-    }
-
     /// The kept events after `after` that `viewer` may see: what a resuming client missed.
     pub fn replay_for<'a>(
         &'a self,
@@ -481,6 +489,39 @@ impl Session {
     }
 
     // ---- helpers shared by the input handlers ----
+
+    /// The ids of the parties present now: an input's "before", for its live audiences.
+    fn present_ids(&self) -> Vec<PartyId> {
+        self.parties
+            .iter()
+            .filter(|p| p.present)
+            .map(|p| p.id.clone())
+            .collect()
+    }
+
+    /// Fills in the live audience of every `Emit` of one input, now that the input is
+    /// applied. One rule for every input, so no handler can forget a leaver.
+    fn address(&self, effects: &mut [Effect], before: &[PartyId]) {
+        for effect in effects {
+            if let Effect::Emit {
+                event, audience, ..
+            } = effect
+            {
+                *audience = self.live_audience(event, before);
+            }
+        }
+    }
+
+    /// The live audience of `event`, in join order: the parties present now or in
+    /// `before` (present when the input arrived) that may see it.
+    pub(crate) fn live_audience(&self, event: &Event, before: &[PartyId]) -> Vec<PartyId> {
+        self.parties
+            .iter()
+            .filter(|p| p.present || before.contains(&p.id))
+            .filter(|p| self.visible_to(p, event))
+            .map(|p| p.id.clone())
+            .collect()
+    }
 
     fn present_party_mut(&mut self, id: &PartyId) -> Result<&mut Party, CoreError> {
         self.parties
@@ -516,7 +557,12 @@ impl Session {
         };
         self.next_id = self.next_id.next();
         self.record(&event, keep);
-        Effect::Emit { event, keep }
+        // The audience is filled in by `address` once the whole input is applied.
+        Effect::Emit {
+            event,
+            keep,
+            audience: Vec::new(),
+        }
     }
 
     /// Adds an event to the in-memory transcript and idempotency window.

@@ -62,6 +62,9 @@ impl Session {
             }
         }
         s.orphan_since = Some(now);
+        // A restored session starts with nobody attached to this instance: no party was
+        // present before the restoration, and none is after it.
+        s.address(&mut effects, &[]);
         (s, effects)
     }
 

@@ -3,8 +3,9 @@
 //! A model (`model.rs`), fed only with the effects the session returns, as the shell
 //! would be, tracks the parties, the stored transcript, the remembered client ids and
 //! the reconnect deadlines. An oracle written there from the seed's rules (visibility,
-//! direct messages, client versions) says who may see each event; the session's live
-//! audience and resume replay must match it exactly. `ops.rs` generates the inputs;
+//! direct messages, client versions) says who may see each event; the live audience
+//! each `Emit` carries (the parties present before or after the step that may see the
+//! event) and the resume replay must match it exactly. `ops.rs` generates the inputs;
 //! `hostile.rs` feeds arbitrary text and instants.
 //!
 //! Checked on every step: `handle` never panics; event ids strictly increase across
@@ -48,18 +49,24 @@ fn snapshot(s: &Session) -> Snapshot {
 
 /// Checks every emitted event's live audience against the oracle, then the views that
 /// must agree between steps: the transcript, the last id and every party's replay.
+///
+/// The live audience is the one the server delivers to: every party present when the
+/// step's input arrived or after it was applied that may see the event.
 fn check_views(s: &Session, m: &Model, effects: &[Effect]) -> Result<(), TestCaseError> {
     for effect in effects {
-        let Effect::Emit { event, .. } = effect else {
+        let Effect::Emit {
+            event, audience, ..
+        } = effect
+        else {
             continue;
         };
-        let mut got: Vec<PartyId> = s.audience(event).map(|p| p.id.clone()).collect();
+        let mut got: Vec<PartyId> = audience.clone();
         got.sort();
         let want: Vec<PartyId> = m
             .parties
-            .iter()
-            .filter(|(id, p)| p.present && m.may_see(id, event))
-            .map(|(id, _)| id.clone())
+            .keys()
+            .filter(|id| m.live(id) && m.may_see(id, event))
+            .cloned()
             .collect();
         prop_assert_eq!(&got, &want, "audience of {:?}", event);
         if event.visibility != Visibility::All {
@@ -70,7 +77,7 @@ fn check_views(s: &Session, m: &Model, effects: &[Effect]) -> Result<(), TestCas
         if let Some(r) = &event.receiver {
             prop_assert!(got.iter().all(|id| id == r || id == &event.from));
             let need = min_version(event, m.sender_type(event));
-            let reaches = |id: &PartyId| m.present(id) && m.parties[id].version >= need;
+            let reaches = |id: &PartyId| m.live(id) && m.parties[id].version >= need;
             if reaches(r) && reaches(&event.from) {
                 prop_assert_eq!(got.len(), 2, "direct {:?} reaches {:?}", event, got);
             }
@@ -261,6 +268,7 @@ fn restore(
         stored.last_event_id = EventId(0);
     }
     m.remember_stored();
+    m.start_restore();
     let (restored, effects) = Session::restore(stored, settings.clone(), now);
     *s = restored;
     m.apply(now, &effects)?;
@@ -343,6 +351,7 @@ fn run((password, save_all, creator, steps): Scenario) -> Result<(), TestCaseErr
         let before = snapshot(&s);
         let password = s.password().map(|p| p.expose().to_owned());
         let due = s.next_deadline().is_some_and(|d| d <= now);
+        m.start_step();
         let out = s.handle(now, input.clone());
         if let Input::Send(req) = &input {
             check_send(&m, req, &out)?;

@@ -52,6 +52,8 @@ pub(crate) struct Model {
     pub(crate) cids: HashMap<(PartyId, ClientMsgId), EventId>,
     /// Since when a restored session has waited for anyone to come back.
     pub(crate) orphan_since: Option<UnixMillis>,
+    /// The parties present when the current step's input arrived.
+    before: BTreeSet<PartyId>,
 }
 
 /// The lowest client version that has this event at all (seed: ClientVersion table).
@@ -96,7 +98,31 @@ impl Model {
             recent: VecDeque::new(),
             cids: HashMap::new(),
             orphan_since: None,
+            before: BTreeSet::new(),
         }
+    }
+
+    /// Starts a step: remembers who is present as its input arrives.
+    pub(crate) fn start_step(&mut self) {
+        self.before = self
+            .parties
+            .iter()
+            .filter(|(_, p)| p.present)
+            .map(|(id, _)| id.clone())
+            .collect();
+    }
+
+    /// Starts a restoration: a restored session has nobody attached to it, so nobody was
+    /// present as it began.
+    pub(crate) fn start_restore(&mut self) {
+        self.before.clear();
+    }
+
+    /// Whether `id` was present at some point of the current step: when its input
+    /// arrived or after it. Such a party receives the step's events live (if it may see
+    /// them): a leaver sees its own leave, a party a close removes the rest of the close.
+    pub(crate) fn live(&self, id: &PartyId) -> bool {
+        self.present(id) || self.before.contains(id)
     }
 
     pub(crate) fn sender_type(&self, e: &Event) -> PartyType {
@@ -182,7 +208,7 @@ impl Model {
         for (i, effect) in effects.iter().enumerate() {
             prop_assert!(!self.closed, "an effect after Closed: {:?}", effects);
             match effect {
-                Effect::Emit { event, keep } => self.emitted(now, event, *keep)?,
+                Effect::Emit { event, keep, .. } => self.emitted(now, event, *keep)?,
                 Effect::Annihilate { id } => {
                     let pos = self.kept.iter().position(|e| e.id == *id);
                     prop_assert!(pos.is_some(), "annihilated {} is not stored", id);

@@ -127,20 +127,16 @@ impl Pipeline {
         &mut self,
         session: &Session,
         effects: Vec<Effect>,
-        before: &[PartyId],
         mut reply: Option<Deferred>,
     ) {
         let persist = self.ctx.policy.auto_save != AutoSave::Off;
         for effect in effects {
             match effect {
-                Effect::Emit { event, keep } => {
-                    let audience: Vec<PartyId> = session
-                        .parties()
-                        .iter()
-                        .filter(|p| p.present || before.contains(&p.id))
-                        .filter(|p| session.visible_to(p, &event))
-                        .map(|p| p.id.clone())
-                        .collect();
+                Effect::Emit {
+                    event,
+                    keep,
+                    audience,
+                } => {
                     if let Some(Deferred::Ack { ack, .. }) = &mut reply {
                         *ack = Some(Acked {
                             event_id: event.id,

@@ -53,7 +53,7 @@ pub(super) fn spawn(
             }
             actor
                 .batches
-                .stage_effects(&actor.session, initial, &[], creator);
+                .stage_effects(&actor.session, initial, creator);
             actor.run(rx).await;
         }
         .instrument(span),
@@ -112,17 +112,8 @@ impl Actor {
 
     /// Applies input to the core and stages the effects, with a reply for the requester.
     fn input(&mut self, input: Input, reply: Option<Deferred>) {
-        let before: Vec<PartyId> = self
-            .session
-            .parties()
-            .iter()
-            .filter(|p| p.present)
-            .map(|p| p.id.clone())
-            .collect();
         match self.session.handle(now(), input) {
-            Ok(effects) => self
-                .batches
-                .stage_effects(&self.session, effects, &before, reply),
+            Ok(effects) => self.batches.stage_effects(&self.session, effects, reply),
             Err(e) => {
                 if let Some(r) = reply {
                     r.fail(CmdError::from(e));

@@ -1,7 +1,7 @@
 //! Pure translation between basic-protocol frames and core values. No IO.
 
-use parley_core::audience::VersionCaps;
 use parley_core::session::{EndInfo, EndedBy, EndedReason};
+use parley_core::view::VersionCaps;
 use parley_core::{
     AfterAction, ClientVersion, CoreError, Event, EventBody, NoticeType, Party, PartyStyle,
     PartyType, Session, Visibility,

@@ -1,7 +1,7 @@
 //! Pure translation of core events into GMS Chat API v2 `messages[]` objects.
 
-use parley_core::audience::VersionCaps;
 use parley_core::session::{FILE_DELETED, FILE_UPLOADED};
+use parley_core::view::VersionCaps;
 use parley_core::{Event, EventBody, NoticeType, Party, PartyStyle, PartyType, Session};
 use parley_proto::gms::{GmsMessage, GmsParticipant};
 use serde_json::json;

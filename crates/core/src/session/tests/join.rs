@@ -10,7 +10,10 @@ use crate::session::{EndedAgent, EndedBy, EndedReason};
 fn creator_join_is_event_1_at_now_with_every_party_fact() {
     let req = with_data(with_version(customer("cust"), 103), "topic", "billing");
     let fx = Fx::create(SessionSettings::default(), None, req);
-    let [Effect::Emit { event, keep: true }] = fx.log.as_slice() else {
+    let [Effect::Emit {
+        event, keep: true, ..
+    }] = fx.log.as_slice()
+    else {
         panic!("creation must emit one kept join: {:?}", fx.log);
     };
     assert_eq!(event.id, EventId(1));

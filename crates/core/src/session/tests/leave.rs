@@ -56,7 +56,8 @@ fn keep_alive_leaves_the_session_open_while_a_visible_party_remains() {
             if t == "bye"
     ));
     assert!(!fx.party("agent").present);
-    assert_eq!(fx.audience(&e), ids(&["cust"]));
+    // The leaver is told of its own leave; the others are too.
+    assert_eq!(fx.audience(&e), ids(&["agent", "cust"]));
     // Gone means gone: it can no longer send or leave.
     fx.refused(Input::Send(msg("agent", "x")), CoreError::NotAParty);
     fx.refused(

@@ -5,7 +5,8 @@
 //! `visibility.rs` (audiences, direct events, client versions), `notices.rs` (typing,
 //! pushed URL, nickname, read confirmation), `leave.rs` (after-actions, close rules, end
 //! facts), `detach.rs` (detach/attach/tick), `ids.rs` (ids, time, idempotency,
-//! refusals) and `restore.rs` (restoration).
+//! refusals), `restore.rs` (restoration) and `view.rs` (what one viewer sees of an
+//! event and of the session).
 
 mod detach;
 mod esp;
@@ -14,6 +15,7 @@ mod join;
 mod leave;
 mod notices;
 mod restore;
+mod view;
 mod visibility;
 
 use super::{Effect, Input, JoinRequest, SendBody, SendRequest, Session, SessionSettings, Stored};
@@ -257,9 +259,35 @@ impl Fx {
         only_event(&self.ok(Input::Send(req)))
     }
 
-    /// The ids of the present parties that receive `event`, sorted.
+    /// The ids of the parties that received `event` live: the audience of the `Emit`
+    /// that carried it, sorted.
     fn audience(&self, event: &Event) -> Vec<String> {
-        let mut ids: Vec<String> = self.s.audience(event).map(|p| p.id.to_string()).collect();
+        let audience = self.log.iter().find_map(|e| match e {
+            Effect::Emit {
+                event: emitted,
+                audience,
+                ..
+            } if emitted.id == event.id => Some(audience),
+            _ => None,
+        });
+        let mut ids: Vec<String> = audience
+            .unwrap_or_else(|| panic!("{event:?} was never emitted"))
+            .iter()
+            .map(ToString::to_string)
+            .collect();
+        ids.sort();
+        ids
+    }
+
+    /// The ids of the parties that would receive `event` live if an input that changed
+    /// no presence emitted it now (for events no input emitted), sorted.
+    fn live_audience(&self, event: &Event) -> Vec<String> {
+        let mut ids: Vec<String> = self
+            .s
+            .live_audience(event, &[])
+            .iter()
+            .map(ToString::to_string)
+            .collect();
         ids.sort();
         ids
     }
@@ -327,7 +355,7 @@ impl Fx {
         let mut last = EventId(0);
         for effect in &self.log {
             match effect {
-                Effect::Emit { event, keep } => {
+                Effect::Emit { event, keep, .. } => {
                     last = last.max(event.id);
                     if *keep {
                         events.push(event.clone());

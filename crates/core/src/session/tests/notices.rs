@@ -268,7 +268,10 @@ fn a_newer_read_confirm_annihilates_the_same_partys_previous_one() {
     let first = fx.sent(read_confirm("cust", "1"));
     let agents = fx.sent(read_confirm("agent", "2"));
     let effects = fx.send(read_confirm("cust", "3")).expect("ok");
-    let [Effect::Annihilate { id }, Effect::Emit { event, keep: true }] = effects.as_slice() else {
+    let [Effect::Annihilate { id }, Effect::Emit {
+        event, keep: true, ..
+    }] = effects.as_slice()
+    else {
         panic!("expected annihilate then emit: {effects:?}");
     };
     assert_eq!(*id, first.id);
