@@ -42,9 +42,10 @@ impl Failed {
     }
 }
 
-struct Job {
-    writes: Vec<Write>,
-    done: oneshot::Sender<JobResult>,
+/// Writes to apply together, and where to tell the outcome.
+pub(crate) struct Job {
+    pub(crate) writes: Vec<Write>,
+    pub(crate) done: oneshot::Sender<JobResult>,
 }
 
 /// Handle to the writer task. Cloning is cheap.
@@ -128,6 +129,15 @@ impl Pipeline {
             }))
         };
         Ok((Pipeline { tx }, Writer { stop, ended }))
+    }
+
+    /// A pipeline whose jobs come out of the returned receiver instead of reaching a
+    /// store: a test plays the writer and answers each job as it likes (commit, fence,
+    /// fail), to drive the session actor through every outcome.
+    #[cfg(test)]
+    pub(crate) fn stub() -> (Pipeline, mpsc::Receiver<Job>) {
+        let (tx, rx) = mpsc::channel(64);
+        (Pipeline { tx }, rx)
     }
 
     /// Queues writes; the receiver resolves once they are durable (or have failed).

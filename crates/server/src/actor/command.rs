@@ -1,8 +1,11 @@
 //! The commands a session actor takes, their replies, and the mailbox handle.
 
 use parley_core::session::{JoinRequest, SendRequest};
-use parley_core::{AfterAction, CoreError, EventId, KeyHash, PartyId};
-use parley_proto::basic::ServerFrame;
+use std::sync::Arc;
+
+use parley_core::session::{EndedBy, EndedReason};
+use parley_core::view::{EventView, SessionSnapshot};
+use parley_core::{AfterAction, CoreError, EventId, KeyHash, PartyId, SessionId};
 use parley_proto::ErrorCode;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -50,21 +53,65 @@ fn error_code(e: &CoreError) -> ErrorCode {
 /// Identifies one client connection.
 pub type ConnId = u64;
 
-/// A frame queued for a connection. Boxed: a queue allocates its slots 32 at a time, and
-/// 32 boxes (256 B) rather than 32 frames (4.4 KiB) is the per-connection cost of an idle
-/// connection's queue (docs/BENCHMARKS.md, hot spot 5).
-pub type Outbound = Box<ServerFrame>;
+/// What a session pushes to a connection, as domain values: each front door renders
+/// them in its own wire format.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Push {
+    /// An event, projected for the connection's party.
+    Event {
+        /// The session.
+        session: SessionId,
+        /// The event as the party sees it.
+        event: EventView,
+    },
+    /// The transcript is durable up to `last_event_id` (`transcript-auto-save = 2`), or
+    /// could not be saved (`saved` false, `last_event_id` 0).
+    TranscriptSaved {
+        /// The session.
+        session: SessionId,
+        /// Durable up to here.
+        last_event_id: EventId,
+        /// Whether the save worked.
+        saved: bool,
+    },
+    /// The session is over.
+    SessionOver {
+        /// The session.
+        session: SessionId,
+        /// Who ended it.
+        by: EndedBy,
+        /// Why.
+        reason: EndedReason,
+    },
+}
 
-/// Where a connection receives a session's frames.
+/// Why a push was not queued.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PushError {
+    /// The connection's queue is full: it cannot keep up.
+    Full,
+    /// The connection is gone.
+    Closed,
+}
+
+/// A connection's inbox for what its sessions push. Bounded: a client that cannot keep
+/// up is disconnected and resumes, rather than growing server memory. Pushes travel
+/// boxed: a queue allocates its slots 32 at a time, and 32 boxes rather than 32 pushes
+/// is the cost of an idle connection's queue (docs/BENCHMARKS.md, hot spot 5).
+pub trait Inbox: Send + Sync {
+    /// Queues `push` without waiting.
+    fn push(&self, push: Box<Push>) -> Result<(), PushError>;
+}
+
+/// Where a connection receives a session's pushes.
 #[derive(Clone)]
 pub struct Subscriber {
     /// The connection.
     pub conn: ConnId,
     /// The party it speaks for.
     pub party: PartyId,
-    /// Its outbound queue (bounded: a client that cannot keep up is disconnected and
-    /// resumes, rather than growing server memory).
-    pub tx: mpsc::Sender<Outbound>,
+    /// Its inbox.
+    pub inbox: Arc<dyn Inbox>,
     /// Cancelled to make the connection close (slow consumer, session moved).
     pub kick: CancellationToken,
 }
@@ -80,39 +127,11 @@ pub struct Acked {
     pub file_id: Option<u64>,
 }
 
-/// How a refresh renders events.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Format {
-    /// Parley's `WireEvent` (flex protocol).
-    Wire,
-    /// GMS Chat API v2 `messages[]`.
-    Gms,
-}
-
-/// Events rendered for one party.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Rendered {
-    /// Flex protocol events.
-    Wire(Vec<parley_proto::basic::WireEvent>),
-    /// GMS v2 messages.
-    Gms(Vec<parley_proto::gms::GmsMessage>),
-}
-
-impl Rendered {
-    /// Whether no event is there.
-    pub fn is_empty(&self) -> bool {
-        match self {
-            Rendered::Wire(v) => v.is_empty(),
-            Rendered::Gms(v) => v.is_empty(),
-        }
-    }
-}
-
 /// The answer to a refresh.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Refreshed {
-    /// Events from the requested position that the party may see.
-    pub events: Rendered,
+    /// Events from the requested position that the party may see, projected for it.
+    pub events: Vec<EventView>,
     /// Position to ask for next.
     pub next_position: u64,
     /// The session is over, or the party is no longer in it.
@@ -197,7 +216,7 @@ pub enum Command {
         /// The joining connection (none for flex).
         sub: Option<Subscriber>,
         /// Reply.
-        reply: oneshot::Sender<Result<ServerFrame, CmdError>>,
+        reply: oneshot::Sender<Result<SessionSnapshot, CmdError>>,
     },
     /// Come back after a reconnect, a reload or a restoration; replies with what was missed.
     Resume {
@@ -213,7 +232,7 @@ pub enum Command {
         /// Its new connection (none for flex).
         sub: Option<Subscriber>,
         /// Reply.
-        reply: oneshot::Sender<Result<ServerFrame, CmdError>>,
+        reply: oneshot::Sender<Result<SessionSnapshot, CmdError>>,
     },
     /// A message or notice.
     Send {
@@ -262,8 +281,6 @@ pub enum Command {
         from: EventId,
         /// Long-poll.
         wait: bool,
-        /// Rendering.
-        format: Format,
         /// Reply.
         reply: oneshot::Sender<Result<Refreshed, CmdError>>,
     },

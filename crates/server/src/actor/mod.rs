@@ -15,15 +15,18 @@
 //! a commit; `refresh.rs` answering connectionless refreshes (live and closed sessions);
 //! `facts.rs` the facts reported after a commit.
 
+mod batches;
 mod command;
-mod commit;
+mod deliver;
 mod facts;
 mod refresh;
 mod reply;
 mod session;
+mod stage;
+mod waiters;
 
 pub use command::{
-    Acked, CmdError, Command, ConnId, FileOp, Format, Outbound, Refreshed, Rendered, SessionHandle,
+    Acked, CmdError, Command, ConnId, FileOp, Inbox, Push, PushError, Refreshed, SessionHandle,
     Subscriber,
 };
 pub use facts::SessionFact;
@@ -33,8 +36,8 @@ use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 
 use parley_core::session::{ExternalRequest, Stored, DEFAULT_EXTERNAL_NICKNAME};
+use parley_core::view::SessionSnapshot;
 use parley_core::{Session, SessionId};
-use parley_proto::basic::ServerFrame;
 use parley_proto::ErrorCode;
 use parley_store::{AnyStore, Claim, Epoch, HealthStore, InstanceId, NewSession, TranscriptStore};
 use tokio::sync::{mpsc, oneshot};
@@ -150,7 +153,7 @@ impl Sessions {
         effects: Vec<parley_core::Effect>,
         record: NewSession,
         creator: Option<Subscriber>,
-        reply: oneshot::Sender<Result<ServerFrame, CmdError>>,
+        reply: oneshot::Sender<Result<SessionSnapshot, CmdError>>,
     ) -> SessionHandle {
         let id = session.id().clone();
         let party = session

@@ -1,6 +1,6 @@
 //! Answering refreshes of connectionless customers (flex, GMS v2): the durable events
-//! from a position that a party may see, kept and transient alike, rendered for its front
-//! door. A live session answers from its actor; a closed one from the final transcript
+//! from a position that a party may see, kept and transient alike, projected for it
+//! (each front door renders them). A live session answers from its actor; a closed one from the final transcript
 //! in its interaction record, so a customer who polls after the agent closed the chat
 //! still gets the last lines and `chatEnded`.
 
@@ -11,8 +11,7 @@ use parley_proto::ErrorCode;
 use parley_store::InteractionStore;
 
 use super::Sessions;
-use super::{CmdError, Format, Refreshed, Rendered};
-use crate::basic::map;
+use super::{CmdError, Refreshed};
 
 /// The events from position `from` (1 = all, 0 = none) that `party` may see, up to
 /// `cap` (the durable high-water mark; for a party that has left, its leave).
@@ -22,7 +21,6 @@ pub(super) fn render(
     committed: EventId,
     party: &PartyId,
     from: EventId,
-    format: Format,
 ) -> Refreshed {
     let viewer = session.party(party);
     let present = viewer.is_some_and(|p| p.present);
@@ -38,14 +36,11 @@ pub(super) fn render(
         }
     }
     let chat_ended = session.end_info().is_some() || !present;
-    let monitored = viewer.and_then(|v| map::monitored_for(session, v));
+    let monitored = viewer.and_then(|v| session.monitored_for(v));
     let Some(viewer) = viewer.filter(|_| from.0 > 0) else {
         // Position 0 asks for no events: just where the transcript ends.
         return Refreshed {
-            events: match format {
-                Format::Wire => Rendered::Wire(Vec::new()),
-                Format::Gms => Rendered::Gms(Vec::new()),
-            },
+            events: Vec::new(),
             next_position: cap.0 + 1,
             chat_ended,
             monitored,
@@ -64,20 +59,10 @@ pub(super) fn render(
     );
     events.sort_by_key(|e| e.id);
     let next_position = events.last().map_or(from.0, |e| e.id.0 + 1);
-    let events = match format {
-        Format::Wire => Rendered::Wire(
-            events
-                .into_iter()
-                .map(|e| map::wire_event(session, e, viewer))
-                .collect(),
-        ),
-        Format::Gms => Rendered::Gms(
-            events
-                .into_iter()
-                .map(|e| crate::gms::map::message(session, e, viewer))
-                .collect(),
-        ),
-    };
+    let events = events
+        .into_iter()
+        .map(|e| session.project(e, viewer))
+        .collect();
     Refreshed {
         events,
         next_position,
@@ -94,7 +79,6 @@ impl Sessions {
         party: &PartyId,
         key: &KeyHash,
         from: EventId,
-        format: Format,
     ) -> Result<Refreshed, CmdError> {
         let not_found = || CmdError::new(ErrorCode::SessionNotFound, "no such chat session");
         let record = self
@@ -122,6 +106,6 @@ impl Sessions {
         );
         view.check_key(party, key)?;
         let upto = view.last_event_id();
-        Ok(render(&view, &VecDeque::new(), upto, party, from, format))
+        Ok(render(&view, &VecDeque::new(), upto, party, from))
     }
 }

@@ -1,11 +1,10 @@
-//! Replies that wait for their batch to be durable, and the `sessionInfo` a party gets.
+//! Replies that wait for their batch to be durable.
 
-use parley_core::{EventId, PartyId, Session};
-use parley_proto::basic::ServerFrame;
+use parley_core::{EventId, PartyId};
+use parley_core::view::SessionSnapshot;
 use tokio::sync::oneshot;
 
 use super::{Acked, CmdError, Subscriber};
-use crate::basic::map;
 
 /// A reply that waits for its batch to be durable.
 pub(super) enum Deferred {
@@ -15,7 +14,7 @@ pub(super) enum Deferred {
         sub: Option<Subscriber>,
         after: EventId,
         creator: bool,
-        reply: oneshot::Sender<Result<ServerFrame, CmdError>>,
+        reply: oneshot::Sender<Result<SessionSnapshot, CmdError>>,
     },
     /// Acknowledgement of a send.
     Ack {
@@ -38,7 +37,7 @@ impl Deferred {
         party: PartyId,
         sub: Option<Subscriber>,
         after: EventId,
-        reply: oneshot::Sender<Result<ServerFrame, CmdError>>,
+        reply: oneshot::Sender<Result<SessionSnapshot, CmdError>>,
     ) -> Deferred {
         Deferred::Info {
             party,
@@ -52,7 +51,7 @@ impl Deferred {
     pub(super) fn creator(
         party: PartyId,
         sub: Option<Subscriber>,
-        reply: oneshot::Sender<Result<ServerFrame, CmdError>>,
+        reply: oneshot::Sender<Result<SessionSnapshot, CmdError>>,
     ) -> Deferred {
         Deferred::Info {
             party,
@@ -69,48 +68,5 @@ impl Deferred {
             Deferred::Ack { reply, .. } => drop(reply.send(Err(e))),
             Deferred::Released { reply, .. } | Deferred::Done { reply } => drop(reply.send(Err(e))),
         }
-    }
-}
-
-/// The `sessionInfo` a party receives: present parties and the events after `after` (up
-/// to the durable `upto`) that it may see.
-pub(super) fn session_info(
-    session: &Session,
-    party: &PartyId,
-    after: EventId,
-    upto: EventId,
-    creator: bool,
-) -> ServerFrame {
-    let viewer = session.party(party);
-    let events = match viewer {
-        Some(v) => session
-            .replay_for(party, after)
-            .take_while(|e| e.id <= upto)
-            .map(|e| map::wire_event(session, e, v))
-            .collect(),
-        None => Vec::new(),
-    };
-    ServerFrame::SessionInfo {
-        request_id: None,
-        session_id: session.id().to_string(),
-        start_at: session.created_at().0,
-        last_event_id: upto.0,
-        session_password: session
-            .password()
-            .filter(|_| creator)
-            .map(|p| p.expose().to_owned()),
-        monitored: viewer.and_then(|v| map::monitored_for(session, v)),
-        parties: session
-            .parties()
-            .iter()
-            .filter(|p| p.present)
-            .filter(|p| {
-                viewer.is_some_and(|v| {
-                    parley_core::audience::can_see_party(parley_core::audience::Viewer::from(v), p)
-                })
-            })
-            .map(map::wire_party)
-            .collect(),
-        events,
     }
 }

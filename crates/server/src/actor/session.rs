@@ -13,7 +13,7 @@ use parley_store::{Epoch, NewSession};
 use tokio::sync::mpsc;
 use tracing::{debug, info_span, Instrument};
 
-use super::commit::Pipeline as Batches;
+use super::batches::Batches;
 use super::reply::Deferred;
 use super::Sessions;
 use super::{CmdError, Command, FileOp, RegistryGuard, SessionHandle};
@@ -216,7 +216,6 @@ impl Actor {
                 key,
                 from,
                 wait,
-                format,
                 reply,
             } => {
                 if let Err(e) = self.authorize(&party, Some(&key), true) {
@@ -224,7 +223,7 @@ impl Actor {
                     return;
                 }
                 self.batches
-                    .refresh(&self.session, party, from, wait, format, reply);
+                    .refresh(&self.session, party, from, wait, reply);
             }
             Command::UpdateUserData {
                 party,

@@ -20,6 +20,7 @@ use super::decode::decode;
 use super::map;
 use super::{Conn, Pending, User};
 use crate::actor::{self, CmdError, Command, FileOp, SessionHandle, Subscriber};
+use parley_core::view::SessionSnapshot;
 use crate::customer::{self, Creator, NewChat};
 use crate::secrets;
 
@@ -184,7 +185,7 @@ impl Conn {
         Subscriber {
             conn: self.id,
             party: party.clone(),
-            tx: self.out.clone(),
+            inbox: self.inbox.clone(),
             kick: self.kick.clone(),
         }
     }
@@ -572,13 +573,13 @@ fn ack_reply(
 
 /// The future of a `sessionInfo` reply.
 fn info_reply(
-    rx: oneshot::Receiver<Result<ServerFrame, CmdError>>,
+    rx: oneshot::Receiver<Result<SessionSnapshot, CmdError>>,
     request_id: Option<u64>,
     id: SessionId,
 ) -> Pending {
     async move {
         match rx.await {
-            Ok(Ok(frame)) => with_request_id(frame, request_id),
+            Ok(Ok(snapshot)) => with_request_id(map::render_snapshot(&snapshot), request_id),
             Ok(Err(e)) => error_frame(request_id, Some(id.as_str()), e),
             Err(_) => ServerFrame::error(
                 request_id,

@@ -31,7 +31,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, info_span, Instrument};
 
-use crate::actor::{Command, ConnId, Outbound, SessionHandle};
+use crate::actor::{Command, ConnId, Inbox, Push, PushError, SessionHandle};
 use crate::state::AppState;
 
 /// Read buffer of one WebSocket: what one `read` asks for. A larger frame takes several
@@ -74,11 +74,35 @@ pub(crate) struct User {
     pub(crate) agent: Option<parley_core::routing::AgentId>,
 }
 
+/// What a connection's writer sends: its own replies, and what its sessions push (domain
+/// values, rendered here). One queue keeps them in the order they were queued. Both are
+/// boxed: an idle connection's queue is then slots of two words.
+pub(crate) enum Out {
+    /// A reply or error of this connection.
+    Frame(Box<ServerFrame>),
+    /// A session's push.
+    Push(Box<Push>),
+}
+
+/// A connection's queue as its sessions see it.
+pub(crate) struct Outbox(mpsc::Sender<Out>);
+
+impl Inbox for Outbox {
+    fn push(&self, push: Box<Push>) -> Result<(), PushError> {
+        self.0.try_send(Out::Push(push)).map_err(|e| match e {
+            mpsc::error::TrySendError::Full(_) => PushError::Full,
+            mpsc::error::TrySendError::Closed(_) => PushError::Closed,
+        })
+    }
+}
+
 /// One connection's state, owned by its reader task.
 pub(crate) struct Conn {
     pub(crate) state: AppState,
     pub(crate) id: ConnId,
-    pub(crate) out: mpsc::Sender<Outbound>,
+    pub(crate) out: mpsc::Sender<Out>,
+    /// The same queue, for the sessions the connection subscribes to.
+    pub(crate) inbox: Arc<Outbox>,
     pub(crate) kick: CancellationToken,
     pub(crate) user: Option<User>,
     pub(crate) sessions: HashMap<SessionId, SessionHandle>,
@@ -113,6 +137,7 @@ async fn run_connection(state: AppState, socket: WebSocket, id: ConnId) {
     let mut conn = Conn {
         state: state.clone(),
         id,
+        inbox: Arc::new(Outbox(out.clone())),
         out,
         kick: kick.clone(),
         user: None,
@@ -172,7 +197,7 @@ async fn run_connection(state: AppState, socket: WebSocket, id: ConnId) {
 
 async fn write_loop(
     mut sink: futures::stream::SplitSink<WebSocket, Message>,
-    mut rx: mpsc::Receiver<Outbound>,
+    mut rx: mpsc::Receiver<Out>,
     kick: CancellationToken,
     last_seen: Arc<AtomicI64>,
     ping: Option<Duration>,
@@ -221,12 +246,14 @@ async fn write_loop(
     let _ = sink.close().await;
 }
 
-/// Encodes a frame into the sink's buffer without flushing; false when the socket failed.
-async fn feed(
-    sink: &mut futures::stream::SplitSink<WebSocket, Message>,
-    frame: &ServerFrame,
-) -> bool {
-    match serde_json::to_string(frame) {
+/// Encodes a frame (rendering a push) into the sink's buffer without flushing; false when
+/// the socket failed.
+async fn feed(sink: &mut futures::stream::SplitSink<WebSocket, Message>, out: &Out) -> bool {
+    let text = match out {
+        Out::Frame(frame) => serde_json::to_string(frame),
+        Out::Push(push) => serde_json::to_string(&map::render_push(push)),
+    };
+    match text {
         Ok(text) => sink.feed(Message::Text(text.into())).await.is_ok(),
         Err(e) => {
             tracing::error!(error = %e, "could not encode a frame");
@@ -241,7 +268,7 @@ impl Conn {
         if matches!(frame, ServerFrame::Error { .. }) {
             self.state.counters.request_errors.inc();
         }
-        if self.out.try_send(Box::new(frame)).is_err() {
+        if self.out.try_send(Out::Frame(Box::new(frame))).is_err() {
             self.kick.cancel();
         }
     }

@@ -19,13 +19,13 @@ use parley_core::{
     ClientMsgId, ClientVersion, EventId, KeyHash, PartyId, PartyType, Protocol, Session, SessionId,
     UserData, Visibility,
 };
-use parley_proto::basic::ServerFrame;
+use parley_core::view::SessionSnapshot;
 use parley_proto::ErrorCode;
 use parley_store::NewSession;
 use tokio::sync::oneshot;
 use tracing::info;
 
-use crate::actor::{self, Acked, CmdError, Command, FileOp, Format, Refreshed, Subscriber};
+use crate::actor::{self, Acked, CmdError, Command, FileOp, Refreshed, Subscriber};
 use crate::config::Config;
 use crate::secrets;
 use crate::state::AppState;
@@ -79,7 +79,7 @@ pub fn resolve_endpoint(config: &Config, requested: Option<&str>) -> (String, St
 pub type Created = (
     SessionId,
     actor::SessionHandle,
-    oneshot::Receiver<Result<ServerFrame, CmdError>>,
+    oneshot::Receiver<Result<SessionSnapshot, CmdError>>,
 );
 
 /// Creates a session with `creator` as its first party. The returned receiver resolves
@@ -183,8 +183,8 @@ pub fn create_session(
 fn submit_when_created(
     state: &AppState,
     chat: crate::center::Submitted,
-    rx: oneshot::Receiver<Result<ServerFrame, CmdError>>,
-) -> oneshot::Receiver<Result<ServerFrame, CmdError>> {
+    rx: oneshot::Receiver<Result<SessionSnapshot, CmdError>>,
+) -> oneshot::Receiver<Result<SessionSnapshot, CmdError>> {
     let (tx, out) = oneshot::channel();
     let state = state.clone();
     tokio::spawn(async move {
@@ -248,7 +248,7 @@ impl Caller {
         nickname: String,
         version: ClientVersion,
         user_data: UserData,
-    ) -> Result<ServerFrame, CmdError> {
+    ) -> Result<SessionSnapshot, CmdError> {
         let req = JoinRequest {
             party: self.party.clone(),
             nickname,
@@ -269,7 +269,7 @@ impl Caller {
     }
 
     /// Comes back to a session (reload, restart): what was missed after `last`.
-    pub async fn resume(&self, state: &AppState, last: EventId) -> Result<ServerFrame, CmdError> {
+    pub async fn resume(&self, state: &AppState, last: EventId) -> Result<SessionSnapshot, CmdError> {
         self.call(state, |reply| Command::Resume {
             party: self.party.clone(),
             key: self.key,
@@ -313,13 +313,12 @@ impl Caller {
         state: &AppState,
         from: EventId,
         wait: Duration,
-        format: Format,
     ) -> Result<Refreshed, CmdError> {
-        match self.live_refresh(state, from, wait, format).await {
+        match self.live_refresh(state, from, wait).await {
             Err(e) if matches!(e.code, ErrorCode::SessionOver | ErrorCode::SessionNotFound) => {
                 state
                     .sessions
-                    .closed_refresh(&self.session, &self.party, &self.key, from, format)
+                    .closed_refresh(&self.session, &self.party, &self.key, from)
                     .await
                     .map_err(|closed| {
                         if closed.code == ErrorCode::SessionNotFound {
@@ -338,7 +337,6 @@ impl Caller {
         state: &AppState,
         from: EventId,
         wait: Duration,
-        format: Format,
     ) -> Result<Refreshed, CmdError> {
         let handle = state.sessions.find(&self.session).await?;
         let (tx, rx) = oneshot::channel();
@@ -348,7 +346,6 @@ impl Caller {
                 key: self.key,
                 from,
                 wait: !wait.is_zero(),
-                format,
                 reply: tx,
             })
             .await?;
@@ -360,7 +357,7 @@ impl Caller {
                 ))
             }),
             // Nothing arrived in time: ask again without waiting, for the current end.
-            Err(_) => Box::pin(self.live_refresh(state, from, Duration::ZERO, format)).await,
+            Err(_) => Box::pin(self.live_refresh(state, from, Duration::ZERO)).await,
         }
     }
 

@@ -21,7 +21,7 @@ use axum::routing::post;
 use axum::{Extension, Json, Router};
 use parley_core::session::SendBody;
 use parley_core::{ClientVersion, EventId};
-use parley_proto::basic::ServerFrame;
+use parley_core::view::SessionSnapshot;
 use parley_proto::flex::{
     FlexReply, JoinRequest, LoginRequest, LogoutRequest, NotifyRequest, RefreshRequest, SendRequest,
 };
@@ -29,7 +29,7 @@ use parley_proto::ErrorCode;
 use serde::de::DeserializeOwned;
 use tracing::{debug, error};
 
-use crate::actor::{CmdError, Format, Refreshed, Rendered};
+use crate::actor::{CmdError, Refreshed};
 use crate::basic::map;
 use crate::clock::now;
 use crate::customer::{self, Caller, Creator, Login, NewChat};
@@ -98,35 +98,22 @@ pub(crate) fn parse<T: DeserializeOwned>(body: &[u8]) -> Result<T, CmdError> {
     })
 }
 
-/// A `sessionInfo` as a flex reply.
-fn from_info(frame: ServerFrame) -> FlexReply {
-    match frame {
-        ServerFrame::SessionInfo {
-            session_id,
-            last_event_id,
-            session_password,
-            parties,
-            events,
-            ..
-        } => FlexReply {
-            session_id: Some(session_id),
-            session_password,
-            next_position: Some(last_event_id + 1),
-            parties: Some(parties),
-            events: Some(events),
-            chat_ended: Some(false),
-            ..FlexReply::ok()
-        },
-        _ => FlexReply::error(ErrorCode::Internal, "unexpected reply"),
+/// A session snapshot (join, resume, creation) as a flex reply.
+fn from_snapshot(snap: SessionSnapshot) -> FlexReply {
+    FlexReply {
+        session_id: Some(snap.session_id.to_string()),
+        session_password: snap.password.map(|p| p.expose().to_owned()),
+        next_position: Some(snap.last_event_id.0 + 1),
+        parties: Some(snap.parties.iter().map(map::render_party).collect()),
+        events: Some(snap.events.iter().map(map::render_event).collect()),
+        chat_ended: Some(false),
+        ..FlexReply::ok()
     }
 }
 
 fn from_refresh(r: Refreshed) -> FlexReply {
     FlexReply {
-        events: Some(match r.events {
-            Rendered::Wire(v) => v,
-            Rendered::Gms(_) => Vec::new(),
-        }),
+        events: Some(r.events.iter().map(map::render_event).collect()),
         next_position: Some(r.next_position),
         chat_ended: Some(r.chat_ended),
         ..FlexReply::ok()
@@ -187,7 +174,7 @@ async fn join(
                     let info = caller
                         .resume(&state, EventId(pos.saturating_sub(1)))
                         .await?;
-                    Ok(from_info(info))
+                    Ok(from_snapshot(info))
                 }
                 (Some(sid), None) => {
                     let login = logins.get(&party, &key, now())?;
@@ -198,7 +185,7 @@ async fn join(
                         .join(&state, login.nickname, login.version, user_data)
                         .await?;
                     logins.forget(&party);
-                    Ok(from_info(info))
+                    Ok(from_snapshot(info))
                 }
                 (None, _) => {
                     let login = logins.get(&party, &key, now())?;
@@ -224,7 +211,7 @@ async fn join(
                     customer::contact::link(&state, contact, &id).await;
                     let info = customer::reply(rx).await?;
                     logins.forget(&party);
-                    Ok(from_info(info))
+                    Ok(from_snapshot(info))
                 }
             }
         }
@@ -241,7 +228,7 @@ async fn with_events(
 ) -> Result<FlexReply, CmdError> {
     if let Some(pos) = position {
         let r = caller
-            .refresh(state, EventId(pos), Duration::ZERO, Format::Wire)
+            .refresh(state, EventId(pos), Duration::ZERO)
             .await?;
         let extra = from_refresh(r);
         reply.events = extra.events;
@@ -311,7 +298,7 @@ async fn refresh(State(state): State<AppState>, body: Bytes) -> Reply {
             let caller = Caller::parse(&req.session_id, &req.user_id, &req.secure_key)?;
             let wait = Duration::from_millis(req.wait_ms).min(state.policy.flex_refresh_max_wait);
             let r = caller
-                .refresh(&state, EventId(req.transcript_position), wait, Format::Wire)
+                .refresh(&state, EventId(req.transcript_position), wait)
                 .await?;
             Ok(from_refresh(r))
         }

@@ -21,7 +21,7 @@ use parley_proto::gms::{GmsError, GmsResponse};
 use parley_proto::ErrorCode;
 use tracing::{debug, error};
 
-use crate::actor::{CmdError, FileOp, Format, Refreshed, Rendered};
+use crate::actor::{CmdError, FileOp, Refreshed};
 use crate::customer::{self, Caller, Creator, Login, NewChat};
 use crate::http::error::{is_server_fault, status_of};
 use crate::secrets;
@@ -138,10 +138,7 @@ fn caller(chat_id: &str, form: &Form) -> Result<Caller, CmdError> {
 }
 
 fn with_refresh(mut r: GmsResponse, refreshed: Refreshed) -> GmsResponse {
-    r.messages = Some(match refreshed.events {
-        Rendered::Gms(m) => m,
-        Rendered::Wire(_) => Vec::new(),
-    });
+    r.messages = Some(refreshed.events.iter().map(map::message).collect());
     r.next_position = Some(refreshed.next_position);
     r.chat_ended = Some(refreshed.chat_ended);
     r
@@ -203,7 +200,7 @@ async fn request_chat(
             caller.send(&state, body, None).await?;
         }
         let refreshed = caller
-            .refresh(&state, EventId(1), Duration::ZERO, Format::Gms)
+            .refresh(&state, EventId(1), Duration::ZERO)
             .await?;
         Ok(with_refresh(
             GmsResponse {
@@ -325,7 +322,7 @@ async fn operation(
         match position {
             Some(p) => {
                 let r = caller
-                    .refresh(&state, EventId(p), Duration::ZERO, Format::Gms)
+                    .refresh(&state, EventId(p), Duration::ZERO)
                     .await?;
                 Ok(with_refresh(GmsResponse::default(), r))
             }
