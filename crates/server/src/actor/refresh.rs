@@ -74,7 +74,7 @@ pub(super) fn render(
         Format::Gms => Rendered::Gms(
             events
                 .into_iter()
-                .map(|e| crate::gms::map::message(session, e, viewer))
+                .map(|e| crate::gms::map::message(&session.project(e, viewer)))
                 .collect(),
         ),
     };

@@ -73,7 +73,7 @@ impl Deferred {
 }
 
 /// The `sessionInfo` a party receives: present parties and the events after `after` (up
-/// to the durable `upto`) that it may see.
+/// to the durable `upto`) that it may see (the core's snapshot, rendered).
 pub(super) fn session_info(
     session: &Session,
     party: &PartyId,
@@ -81,36 +81,5 @@ pub(super) fn session_info(
     upto: EventId,
     creator: bool,
 ) -> ServerFrame {
-    let viewer = session.party(party);
-    let events = match viewer {
-        Some(v) => session
-            .replay_for(party, after)
-            .take_while(|e| e.id <= upto)
-            .map(|e| map::wire_event(session, e, v))
-            .collect(),
-        None => Vec::new(),
-    };
-    ServerFrame::SessionInfo {
-        request_id: None,
-        session_id: session.id().to_string(),
-        start_at: session.created_at().0,
-        last_event_id: upto.0,
-        session_password: session
-            .password()
-            .filter(|_| creator)
-            .map(|p| p.expose().to_owned()),
-        monitored: viewer.and_then(|v| map::monitored_for(session, v)),
-        parties: session
-            .parties()
-            .iter()
-            .filter(|p| p.present)
-            .filter(|p| {
-                viewer.is_some_and(|v| {
-                    parley_core::audience::can_see_party(parley_core::audience::Viewer::from(v), p)
-                })
-            })
-            .map(map::wire_party)
-            .collect(),
-        events,
-    }
+    map::render_snapshot(&session.snapshot_for(party, after, upto, creator))
 }

@@ -1,10 +1,12 @@
-//! Pure translation between basic-protocol frames and core values. No IO.
+//! Pure translation between basic-protocol frames and core values. No IO, and no rules:
+//! what a viewer sees of an event or of the session is the core's projection
+//! (`parley_core::view`); this file only renders it.
 
 use parley_core::session::{EndInfo, EndedBy, EndedReason};
-use parley_core::view::VersionCaps;
+use parley_core::view::{EventView, PartyView, SessionSnapshot, SystemAttributes};
 use parley_core::{
-    AfterAction, ClientVersion, CoreError, Event, EventBody, NoticeType, Party, PartyStyle,
-    PartyType, Session, Visibility,
+    AfterAction, ClientVersion, CoreError, Event, EventBody, NoticeType, Party, PartyType, Session,
+    Visibility,
 };
 use parley_proto::basic as wire;
 use parley_proto::ErrorCode;
@@ -102,58 +104,44 @@ fn reason_name(r: parley_core::LeftReason) -> String {
         .unwrap_or_default()
 }
 
-/// `GCTI_SYSTEM` event attributes (ClientVersion 106): a bot's party style on every
-/// event of the bot, the quit reason code on a leave.
-fn event_attributes(event: &Event, sender: Option<&Party>) -> Option<serde_json::Value> {
-    let mut system = serde_json::Map::new();
-    if sender.is_some_and(|p| p.style == PartyStyle::Bot) {
-        system.insert("party-info".into(), json!({ "style": "BOT" }));
+/// The `GCTI_SYSTEM` event attributes, as the wire shows them.
+pub fn render_system(system: &SystemAttributes) -> serde_json::Value {
+    let mut out = serde_json::Map::new();
+    if system.bot {
+        out.insert("party-info".into(), json!({ "style": "BOT" }));
     }
-    if let EventBody::PartyLeft { reason, .. } = &event.body {
-        system.insert("quit-reason-code".into(), json!(reason.code().to_string()));
+    if let Some(code) = system.quit_reason_code {
+        out.insert("quit-reason-code".into(), json!(code.to_string()));
     }
-    (!system.is_empty()).then(|| json!({ "GCTI_SYSTEM": system }))
+    json!({ "GCTI_SYSTEM": out })
 }
 
-/// An event as `viewer` receives it: attributes newer than its client version are left
-/// out, and the sender's idempotency id is shown to the sender only.
-pub fn wire_event(session: &Session, event: &Event, viewer: &Party) -> wire::WireEvent {
-    let caps = VersionCaps::of(viewer.client_version);
-    let sender = session.party(&event.from);
+/// An event as its viewer sees it (the core's projection already applied the viewer's
+/// rules: version caps, sender-only ids, the resolved sender).
+pub fn render_event(view: &EventView) -> wire::WireEvent {
     let mut out = wire::WireEvent {
-        event_id: event.id.0,
+        event_id: view.id.0,
         kind: String::new(),
-        utc_time: event.at.0,
-        time_shift: event.at.secs_since(session.created_at()),
-        user_id: event.from.to_string(),
-        nickname: sender
-            .map(|p| p.nickname.clone())
-            .unwrap_or_else(|| "system".into()),
-        party_type: wire_party_type(session.sender_type(&event.from)),
-        visibility: wire_visibility(event.visibility),
-        receiver_id: event.receiver.as_ref().map(ToString::to_string),
+        utc_time: view.at.0,
+        time_shift: view.time_shift,
+        user_id: view.from.to_string(),
+        nickname: view.sender.nickname.clone(),
+        party_type: wire_party_type(view.sender.party_type),
+        visibility: wire_visibility(view.visibility),
+        receiver_id: view.receiver.as_ref().map(ToString::to_string),
         text: None,
         message_type: None,
         notice_type: None,
         user_data: None,
-        event_attributes: None,
+        event_attributes: view.system.as_ref().map(render_system),
         reason: None,
         after_action: None,
         asker_id: None,
         client_message_id: None,
     };
-    if caps.event_attributes {
-        out.event_attributes = event_attributes(event, sender);
-    }
-    let mine = event.from == viewer.id;
-    match &event.body {
-        EventBody::NewParty {
-            nickname,
-            user_data,
-            ..
-        } => {
+    match &view.body {
+        EventBody::NewParty { user_data, .. } => {
             out.kind = "newParty".into();
-            out.nickname = nickname.clone();
             out.user_data = Some(user_data.clone());
         }
         EventBody::PartyLeft {
@@ -179,10 +167,7 @@ pub fn wire_event(session: &Session, event: &Event, viewer: &Party) -> wire::Wir
             out.kind = "message".into();
             out.text = Some(text.clone());
             out.message_type = message_type.clone();
-            out.client_message_id = client_msg_id
-                .as_ref()
-                .filter(|_| mine)
-                .map(ToString::to_string);
+            out.client_message_id = client_msg_id.as_ref().map(ToString::to_string);
         }
         EventBody::Notice {
             notice_type,
@@ -193,33 +178,49 @@ pub fn wire_event(session: &Session, event: &Event, viewer: &Party) -> wire::Wir
             out.kind = "notice".into();
             out.notice_type = Some(notice_type_name(*notice_type));
             out.text = text.clone();
-            if caps.notice_user_data && !user_data.is_empty() {
-                out.user_data = Some(user_data.clone());
-            }
-            out.client_message_id = client_msg_id
-                .as_ref()
-                .filter(|_| mine)
-                .map(ToString::to_string);
+            out.user_data = (!user_data.is_empty()).then(|| user_data.clone());
+            out.client_message_id = client_msg_id.as_ref().map(ToString::to_string);
         }
     }
     out
 }
 
+/// An event as `viewer` receives it. The callers have already decided that it does (an
+/// event's audience, a replay), so this renders without asking again. A bridge for the
+/// actor while it is rewritten: new code renders [`Session::view_for`].
+pub fn wire_event(session: &Session, event: &Event, viewer: &Party) -> wire::WireEvent {
+    render_event(&session.project(event, viewer))
+}
+
 /// A present party as listed in `sessionInfo`.
-pub fn wire_party(p: &Party) -> wire::WireParty {
+pub fn render_party(p: &PartyView) -> wire::WireParty {
     wire::WireParty {
         user_id: p.id.to_string(),
         nickname: p.nickname.clone(),
         party_type: wire_party_type(p.party_type),
         visibility: wire_visibility(p.visibility),
-        bot: p.style == PartyStyle::Bot,
+        bot: p.bot,
     }
 }
 
-/// The `monitored` attribute for a viewer: ClientVersion 105, and only staff are told.
+/// The `sessionInfo` frame of a snapshot (a reply: the caller sets `request_id`).
+pub fn render_snapshot(snap: &SessionSnapshot) -> wire::ServerFrame {
+    wire::ServerFrame::SessionInfo {
+        request_id: None,
+        session_id: snap.session_id.to_string(),
+        start_at: snap.created_at.0,
+        last_event_id: snap.last_event_id.0,
+        session_password: snap.password.as_ref().map(|p| p.expose().to_owned()),
+        monitored: snap.monitored,
+        parties: snap.parties.iter().map(render_party).collect(),
+        events: snap.events.iter().map(render_event).collect(),
+    }
+}
+
+/// The `monitored` attribute for a viewer. A bridge for the actor while it is
+/// rewritten: new code asks [`Session::monitored_for`].
 pub fn monitored_for(session: &Session, viewer: &Party) -> Option<bool> {
-    (VersionCaps::of(viewer.client_version).monitored && viewer.party_type.is_staff())
-        .then(|| session.monitored())
+    session.monitored_for(viewer)
 }
 
 /// How a session ended, on the wire.
