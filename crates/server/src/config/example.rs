@@ -84,7 +84,8 @@ pub fn example_toml() -> String {
     out
 }
 
-/// `[routing]` with each option set to its default.
+/// `[routing]` with each option set to its default, followed by its example (commented
+/// out) when it has one.
 fn fixed_section(out: &mut String, spec: &SectionSpec) {
     out.push_str(&format!("[{}]\n", spec.name));
     comment(out, &doc_text(spec.description));
@@ -94,10 +95,11 @@ fn fixed_section(out: &mut String, spec: &SectionSpec) {
             out.push_str(&format!("# --- {group} ---\n\n"));
         }
         option_block(out, spec, option);
-        match (option.default, option.example) {
-            (Some(default), _) => out.push_str(&format!("{}\n", assignment(option, default))),
-            (None, Some(example)) => comment(out, &assignment(option, example)),
-            (None, None) => {}
+        if let Some(default) = option.default {
+            out.push_str(&format!("{}\n", assignment(option, default)));
+        }
+        if let Some(example) = option.example {
+            comment(out, &assignment(option, example));
         }
     }
 }
