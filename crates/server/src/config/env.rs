@@ -30,7 +30,10 @@
 //! and a new one is taken in lower case; names a variable cannot spell (`.` or `@` in a
 //! login, upper case) are for the file. Variables starting with `PARLEY_TEST_` belong to
 //! the test suite and are ignored; any other unknown `PARLEY_` variable is a problem
-//! naming it.
+//! naming it and, when one is near, the variable it probably meant
+//! (`PARLEY_SETTINGS_MAX_FRAME_SIZE` → `PARLEY_SETTINGS__MAX_FRAME_SIZE`). The names come
+//! from the option declarations; [`variable`] spells an option's variable (the example
+//! file lists each one).
 
 use serde::Deserialize;
 use toml::{Table, Value};
