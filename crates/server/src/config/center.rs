@@ -1,53 +1,113 @@
-//! The contact-center sections: `[routing]`, `[queues.<name>]`, `[agents.<login>]` and
-//! `[webhooks]` (Parley's own: Genesys keeps these in Interaction Server, URS strategies
-//! and Configuration Server, which Parley replaces).
+//! The declarations of the contact-center sections: `[routing]`, `[queues.<name>]`,
+//! `[agents.<login>]` and `[webhooks]` (Parley's own: Genesys keeps these in Interaction
+//! Server, URS strategies and Configuration Server, which Parley replaces).
 
 use serde::Deserialize;
 
+use super::declare::config_section;
 use super::Secret;
 
-/// `[routing]`: the built-in strategy and agent sessions.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Routing {
-    /// `enabled`: route chats with the built-in strategy. With `false` chats wait in their
-    /// queue for an external router (webhooks + ESP + the admin API) and no offers are made.
-    /// default: `true`
-    #[serde(default = "default_routing_enabled")]
-    pub enabled: bool,
-    /// `agent-disconnect-timeout`: seconds a disconnected agent keeps its chats before
-    /// they are re-queued and the agent is set not ready, 0..=3600.
-    /// default: `60`
-    #[serde(
-        default = "default_agent_disconnect_timeout_s",
-        rename = "agent-disconnect-timeout"
-    )]
-    pub agent_disconnect_timeout_s: u64,
-    /// `system-nickname`: the nickname the strategy's messages to customers (greeting,
-    /// queue position, maximum wait) are shown under; they come from an EXTERNAL party,
-    /// as Genesys workflow messages do.
-    /// default: `System`
-    #[serde(default = "default_system_nickname")]
-    pub system_nickname: String,
-    /// `agent-token-lifetime`: seconds an agent login token stays valid, 60..=604800.
-    /// default: `43200`
-    #[serde(
-        default = "default_agent_token_lifetime_s",
-        rename = "agent-token-lifetime"
-    )]
-    pub agent_token_lifetime_s: u64,
-    /// `login-max-failures`: wrong passwords accepted per login (and per client address)
-    /// within `login-failure-window` before further attempts are refused, 1..=1000.
-    /// default: `5`
-    #[serde(default = "default_login_max_failures")]
-    pub login_max_failures: u32,
-    /// `login-failure-window`: seconds over which wrong passwords are counted, 1..=86400.
-    /// default: `300`
-    #[serde(
-        default = "default_login_failure_window_s",
-        rename = "login-failure-window"
-    )]
-    pub login_failure_window_s: u64,
+config_section! {
+    /// Parley's own: the built-in routing strategy and agent sessions. Genesys routes with
+    /// Interaction Server and URS strategies; Parley offers waiting chats, in the order they
+    /// entered their queue, each to the available agent of that queue who has waited longest,
+    /// or leaves routing to an external router.
+    #[section("routing")]
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Routing {
+        /// Route chats with the built-in strategy. With false, chats wait in their queue for an
+        /// external router (webhooks to learn of them, ESP and the admin API to act on them) and
+        /// Parley makes no offers.
+        #[option("enabled", Bool, default = true)]
+        pub enabled: bool,
+
+        /// Seconds a disconnected agent keeps its chats before they go back to their queues and
+        /// the agent is set not ready. 0 = at once.
+        #[option("agent-disconnect-timeout", Int(0..=3600, "seconds"), default = 60)]
+        pub agent_disconnect_timeout_s: u64,
+
+        /// The nickname that the strategy's messages to customers (greeting, place in the queue,
+        /// maximum wait) are shown under. They come from an EXTERNAL party, as Genesys workflow
+        /// messages do. 1 to 64 characters, not all blank.
+        #[option("system-nickname", Str, default = "System")]
+        pub system_nickname: String,
+
+        /// Seconds an agent's login token stays valid (43200 = 12 hours); the agent logs in again
+        /// after that.
+        #[option("agent-token-lifetime", Int(60..=604_800, "seconds"), default = 43200)]
+        pub agent_token_lifetime_s: u64,
+
+        /// Wrong passwords accepted per login (and per client address) within login-failure-window
+        /// before further attempts are refused until the window has passed.
+        #[option("login-max-failures", Int(1..=1000), default = 5)]
+        pub login_max_failures: u32,
+
+        /// Seconds over which wrong passwords are counted.
+        #[option("login-failure-window", Int(1..=86_400, "seconds"), default = 300)]
+        pub login_failure_window_s: u64,
+    }
+}
+
+config_section! {
+    /// Parley's own. One section per queue whose built-in strategy differs
+    /// from the defaults below; a queue that an endpoint or an agent names works without one.
+    ///
+    /// - Queue names are 1 to 64 ASCII letters, digits, -, _ and . (the same rule holds for
+    ///   the queues of [endpoints.<tenant>]). Quote names with dots: [queues."eu.sales"].
+    /// - A queue exists when it has a section here or is the queue of an endpoint.
+    /// - The texts below (greeting, position-text, wait-text, max-wait-message) are sent to
+    ///   the customer under [routing] system-nickname; each is at most 1000 characters.
+    ///
+    /// Default: no section (every queue at the defaults). An example, each option at its
+    /// default unless noted:
+    #[section("queues", key = "name", example_key = "sales")]
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct QueueConfig {
+        /// Sent to the customer when the chat enters the queue; "" sends none. At most 1000
+        /// characters.
+        #[option("greeting", Str, default = "",
+            example = "Welcome to sales! An agent will be with you shortly.")]
+        pub greeting: String,
+
+        /// Tell waiting customers their place in the queue.
+        #[option("position-notices", Bool, default = false)]
+        pub position_notices: bool,
+
+        /// Seconds between repeated place notices; 0 = tell once.
+        #[option("position-interval", Int(0..=3600, "seconds"), default = 30)]
+        pub position_interval_s: u64,
+
+        /// The place notice; {position} is replaced by the place. At most 1000 characters.
+        #[option("position-text", Str, default = "You are number {position} in the queue.")]
+        pub position_text: String,
+
+        /// Append the estimated wait to the place notice.
+        #[option("estimated-wait", Bool, default = false)]
+        pub estimated_wait: bool,
+
+        /// The estimate; {wait} is replaced by "less than a minute", "about N minutes" or
+        /// "unknown". At most 1000 characters.
+        #[option("wait-text", Str, default = "Estimated wait: {wait}.")]
+        pub wait_text: String,
+
+        /// Seconds an agent has to accept an offer before it goes to the next agent and the agent
+        /// is set not ready.
+        #[option("offer-timeout", Int(1..=3600, "seconds"), default = 30)]
+        pub offer_timeout_s: u64,
+
+        /// Seconds a chat may wait in the queue; 0 = no limit.
+        #[option("max-wait", Int(0..=604_800, "seconds"), default = 0)]
+        pub max_wait_s: u64,
+
+        /// Sent to the customer when max-wait is reached; "" sends none. At most 1000 characters.
+        #[option("max-wait-message", Str, default = "")]
+        pub max_wait_message: String,
+
+        /// What happens when max-wait is reached: close the chat, or keep it waiting (after the
+        /// message). "keep-waiting" needs a max-wait, since with 0 it would never apply.
+        #[option("max-wait-action", Choice("close", "keep-waiting"), default = "close")]
+        pub max_wait_action: MaxWaitAction,
+    }
 }
 
 /// What happens when a chat reaches `max-wait`.
@@ -60,53 +120,48 @@ pub enum MaxWaitAction {
     KeepWaiting,
 }
 
-/// `[queues.<name>]`: one queue's built-in strategy. A queue named by an endpoint but
-/// without a section uses these defaults.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct QueueConfig {
-    /// `greeting`: sent to the customer when the chat enters the queue; empty: none.
-    /// default: `""`
-    #[serde(default)]
-    pub greeting: String,
-    /// `position-notices`: tell waiting customers their place in the queue.
-    /// default: `false`
-    #[serde(default)]
-    pub position_notices: bool,
-    /// `position-interval`: seconds between repeated place notices; 0 = once, 0..=3600.
-    /// default: `30`
-    #[serde(default = "default_position_interval_s", rename = "position-interval")]
-    pub position_interval_s: u64,
-    /// `position-text`: the place notice; `{position}` is replaced by the place.
-    /// default: `You are number {position} in the queue.`
-    #[serde(default = "default_position_text")]
-    pub position_text: String,
-    /// `estimated-wait`: append the estimated wait to the place notice.
-    /// default: `false`
-    #[serde(default)]
-    pub estimated_wait: bool,
-    /// `wait-text`: the estimate; `{wait}` is replaced by "less than a minute", "about N
-    /// minutes" or "unknown".
-    /// default: `Estimated wait: {wait}.`
-    #[serde(default = "default_wait_text")]
-    pub wait_text: String,
-    /// `offer-timeout`: seconds an agent has to accept an offer before it goes to the next
-    /// agent and the agent is set not ready, 1..=3600.
-    /// default: `30`
-    #[serde(default = "default_offer_timeout_s", rename = "offer-timeout")]
-    pub offer_timeout_s: u64,
-    /// `max-wait`: seconds a chat may wait in the queue; 0 = no limit, 0..=604800.
-    /// default: `0`
-    #[serde(default, rename = "max-wait")]
-    pub max_wait_s: u64,
-    /// `max-wait-message`: sent to the customer when `max-wait` is reached; empty: none.
-    /// default: `""`
-    #[serde(default)]
-    pub max_wait_message: String,
-    /// `max-wait-action`: `close` the chat or `keep-waiting` when `max-wait` is reached.
-    /// default: `close`
-    #[serde(default = "default_max_wait_action")]
-    pub max_wait_action: MaxWaitAction,
+config_section! {
+    /// Parley's own, in place of Genesys Configuration Server persons. One
+    /// section per agent or supervisor; more can be added with the admin API. At every start
+    /// the file wins for the logins it names.
+    ///
+    /// - Logins are 1 to 64 ASCII letters, digits, -, _, . and @. Quote logins with dots or
+    ///   @: [agents."jane.doe@acme"].
+    /// - Every queue an agent names must exist: have a [queues.<name>] section or be the
+    ///   queue of an endpoint.
+    ///
+    /// Default: no agents. An example:
+    #[section("agents", key = "login", example_key = "anna")]
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct AgentConfig {
+        /// The argon2 hash of the password, as a PHC string, never the password itself:
+        ///   parley hash-password          (reads one line from standard input)
+        /// It must start with $argon2id$ ($argon2i$ and $argon2d$ are read). The hash is treated
+        /// as a secret and never printed; PARLEY_AGENTS__<LOGIN>__PASSWORD_HASH keeps it out of
+        /// the file. The example hash below matches no known password.
+        #[option("password-hash", Secret,
+            required = "the argon2 hash of the agent's password, which \
+                `parley hash-password` prints",
+            example = "$argon2id$v=19$m=19456,t=2,p=1$Ycm+vlNsC0PWW6wpicO2jw$A5jcnhk+8C8TMdmBk96ReL2a2Cwq7XhJWyAJGbHeTQw")]
+        pub password_hash: Secret,
+
+        /// The name customers see; "" shows the login.
+        #[option("nickname", Str, default = "", example = "Anna")]
+        pub nickname: String,
+
+        /// agent = takes chats; supervisor = takes chats, and also watches, monitors, coaches and
+        /// barges in.
+        #[option("role", Choice("agent", "supervisor"), default = "agent")]
+        pub role: Role,
+
+        /// The queues the agent takes chats from. Each must exist (see above).
+        #[option("queues", StrList, default = ["default"], example = ["default", "sales"])]
+        pub queues: Vec<String>,
+
+        /// Most chats at once, offers included.
+        #[option("capacity", Int(1..=100), default = 3)]
+        pub capacity: u32,
+    }
 }
 
 /// An agent's role.
@@ -129,173 +184,50 @@ impl Role {
     }
 }
 
-/// `[agents.<login>]`: an agent or supervisor defined in the file (more come from the
-/// admin API). The file wins at every start for the logins it names.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct AgentConfig {
-    /// `password-hash`: the argon2 PHC string of the password (`parley hash-password`
-    /// prints one). Never the password itself.
-    /// default: required
-    pub password_hash: Secret,
-    /// `nickname`: the name customers see; the login when empty.
-    /// default: `""`
-    #[serde(default)]
-    pub nickname: String,
-    /// `role`: `agent` or `supervisor`.
-    /// default: `agent`
-    #[serde(default = "default_role")]
-    pub role: Role,
-    /// `queues`: the queues the agent takes chats from.
-    /// default: `["default"]`
-    #[serde(default = "default_agent_queues")]
-    pub queues: Vec<String>,
-    /// `capacity`: most chats at once, offers included, 1..=100.
-    /// default: `3`
-    #[serde(default = "default_capacity")]
-    pub capacity: u32,
-}
+config_section! {
+    /// Parley's own: interaction events (interaction.submitted, .queued, .offered,
+    /// .accepted, .rejected, .ended, .stopped, party.joined, party.left) POSTed as JSON to
+    /// integrators. Each request is signed with an X-Parley-Signature header,
+    /// t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>" keyed with the secret>, and
+    /// carries the event id in X-Parley-Event-Id (the same on every retry). Deliveries never
+    /// slow a chat: each URL has its own queue, a full queue drops new events, and dropped
+    /// events are counted.
+    #[section("webhooks")]
+    #[derive(Debug, Clone, PartialEq, Eq)]
+    pub struct Webhooks {
+        /// The URLs every event is POSTed to. Each is an http:// or https:// URL with a host and
+        /// without user information (user:password@): the signature authenticates Parley. All must
+        /// be different; [] sends no webhooks. Only this configuration sets them; chat clients
+        /// cannot. URLs are never printed.
+        #[option("urls", UrlList, default = [])]
+        pub urls: Vec<String>,
 
-/// `[webhooks]`: interaction events POSTed to integrators.
-#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
-#[serde(deny_unknown_fields, rename_all = "kebab-case")]
-pub struct Webhooks {
-    /// `urls`: `http`/`https` URLs each event is POSTed to. Only the file sets them:
-    /// clients cannot.
-    /// default: `[]` (no webhooks)
-    #[serde(default)]
-    pub urls: Vec<String>,
-    /// `secret`: key of the `X-Parley-Signature` HMAC-SHA256 header, at least 32
-    /// characters; required when `urls` is set. Never printed.
-    /// default: unset
-    #[serde(default)]
-    pub secret: Option<Secret>,
-    /// `attempts`: deliveries tried per event and URL before it is dropped (and
-    /// counted), 1..=100.
-    /// default: `8`
-    #[serde(default = "default_webhook_attempts")]
-    pub attempts: u32,
-    /// `retry-delay`: milliseconds before the first retry; each later retry waits twice
-    /// as long, up to `max-retry-delay`, 1..=600000.
-    /// default: `500`
-    #[serde(default = "default_webhook_retry_delay_ms", rename = "retry-delay")]
-    pub retry_delay_ms: u64,
-    /// `max-retry-delay`: milliseconds, the longest wait between retries, 1..=3600000.
-    /// default: `60000`
-    #[serde(
-        default = "default_webhook_max_retry_delay_ms",
-        rename = "max-retry-delay"
-    )]
-    pub max_retry_delay_ms: u64,
-    /// `timeout`: milliseconds one delivery may take, 100..=120000.
-    /// default: `10000`
-    #[serde(default = "default_webhook_timeout_ms", rename = "timeout")]
-    pub timeout_ms: u64,
-    /// `queue-size`: events held for delivery per URL; when full, new events are dropped
-    /// (and counted) rather than slowing a chat, 1..=1000000.
-    /// default: `10000`
-    #[serde(default = "default_webhook_queue_size")]
-    pub queue_size: usize,
-}
+        /// The key of the X-Parley-Signature HMAC, at least 32 characters. Required when urls is
+        /// set; never printed. Prefer PARLEY_WEBHOOKS__SECRET. Generate one with e.g. `openssl
+        /// rand -hex 32`.
+        #[option("secret", Secret, unset, example = "0123456789abcdef0123456789abcdef")]
+        pub secret: Option<Secret>,
 
-fn default_routing_enabled() -> bool {
-    true
-}
-fn default_agent_disconnect_timeout_s() -> u64 {
-    60
-}
-fn default_system_nickname() -> String {
-    "System".into()
-}
-fn default_agent_token_lifetime_s() -> u64 {
-    43_200
-}
-fn default_login_max_failures() -> u32 {
-    5
-}
-fn default_login_failure_window_s() -> u64 {
-    300
-}
-fn default_position_interval_s() -> u64 {
-    30
-}
-fn default_position_text() -> String {
-    "You are number {position} in the queue.".into()
-}
-fn default_wait_text() -> String {
-    "Estimated wait: {wait}.".into()
-}
-fn default_offer_timeout_s() -> u64 {
-    30
-}
-fn default_max_wait_action() -> MaxWaitAction {
-    MaxWaitAction::Close
-}
-fn default_role() -> Role {
-    Role::Agent
-}
-fn default_agent_queues() -> Vec<String> {
-    vec!["default".into()]
-}
-fn default_capacity() -> u32 {
-    3
-}
-fn default_webhook_attempts() -> u32 {
-    8
-}
-fn default_webhook_retry_delay_ms() -> u64 {
-    500
-}
-fn default_webhook_max_retry_delay_ms() -> u64 {
-    60_000
-}
-fn default_webhook_timeout_ms() -> u64 {
-    10_000
-}
-fn default_webhook_queue_size() -> usize {
-    10_000
-}
+        /// Deliveries tried per event and URL before the event is dropped (and counted).
+        #[option("attempts", Int(1..=100), default = 8)]
+        pub attempts: u32,
 
-impl Default for Routing {
-    fn default() -> Self {
-        Routing {
-            enabled: default_routing_enabled(),
-            agent_disconnect_timeout_s: default_agent_disconnect_timeout_s(),
-            system_nickname: default_system_nickname(),
-            agent_token_lifetime_s: default_agent_token_lifetime_s(),
-            login_max_failures: default_login_max_failures(),
-            login_failure_window_s: default_login_failure_window_s(),
-        }
-    }
-}
+        /// Milliseconds before the first retry; each later retry waits twice as long, up to
+        /// max-retry-delay. Must not exceed max-retry-delay.
+        #[option("retry-delay", Int(1..=600_000, "milliseconds"), default = 500)]
+        pub retry_delay_ms: u64,
 
-impl Default for QueueConfig {
-    fn default() -> Self {
-        QueueConfig {
-            greeting: String::new(),
-            position_notices: false,
-            position_interval_s: default_position_interval_s(),
-            position_text: default_position_text(),
-            estimated_wait: false,
-            wait_text: default_wait_text(),
-            offer_timeout_s: default_offer_timeout_s(),
-            max_wait_s: 0,
-            max_wait_message: String::new(),
-            max_wait_action: default_max_wait_action(),
-        }
-    }
-}
+        /// The longest wait between retries, in milliseconds.
+        #[option("max-retry-delay", Int(1..=3_600_000, "milliseconds"), default = 60000)]
+        pub max_retry_delay_ms: u64,
 
-impl Default for Webhooks {
-    fn default() -> Self {
-        Webhooks {
-            urls: Vec::new(),
-            secret: None,
-            attempts: default_webhook_attempts(),
-            retry_delay_ms: default_webhook_retry_delay_ms(),
-            max_retry_delay_ms: default_webhook_max_retry_delay_ms(),
-            timeout_ms: default_webhook_timeout_ms(),
-            queue_size: default_webhook_queue_size(),
-        }
+        /// Milliseconds one delivery may take before it counts as failed.
+        #[option("timeout", Int(100..=120_000, "milliseconds"), default = 10000)]
+        pub timeout_ms: u64,
+
+        /// Events held for delivery per URL; when full, new events are dropped (and counted)
+        /// rather than slowing a chat.
+        #[option("queue-size", Int(1..=1_000_000), default = 10000)]
+        pub queue_size: usize,
     }
 }

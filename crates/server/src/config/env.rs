@@ -30,15 +30,20 @@
 //! and a new one is taken in lower case; names a variable cannot spell (`.` or `@` in a
 //! login, upper case) are for the file. Variables starting with `PARLEY_TEST_` belong to
 //! the test suite and are ignored; any other unknown `PARLEY_` variable is a problem
-//! naming it.
+//! naming it and, when one is near, the variable it probably meant
+//! (`PARLEY_SETTINGS_MAX_FRAME_SIZE` → `PARLEY_SETTINGS__MAX_FRAME_SIZE`). The names come
+//! from the option declarations; [`variable`] spells an option's variable (the example
+//! file lists each one).
 
 use serde::Deserialize;
 use toml::{Table, Value};
 
+use super::maps::{ENDPOINTS, ENDPOINTS_MAP, GMS_CHAT_SERVICES, GMS_CHAT_SERVICES_MAP};
 use super::schema::{
-    env_norm, section_names, spec, OptionSpec, SectionSpec, ENDPOINTS, GMS_CHAT_SERVICES,
+    fixed_sections, option_sections, section_names, spec, OptionSpec, SectionSpec,
 };
-use super::{default_endpoints, default_gms_chat_services, ConfigProblem};
+use super::suggest::nearest;
+use super::ConfigProblem;
 
 /// The prefix of every configuration variable.
 pub(super) const PREFIX: &str = "PARLEY_";
@@ -94,12 +99,16 @@ fn apply_one(
         return apply_service(table, &parts[1..], value);
     }
     let Some(spec) = spec(&section) else {
-        return Err(format!(
+        let mut message = format!(
             "unknown configuration variable: no section `{}`; use PARLEY_<SECTION>__<OPTION> \
              with a section among {}",
             parts[0],
             section_names()
-        ));
+        );
+        if let Some(meant) = meant_variable(&parts) {
+            message.push_str(&format!("; did you mean {meant}?"));
+        }
+        return Err(message);
     };
     if let Some(key) = spec.key {
         return apply_keyed(table, spec, key, &parts[1..], value);
@@ -110,7 +119,7 @@ fn apply_one(
             parts[0]
         ));
     };
-    let option = find_option(spec, option)?;
+    let option = find_option(spec, option, &format!("{PREFIX}{}__", env_upper(spec.name)))?;
     let section_table = table
         .entry(spec.name)
         .or_insert_with(|| Value::Table(Table::new()));
@@ -144,7 +153,11 @@ fn apply_keyed(
             "unknown configuration variable: the {key_kind} must not be empty in {variable}"
         ));
     }
-    let option = find_option(spec, option)?;
+    let option = find_option(
+        spec,
+        option,
+        &format!("{PREFIX}{}__{key}__", env_upper(spec.name)),
+    )?;
     let entries = table
         .entry(spec.name)
         .or_insert_with(|| Value::Table(Table::new()));
@@ -165,20 +178,77 @@ fn apply_keyed(
     )))
 }
 
-/// The option of `spec` that the variable part `option` names, or why there is none.
-fn find_option(spec: &SectionSpec, option: &str) -> Result<&'static OptionSpec, String> {
-    spec.options
+/// The option of `spec` that the variable part `option` names, or why there is none
+/// (suggesting the nearest option, spelt as a variable after `prefix`).
+fn find_option(
+    spec: &SectionSpec,
+    option: &str,
+    prefix: &str,
+) -> Result<&'static OptionSpec, String> {
+    if let Some(found) = spec
+        .options
         .iter()
         .find(|o| env_norm(o.name) == env_norm(option))
-        .ok_or_else(|| {
-            let names: Vec<String> = spec.options.iter().map(|o| env_upper(o.name)).collect();
-            format!(
-                "unknown configuration variable: {} has no option `{option}`; known options \
-                 are {}",
-                spec.header(),
-                names.join(", ")
-            )
-        })
+    {
+        return Ok(found);
+    }
+    let names: Vec<String> = spec.options.iter().map(|o| env_upper(o.name)).collect();
+    let mut message = format!(
+        "unknown configuration variable: {} has no option `{option}`; known options are {}",
+        spec.header(),
+        names.join(", ")
+    );
+    if let Some((meant, _)) = nearest(option, spec.options.iter().map(|o| o.name)) {
+        message.push_str(&format!("; did you mean {prefix}{}?", env_upper(meant)));
+    }
+    Err(message)
+}
+
+/// For a variable whose section part is unknown, the variable probably meant: the section
+/// and option run together with a single `_` (`PARLEY_SETTINGS_MAX_FRAME_SIZE`), or a
+/// misspelt section (`PARLEY_SETING__MAX_FRAME_SIZE`).
+fn meant_variable(parts: &[&str]) -> Option<String> {
+    let rest = &parts[1..];
+    if rest.is_empty() {
+        let wanted = env_norm(parts[0]);
+        for spec in fixed_sections() {
+            let Some(option) = wanted.strip_prefix(&format!("{}-", spec.name)) else {
+                continue;
+            };
+            if let Some(o) = spec.options.iter().find(|o| env_norm(o.name) == option) {
+                return Some(variable(spec, o));
+            }
+        }
+    }
+    let names = option_sections()
+        .map(|s| s.name)
+        .chain([ENDPOINTS, GMS_CHAT_SERVICES]);
+    let (section, _) = nearest(parts[0], names)?;
+    let mut meant = format!("{PREFIX}{}", env_upper(section));
+    for part in rest {
+        meant.push_str("__");
+        meant.push_str(part);
+    }
+    Some(meant)
+}
+
+/// The variable that sets `option` of `spec`: `PARLEY_SETTINGS__MAX_FRAME_SIZE`, or for a
+/// keyed section `PARLEY_QUEUES__<NAME>__MAX_WAIT`.
+pub(super) fn variable(spec: &SectionSpec, option: &OptionSpec) -> String {
+    let key = spec
+        .key
+        .map(|key| format!("<{}>__", key.to_ascii_uppercase()))
+        .unwrap_or_default();
+    format!(
+        "{PREFIX}{}__{key}{}",
+        env_upper(spec.name),
+        env_upper(option.name)
+    )
+}
+
+/// Lower-case with `_` read as `-`: how `PARLEY_` variable parts are matched to names.
+fn env_norm(s: &str) -> String {
+    s.to_ascii_lowercase().replace('_', "-")
 }
 
 /// A name as a variable spells it: `max-wait` → `MAX_WAIT`.
@@ -209,9 +279,10 @@ fn apply_endpoint(
     queue: String,
 ) -> Result<Option<(String, String)>, String> {
     let [tenant, endpoint] = rest else {
-        return Err("unknown configuration variable: expected \
-                    PARLEY_ENDPOINTS__<TENANT>__<ENDPOINT>=<queue>"
-            .into());
+        return Err(format!(
+            "unknown configuration variable: expected {}",
+            ENDPOINTS_MAP.variable
+        ));
     };
     if tenant.is_empty() || endpoint.is_empty() {
         return Err(
@@ -220,10 +291,9 @@ fn apply_endpoint(
                 .into(),
         );
     }
-    let tenants = table.entry(ENDPOINTS).or_insert_with(|| {
-        let default = Table::try_from(default_endpoints()).expect("string maps serialize");
-        Value::Table(default)
-    });
+    let tenants = table
+        .entry(ENDPOINTS)
+        .or_insert_with(|| Value::Table((ENDPOINTS_MAP.default)()));
     let Value::Table(tenants) = tenants else {
         return Ok(None);
     };
@@ -246,9 +316,10 @@ fn apply_service(
     target: String,
 ) -> Result<Option<(String, String)>, String> {
     let [service] = rest else {
-        return Err("unknown configuration variable: expected \
-                    PARLEY_GMS_CHAT_SERVICES__<SERVICE>=<tenant>:<endpoint>"
-            .into());
+        return Err(format!(
+            "unknown configuration variable: expected {}",
+            GMS_CHAT_SERVICES_MAP.variable
+        ));
     };
     if service.is_empty() {
         return Err(
@@ -257,10 +328,9 @@ fn apply_service(
                 .into(),
         );
     }
-    let services = table.entry(GMS_CHAT_SERVICES).or_insert_with(|| {
-        let default = Table::try_from(default_gms_chat_services()).expect("string maps serialize");
-        Value::Table(default)
-    });
+    let services = table
+        .entry(GMS_CHAT_SERVICES)
+        .or_insert_with(|| Value::Table((GMS_CHAT_SERVICES_MAP.default)()));
     let Value::Table(services) = services else {
         return Ok(None);
     };

@@ -1,15 +1,36 @@
 //! Configuration: one typed struct, layered, validated and documented (STYLE.md
-//! convention 6).
+//! convention 6), with every option declared once.
 //!
 //! Sections and option names are the Genesys Chat Server 8.5 ones (`[settings]`,
 //! `[log-filter-data]`, `[client-file-transfer]`, `[endpoints.<tenant>]`), plus Parley's
 //! own `[server]`, `[gms-chat-services]` (modelled on GMS's `chat.<service>` sections),
 //! `[web]` and `[security]`, and the contact-center sections that stand in for what
-//! Genesys keeps in Interaction Server, URS and Configuration Server (`center.rs`):
-//! `[routing]` (the built-in strategy and agent sessions), `[queues.<name>]` (one per
-//! queue), `[agents.<login>]` (agents and supervisors, with argon2 password hashes:
-//! `password.rs`) and `[webhooks]` (interaction events for integrators).
-//! `config/parley.example.toml` documents every option.
+//! Genesys keeps in Interaction Server, URS and Configuration Server: `[routing]`,
+//! `[queues.<name>]`, `[agents.<login>]` (with argon2 password hashes) and `[webhooks]`.
+//!
+//! Each option is declared once, with `config_section!` (`declare.rs`): its field and
+//! type, TOML name, kind and range, default and description. The serde struct, its
+//! defaults, the option table (`schema.rs`), the type check, the `PARLEY_` variable
+//! names, the range checks and `config/parley.example.toml` ([`example_toml`]) all come
+//! from that declaration.
+//!
+//! Layout:
+//! - `declare.rs`   `config_section!`, the declaration macro, and what it generates
+//! - `settings.rs`  the declaration of `[settings]`
+//! - `sections.rs`  the declarations of `[server]`, `[log-filter-data]`,
+//!   `[client-file-transfer]`, `[web]`, `[security]`
+//! - `center.rs`    the declarations of `[routing]`, `[queues.<name>]`, `[agents.<login>]`,
+//!   `[webhooks]`
+//! - `maps.rs`      the free-form maps `[endpoints.<tenant>]` and `[gms-chat-services]`
+//! - `schema.rs`    the option table: kinds, ranges, every section in file order
+//! - `check.rs`     the type check of the merged TOML table against the option table
+//! - `suggest.rs`   "did you mean": the nearest known name (edit distance)
+//! - `env.rs`       the `PARLEY_<SECTION>__<OPTION>` variables
+//! - `validate.rs`, `validate_center.rs`, `urls.rs`   [`Config::validate`]: declared
+//!   ranges and the hand-written rules (cross-option, names, URLs)
+//! - `example.rs`   [`example_toml`]: the example file, rendered from the declarations
+//! - `error.rs`, `secret.rs`, `password.rs`   problems, redacted secrets, argon2 hashes
+//! - `tests*.rs`    unit tests (`tests_example.rs` keeps the example file generated)
 //!
 //! Three shapes of section (`schema.rs`): fixed ones with a known set of options, keyed
 //! ones (`[queues.<name>]`, `[agents.<login>]`: any number of named tables with a known
@@ -19,22 +40,33 @@
 //! Layers, lowest first: built-in defaults → TOML file → `PARLEY_<SECTION>__<OPTION>`
 //! variables (see `env.rs`) → CLI flags. The file and the variables are merged into one
 //! `toml::Table`; the names and value types in it are checked against the option table
-//! (`schema.rs`), the rest is deserialized, CLI flags are applied and
+//! (`check.rs`), the rest is deserialized, CLI flags are applied and
 //! [`Config::validate`] checks ranges and cross-option rules. Every problem found on the
-//! way is reported at once in [`ConfigError::Invalid`].
+//! way is reported at once in [`ConfigError::Invalid`]; an unknown name comes with the
+//! nearest known one.
 
 mod center;
+mod check;
+mod declare;
 mod env;
 mod error;
+mod example;
+mod maps;
 mod password;
 mod schema;
 mod secret;
 mod sections;
+mod settings;
+mod suggest;
 #[cfg(test)]
 mod tests;
 #[cfg(test)]
 mod tests_center;
+#[cfg(test)]
+mod tests_example;
+mod urls;
 mod validate;
+mod validate_center;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
@@ -45,14 +77,16 @@ use toml::{Table, Value};
 
 pub use center::{AgentConfig, MaxWaitAction, QueueConfig, Role, Routing, Webhooks};
 pub use error::{ConfigError, ConfigProblem};
+pub use example::example_toml;
 pub use password::hash_password;
 pub use secret::Secret;
-pub use sections::{
-    AutoSave, ClientFileTransfer, FilterAction, LogFilterData, RestorationMode, SaveNotices,
-    SaveOnError, Security, ServerSection, Settings, Web,
-};
+pub use sections::{ClientFileTransfer, FilterAction, LogFilterData, Security, ServerSection, Web};
+pub use settings::{AutoSave, RestorationMode, SaveNotices, SaveOnError, Settings};
 
-/// The whole configuration.
+use maps::{default_endpoints, default_gms_chat_services};
+
+/// The whole configuration. Each section is described by its declaration (its type's
+/// documentation), and all of them in `config/parley.example.toml`.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
@@ -73,18 +107,12 @@ pub struct Config {
     #[serde(default, rename = "client-file-transfer")]
     pub client_file_transfer: ClientFileTransfer,
     /// `[endpoints.<tenant>]`: endpoint name → interaction queue, per tenant (Genesys
-    /// `endpoints:<tenant>`). Every tenant maps `default`. A file (or variable) that
-    /// names any tenant replaces this default; variables add to what the file says.
+    /// `endpoints:<tenant>`), described in `maps.rs`. Read it with [`Config::queue_for`].
     /// default: `[endpoints.1] default = "default"`
     #[serde(default = "default_endpoints")]
     pub endpoints: BTreeMap<String, BTreeMap<String, String>>,
-    /// `[gms-chat-services]`: GMS v2 service name (the `{serviceName}` of
-    /// `/genesys/2/chat/{serviceName}`) → `"<tenant>:<endpoint>"`, an endpoint of
-    /// `[endpoints.<tenant>]`. Service names use only A-Z, a-z, 0-9, _ and -. A file that
-    /// names any service replaces this default; variables add to what the file says (or
-    /// to the default). When the file names no service, the default entry is dropped if
-    /// its endpoint `1:default` does not exist, so a file that replaces tenant 1 need not
-    /// mention GMS. Read it with [`Config::service_endpoint`].
+    /// `[gms-chat-services]`: GMS v2 service name → `"<tenant>:<endpoint>"`, described in
+    /// `maps.rs`. Read it with [`Config::service_endpoint`].
     /// default: `customer-support = "1:default"`
     #[serde(default = "default_gms_chat_services", rename = "gms-chat-services")]
     pub gms_chat_services: BTreeMap<String, String>,
@@ -113,15 +141,6 @@ pub struct Config {
     /// default: every option at its default (no webhooks)
     #[serde(default)]
     pub webhooks: Webhooks,
-}
-
-fn default_endpoints() -> BTreeMap<String, BTreeMap<String, String>> {
-    let tenant = BTreeMap::from([("default".to_owned(), "default".to_owned())]);
-    BTreeMap::from([("1".to_owned(), tenant)])
-}
-
-fn default_gms_chat_services() -> BTreeMap<String, String> {
-    BTreeMap::from([("customer-support".to_owned(), "1:default".to_owned())])
 }
 
 impl Default for Config {
@@ -173,7 +192,7 @@ impl Config {
             }
             None => Table::new(),
         };
-        let file_names_services = table.contains_key(schema::GMS_CHAT_SERVICES);
+        let file_names_services = table.contains_key(maps::GMS_CHAT_SERVICES);
         let mut problems = Vec::new();
         let mut origins = Vec::new();
         env::apply(&mut table, env, &mut problems, &mut origins);
@@ -188,7 +207,7 @@ impl Config {
         }
         let set_by_variables: Vec<&str> = origins
             .iter()
-            .filter(|o| o.section == schema::GMS_CHAT_SERVICES)
+            .filter(|o| o.section == maps::GMS_CHAT_SERVICES)
             .map(|o| o.option.as_str())
             .collect();
         let mut config = from_table(table, &mut problems)?;
@@ -216,7 +235,7 @@ impl Config {
     /// Defaults overlaid with the TOML text `s`, validated. No environment, no flags.
     pub fn from_toml_str(s: &str) -> Result<Config, ConfigError> {
         let table = parse_table(s, None)?;
-        let file_names_services = table.contains_key(schema::GMS_CHAT_SERVICES);
+        let file_names_services = table.contains_key(maps::GMS_CHAT_SERVICES);
         let mut problems = Vec::new();
         let mut config = from_table(table, &mut problems)?;
         if !file_names_services {
@@ -278,7 +297,7 @@ fn parse_table(text: &str, path: Option<&Path>) -> Result<Table, ConfigError> {
 /// Checks names and types (pushing problems and dropping what is wrong), then
 /// deserializes the rest over the defaults.
 fn from_table(mut table: Table, problems: &mut Vec<ConfigProblem>) -> Result<Config, ConfigError> {
-    schema::check_and_prune(&mut table, problems);
+    check::check_and_prune(&mut table, problems);
     Value::Table(table)
         .try_into()
         .map_err(|e: toml::de::Error| ConfigError::Parse {

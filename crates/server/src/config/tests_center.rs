@@ -8,7 +8,7 @@ use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, Salt
 use argon2::{Algorithm, Argon2, Params, Version};
 use parley_core::routing::StopAbandoned;
 
-use super::schema::{FIXED_SECTIONS, KEYED_SECTIONS, SECTION_ORDER};
+use super::schema::{fixed_sections, keyed_sections, option_sections, section_order};
 use super::tests::{example_path, load_str, manifest_dir, vars, KEY_A, KEY_B};
 use super::*;
 
@@ -31,9 +31,9 @@ fn assert_has(lines: &[String], want: &[&str]) {
 
 #[test]
 fn section_order_follows_the_example_and_lists_every_section() {
-    for spec in FIXED_SECTIONS.iter().chain(KEYED_SECTIONS) {
+    for spec in option_sections() {
         assert!(
-            SECTION_ORDER.contains(&spec.name),
+            section_order().contains(&spec.name),
             "{} not ordered",
             spec.name
         );
@@ -57,7 +57,7 @@ fn section_order_follows_the_example_and_lists_every_section() {
             seen.push(name);
         }
     }
-    assert_eq!(seen, SECTION_ORDER, "the example's sections, in order");
+    assert_eq!(seen, section_order(), "the example's sections, in order");
 }
 
 /// The example's commented keyed tables (`# [queues.sales]` and the `# <option> = ...`
@@ -71,8 +71,7 @@ fn example_keyed_tables(text: &str) -> String {
             continue;
         }
         let body = line.trim_start_matches("# ");
-        if let Some(spec) = KEYED_SECTIONS
-            .iter()
+        if let Some(spec) = keyed_sections()
             .find(|s| body.starts_with(&format!("[{}.", s.name)) && body.ends_with(']'))
         {
             current = Some(spec);
@@ -119,7 +118,7 @@ fn every_option_fixture_sets_every_option() {
         .expect("read fixture")
         .parse()
         .expect("fixture parses");
-    for section in FIXED_SECTIONS {
+    for section in fixed_sections() {
         for option in section.options {
             let set = table.get(section.name).and_then(|s| s.get(option.name));
             assert!(
@@ -130,7 +129,7 @@ fn every_option_fixture_sets_every_option() {
             );
         }
     }
-    for section in KEYED_SECTIONS {
+    for section in keyed_sections() {
         let tables = table
             .get(section.name)
             .and_then(Value::as_table)
