@@ -11,9 +11,14 @@
 //! - `contacts.rs`     contacts and their interaction history (UCS's role), for both backends
 //! - `interactions.rs` interaction records beyond the group commit: properties, listings
 //! - `agents.rs`       the agent directory (Configuration Server's persons), for both backends
-//! - `sqlite.rs`       `SqliteStore` (embedded default; WAL, `synchronous=FULL`)
-//! - `postgres.rs`     `PgStore` (shared by N+1 instances)
-//! - `conformance.rs`  `run_all(&store)`: the one behaviour suite every backend passes
+//! - `sqlite/`         `SqliteStore` (embedded default; WAL, `synchronous=FULL`):
+//!   `mod.rs` opening and reads, `write.rs` its dialect of the batch statements,
+//!   `reference.rs` the row-by-row reference commit the batch one is checked against
+//! - `postgres/`       `PgStore` (shared by N+1 instances): `mod.rs` opening and reads,
+//!   `write.rs` its dialect of the batch statements
+//! - `conformance/`    `run_all(&store)`: the one behaviour suite every backend passes,
+//!   one file per capability (ownership, writes, batches, payloads, documents,
+//!   interactions, contacts, agents)
 //! - `migrations/{sqlite,postgres}/NNNN_*.sql`: per-dialect schema, numbered in lockstep
 //!
 //! Writes are batched: the server's persistence pipeline hands [`TranscriptStore::commit`]
