@@ -176,7 +176,10 @@ impl Router {
         let Some(queue) = self.interactions.get(sid).map(|ix| ix.queue.clone()) else {
             return;
         };
-        let ahead = self.waiting_in(&queue).filter(|w| w.order < order).count();
+        let ahead = self
+            .waiting_in(&queue)
+            .filter(|(online, w)| *online && w.order < order)
+            .count();
         let notices = self
             .queue_settings(&queue)
             .is_some_and(|q| q.position_notices);
@@ -211,20 +214,27 @@ impl Router {
         });
     }
 
-    fn waiting_in<'a>(&'a self, queue: &'a QueueName) -> impl Iterator<Item = &'a Waiting> + 'a {
+    /// The chats waiting in `queue`, each with whether its customer is still there.
+    fn waiting_in<'a>(
+        &'a self,
+        queue: &'a QueueName,
+    ) -> impl Iterator<Item = (bool, &'a Waiting)> + 'a {
         self.interactions
             .values()
             .filter(move |ix| &ix.queue == queue)
-            .filter_map(|ix| ix.waiting.as_ref())
+            .filter_map(|ix| ix.waiting.as_ref().map(|w| (ix.online, w)))
     }
 
-    /// The chat's place in its queue (1 = next), while it waits.
+    /// The chat's place in its queue (1 = next), while it waits. Only chats whose
+    /// customers are still there count: one abandoned before anyone answered (offline,
+    /// kept under `stop-abandoned-interaction = never`) is nobody's turn in the line a
+    /// live customer is told about.
     pub fn position(&self, sid: &SessionId) -> Option<u32> {
         let ix = self.interactions.get(sid)?;
         let order = ix.waiting.as_ref()?.order;
         let place = self
             .waiting_in(&ix.queue)
-            .filter(|w| w.order <= order)
+            .filter(|(online, w)| (*online || w.order == order) && w.order <= order)
             .count();
         u32::try_from(place).ok()
     }

@@ -7,6 +7,7 @@ use parley_core::routing::{
 };
 use parley_core::session::{EndedReason, ExternalRequest, SendBody};
 use parley_core::{LeftReason, SessionId, Visibility};
+use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
 use super::task::Task;
@@ -137,12 +138,7 @@ impl Task {
                         message_type: Some("routing".into()),
                     },
                 };
-                let sessions = self.center.sessions.clone();
-                tokio::spawn(async move {
-                    if let Err(e) = sessions.post_external(&interaction, post).await {
-                        debug!(session_id = %interaction, error = %e.message, "customer notice not sent");
-                    }
-                });
+                self.to_chat(interaction, ChatOp::Post(post));
             }
             RouteEffect::Requeued {
                 interaction,
@@ -164,18 +160,7 @@ impl Task {
             RouteEffect::CloseInteraction {
                 interaction,
                 reason: _,
-            } => {
-                let sessions = self.center.sessions.clone();
-                tokio::spawn(async move {
-                    let close = |reply| Command::SystemClose {
-                        reason: EndedReason::Force,
-                        reply,
-                    };
-                    if let Err(e) = sessions.call(&interaction, close).await {
-                        debug!(session_id = %interaction, error = %e.message, "close");
-                    }
-                });
-            }
+            } => self.to_chat(interaction, ChatOp::Close),
             RouteEffect::StopInteraction { interaction, why } => {
                 self.center.revoke_all(&interaction);
                 let reason = match why {
@@ -191,6 +176,38 @@ impl Task {
                 self.chats.remove(&interaction);
             }
         }
+    }
+
+    /// Queues a routing notice or close for the chat. A chat's operations are carried
+    /// out one after another, in the order routing emitted them (the greeting before the
+    /// first position, the maximum-wait message before the close), by one task per chat
+    /// that ends with the chat; chats do not wait on each other.
+    fn to_chat(&mut self, interaction: SessionId, op: ChatOp) {
+        let tx = self.notices.entry(interaction.clone()).or_insert_with(|| {
+            let (tx, mut rx) = mpsc::unbounded_channel::<ChatOp>();
+            let sessions = self.center.sessions.clone();
+            let id = interaction.clone();
+            tokio::spawn(async move {
+                while let Some(op) = rx.recv().await {
+                    let done = match op {
+                        ChatOp::Post(post) => sessions.post_external(&id, post).await.map(drop),
+                        ChatOp::Close => {
+                            let close = |reply| Command::SystemClose {
+                                reason: EndedReason::Force,
+                                reply,
+                            };
+                            sessions.call(&id, close).await
+                        }
+                    };
+                    if let Err(e) = done {
+                        debug!(session_id = %id, error = %e.message, "routing could not act on the chat");
+                    }
+                }
+            });
+            tx
+        });
+        // The task ends only when the sender is dropped.
+        let _ = tx.send(op);
     }
 
     /// `interaction.rejected`: `reason` `rejected` or `no-answer`.
@@ -210,6 +227,14 @@ impl Task {
             data,
         });
     }
+}
+
+/// What routing does to a chat's session, in order (see `Task::to_chat`).
+pub(super) enum ChatOp {
+    /// Post a notice as the strategy's EXTERNAL party.
+    Post(ExternalRequest),
+    /// Close the session (maximum wait).
+    Close,
 }
 
 fn requeue_reason(why: &RequeueReason) -> (&'static str, &AgentId) {

@@ -82,7 +82,7 @@ fn props<const N: usize>(pairs: [(&str, String); N]) -> UserData {
 pub(super) fn submitted(center: &Center, chat: &Submitted) {
     let mut set = props([
         ("ChatServerAppName", APP_NAME.to_owned()),
-        ("IsOnline", "true".to_owned()),
+        ("IsOnline", "1".to_owned()),
         ("Queue", chat.queue.to_string()),
         ("RoutingState", "queued".to_owned()),
         ("SubmittedAt", now().0.to_string()),
@@ -113,7 +113,7 @@ pub(super) fn ended(center: &Center, id: &SessionId) {
         center,
         id,
         props([
-            ("IsOnline", "false".to_owned()),
+            ("IsOnline", "0".to_owned()),
             ("EndedAt", now().0.to_string()),
         ]),
     );

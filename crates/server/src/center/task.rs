@@ -94,6 +94,9 @@ pub(super) struct Task {
     pub(super) chats: HashMap<SessionId, ChatMeta>,
     pub(super) agents: HashMap<AgentId, AgentDesks>,
     pub(super) overview_dirty: bool,
+    /// Each chat's queue of routing notices and closes, carried out in order
+    /// (`effects.rs`).
+    pub(super) notices: HashMap<SessionId, mpsc::UnboundedSender<super::effects::ChatOp>>,
 }
 
 /// The router settings of a configuration: every queue named by an endpoint, an agent
@@ -155,6 +158,7 @@ pub fn spawn(center: Arc<Center>, mailbox: Mailbox) {
         chats: HashMap::new(),
         agents: HashMap::new(),
         overview_dirty: false,
+        notices: HashMap::new(),
     };
     tokio::spawn(super::properties::write_loop(
         task.center.store.clone(),
@@ -378,6 +382,8 @@ impl Task {
                 });
             }
             SessionFact::Ended { interaction, end } => {
+                // Nobody reads notices any more: the chat's poster ends.
+                self.notices.remove(&interaction);
                 super::properties::ended(&self.center, &interaction);
                 self.center.revoke_all(&interaction);
                 let _ = self.route(RouteInput::InteractionEnded {

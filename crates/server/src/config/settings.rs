@@ -62,7 +62,7 @@ config_section! {
         ///              until an agent takes it (the default, and what Genesys recommends);
         ///   noagents = stop it only if no agent or supervisor is in the chat when it ends;
         ///   noanswer = stop it only if no agent ever joined the chat.
-        /// When it is not stopped, its IsOnline becomes false. The legacy values true (= noanswer)
+        /// When it is not stopped, its IsOnline becomes 0. The legacy values true (= noanswer)
         /// and false (= never) are accepted too.
         #[option("stop-abandoned-interaction",
             ChoiceOrBool("always", "never", "noagents", "noanswer"), default = "never",

@@ -37,7 +37,7 @@ pub enum EspCode {
     TextTooLarge,
     /// No interaction has this id.
     NotFound,
-    /// The interaction's chat session is closed (`IsOnline` false).
+    /// The interaction's chat session is closed (`IsOnline` 0).
     InteractionOffline,
     /// The session is served by another instance right now; retry.
     Unavailable,

@@ -419,7 +419,7 @@ async fn agents_read_only_their_interactions_and_properties_follow_routing() {
     .await;
     let props = &body["interaction"]["properties"];
     assert_eq!(props["ChatServerAppName"], "Parley");
-    assert_eq!(props["IsOnline"], "true");
+    assert_eq!(props["IsOnline"], "1");
     assert_eq!(props["Agent"], "anna");
     assert_eq!(props["Queue"], "default");
     match c
@@ -429,8 +429,8 @@ async fn agents_read_only_their_interactions_and_properties_follow_routing() {
         ServerFrame::Released { .. } => {}
         other => panic!("release: {other:?}"),
     }
-    properties_until(&server, &s, &sam_token, "IsOnline false", |p| {
-        p["IsOnline"] == "false"
+    properties_until(&server, &s, &sam_token, "IsOnline 0", |p| {
+        p["IsOnline"] == "0"
     })
     .await;
     server.stop().await;
@@ -458,7 +458,7 @@ async fn an_abandoned_chat_is_stopped_as_stop_abandoned_interaction_says() {
     .await;
     let props = &body["interaction"]["properties"];
     assert_eq!(props["StopReason"], "stop-abandoned-interaction");
-    assert_eq!(props["IsOnline"], "false");
+    assert_eq!(props["IsOnline"], "0");
     server.stop().await;
 }
 
@@ -525,8 +525,8 @@ async fn a_chat_answered_outside_routing_leaves_its_queue_at_the_end() {
         one["interaction"]["properties"]["StopReason"], "done",
         "{one}"
     );
-    let two = properties_until(&server, &s2, &sam_token, "IsOnline false", |p| {
-        p["IsOnline"] == "false"
+    let two = properties_until(&server, &s2, &sam_token, "IsOnline 0", |p| {
+        p["IsOnline"] == "0"
     })
     .await;
     assert_eq!(

@@ -222,3 +222,26 @@ fn position_counts_only_the_chats_ahead_in_the_same_queue() {
     assert_eq!(fx.r.position(&sid("c2")), Some(2));
     assert_eq!(fx.r.position(&sid("x1")), Some(1));
 }
+
+#[test]
+fn position_and_estimate_ignore_chats_whose_customers_left() {
+    // Under `never` a chat abandoned before anyone answered stays in the queue, offline.
+    let mut fx = Fx::with(noticing(0, false), StopAbandoned::Never);
+    for c in ["gone1", "gone2", "live"] {
+        fx.after(1).submit(c);
+    }
+    fx.ended("gone1");
+    fx.ended("gone2");
+    assert_eq!(fx.r.position(&sid("live")), Some(1));
+    // An offline chat still has its own place, counting the live ones ahead of it.
+    assert_eq!(fx.r.position(&sid("gone2")), Some(1));
+    // A chat submitted now enters behind the one live customer only.
+    let e = fx.after(1).submit("next");
+    assert!(e.iter().any(|e| matches!(
+        e,
+        RouteEffect::CustomerNotice {
+            kind: NoticeKind::Position { place: 2, .. },
+            ..
+        }
+    )));
+}
