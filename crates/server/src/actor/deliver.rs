@@ -16,7 +16,6 @@ pub(super) struct Sub {
     pub(super) high_water: Option<EventId>,
 }
 
-
 impl Batches {
     pub(super) fn subscribe(&mut self, s: Subscriber) {
         self.subs

@@ -1,7 +1,7 @@
 //! Replies that wait for their batch to be durable.
 
-use parley_core::{EventId, PartyId};
 use parley_core::view::SessionSnapshot;
+use parley_core::{EventId, PartyId};
 use tokio::sync::oneshot;
 
 use super::{Acked, CmdError, Subscriber};

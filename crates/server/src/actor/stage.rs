@@ -32,7 +32,6 @@ pub(super) struct Batch {
     pub(super) dirty: bool,
 }
 
-
 /// The `file-id` of a `file-uploaded` notice.
 fn uploaded_file_id(event: &Event) -> Option<u64> {
     match &event.body {

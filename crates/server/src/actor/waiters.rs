@@ -14,7 +14,6 @@ pub(super) struct Waiter {
     reply: oneshot::Sender<Result<Refreshed, CmdError>>,
 }
 
-
 impl Batches {
     /// Answers a refresh now, or holds it (long poll) until an event it may see commits.
     pub(super) fn refresh(
@@ -28,11 +27,7 @@ impl Batches {
         let r = self.render(session, &party, from);
         if r.events.is_empty() && wait && !r.chat_ended {
             self.waiters.retain(|w| !w.reply.is_closed());
-            self.waiters.push(Waiter {
-                party,
-                from,
-                reply,
-            });
+            self.waiters.push(Waiter { party, from, reply });
         } else {
             let _ = reply.send(Ok(r));
         }
@@ -53,13 +48,7 @@ impl Batches {
         }
     }
 
-    fn render(
-        &self,
-        session: &Session,
-        party: &PartyId,
-        from: EventId,
-    ) -> Refreshed {
+    fn render(&self, session: &Session, party: &PartyId, from: EventId) -> Refreshed {
         super::refresh::render(session, &self.recent, self.committed, party, from)
     }
-
 }

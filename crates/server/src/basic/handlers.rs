@@ -20,9 +20,9 @@ use super::decode::decode;
 use super::map;
 use super::{Conn, Pending, User};
 use crate::actor::{self, CmdError, Command, FileOp, SessionHandle, Subscriber};
-use parley_core::view::SessionSnapshot;
 use crate::customer::{self, Creator, NewChat};
 use crate::secrets;
+use parley_core::view::SessionSnapshot;
 
 type Reply = Result<Pending, CmdError>;
 

@@ -4,7 +4,9 @@
 
 use parley_core::session::{EndedBy, EndedReason};
 use parley_core::view::{EventView, PartyView, SessionSnapshot, SystemAttributes};
-use parley_core::{AfterAction, ClientVersion, CoreError, EventBody, NoticeType, PartyType, Visibility};
+use parley_core::{
+    AfterAction, ClientVersion, CoreError, EventBody, NoticeType, PartyType, Visibility,
+};
 use parley_proto::basic as wire;
 use serde_json::json;
 

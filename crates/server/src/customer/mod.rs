@@ -15,11 +15,11 @@ pub use login::Login;
 use std::time::Duration;
 
 use parley_core::session::{JoinRequest, SendBody, SendRequest};
+use parley_core::view::SessionSnapshot;
 use parley_core::{
     ClientMsgId, ClientVersion, EventId, KeyHash, PartyId, PartyType, Protocol, Session, SessionId,
     UserData, Visibility,
 };
-use parley_core::view::SessionSnapshot;
 use parley_proto::ErrorCode;
 use parley_store::NewSession;
 use tokio::sync::oneshot;
@@ -269,7 +269,11 @@ impl Caller {
     }
 
     /// Comes back to a session (reload, restart): what was missed after `last`.
-    pub async fn resume(&self, state: &AppState, last: EventId) -> Result<SessionSnapshot, CmdError> {
+    pub async fn resume(
+        &self,
+        state: &AppState,
+        last: EventId,
+    ) -> Result<SessionSnapshot, CmdError> {
         self.call(state, |reply| Command::Resume {
             party: self.party.clone(),
             key: self.key,

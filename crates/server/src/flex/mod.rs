@@ -20,8 +20,8 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::post;
 use axum::{Extension, Json, Router};
 use parley_core::session::SendBody;
-use parley_core::{ClientVersion, EventId};
 use parley_core::view::SessionSnapshot;
+use parley_core::{ClientVersion, EventId};
 use parley_proto::flex::{
     FlexReply, JoinRequest, LoginRequest, LogoutRequest, NotifyRequest, RefreshRequest, SendRequest,
 };
@@ -227,9 +227,7 @@ async fn with_events(
     mut reply: FlexReply,
 ) -> Result<FlexReply, CmdError> {
     if let Some(pos) = position {
-        let r = caller
-            .refresh(state, EventId(pos), Duration::ZERO)
-            .await?;
+        let r = caller.refresh(state, EventId(pos), Duration::ZERO).await?;
         let extra = from_refresh(r);
         reply.events = extra.events;
         reply.next_position = extra.next_position;

@@ -199,9 +199,7 @@ async fn request_chat(
             };
             caller.send(&state, body, None).await?;
         }
-        let refreshed = caller
-            .refresh(&state, EventId(1), Duration::ZERO)
-            .await?;
+        let refreshed = caller.refresh(&state, EventId(1), Duration::ZERO).await?;
         Ok(with_refresh(
             GmsResponse {
                 user_id: Some(party.to_string()),
@@ -321,9 +319,7 @@ async fn operation(
         };
         match position {
             Some(p) => {
-                let r = caller
-                    .refresh(&state, EventId(p), Duration::ZERO)
-                    .await?;
+                let r = caller.refresh(&state, EventId(p), Duration::ZERO).await?;
                 Ok(with_refresh(GmsResponse::default(), r))
             }
             None => Ok(GmsResponse::default()),
