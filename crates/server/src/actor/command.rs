@@ -55,6 +55,8 @@ pub type ConnId = u64;
 
 /// What a session pushes to a connection, as domain values: each front door renders
 /// them in its own wire format.
+// Pushes always travel boxed (`Inbox::push`), so the variants' sizes do not matter.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone, PartialEq)]
 pub enum Push {
     /// An event, projected for the connection's party.
