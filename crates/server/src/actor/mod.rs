@@ -23,6 +23,8 @@ mod refresh;
 mod reply;
 mod session;
 mod stage;
+#[cfg(test)]
+mod tests;
 mod waiters;
 
 pub use command::{
