@@ -30,14 +30,27 @@ pub struct Failed {
     pub error: StoreError,
     /// The job's writes, unapplied (a fenced or conflicting write fails its whole job).
     pub writes: Vec<Write>,
+    /// The pipeline is gone (shutdown), so the job was never tried, and its writes may
+    /// not have come back: nothing may be retried from it.
+    pub stopped: bool,
 }
 
 impl Failed {
+    /// The store refused or failed the job.
+    pub fn store(error: StoreError, writes: Vec<Write>) -> Failed {
+        Failed {
+            error,
+            writes,
+            stopped: false,
+        }
+    }
+
     /// The pipeline is gone (shutdown).
     pub fn stopped(writes: Vec<Write>) -> Failed {
         Failed {
             error: StoreError::Backend("persistence pipeline stopped".into()),
             writes,
+            stopped: true,
         }
     }
 }
@@ -194,20 +207,17 @@ async fn writer(store: AnyStore, mut rx: mpsc::Receiver<Job>, batch_max: usize, 
                     let mine: Vec<Write> = rest.by_ref().take(n).collect();
                     let _ = job.done.send(match first_error {
                         None => Ok(()),
-                        Some(error) => Err(Failed {
-                            error,
-                            writes: mine,
-                        }),
+                        Some(error) => Err(Failed::store(error, mine)),
                     });
                 }
             }
             Err(e) => {
                 let msg = e.to_string();
                 for (job, n) in jobs.drain(..).zip(counts) {
-                    let _ = job.done.send(Err(Failed {
-                        error: StoreError::Backend(msg.clone()),
-                        writes: rest.by_ref().take(n).collect(),
-                    }));
+                    let _ = job.done.send(Err(Failed::store(
+                        StoreError::Backend(msg.clone()),
+                        rest.by_ref().take(n).collect(),
+                    )));
                 }
             }
         }

@@ -115,7 +115,17 @@ impl Batches {
                     "the session moved to another instance; resume it again",
                 ));
             }
-            Err(Failed { error, writes }) => self.failed(session, error, writes),
+            Err(Failed { stopped: true, .. }) => {
+                // The writer is gone: nothing was written and nothing can be, here. The
+                // session stays alive in the store for another instance (or this one,
+                // restarted) to restore; its clients resume there.
+                warn!("transcript writer stopped; handing the session over");
+                self.abandon(CmdError::new(
+                    ErrorCode::Unavailable,
+                    "this instance is stopping; resume the session again",
+                ));
+            }
+            Err(Failed { error, writes, .. }) => self.failed(session, error, writes),
         }
     }
 

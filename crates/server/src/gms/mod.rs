@@ -46,7 +46,11 @@ pub fn routes(state: &AppState) -> Router<AppState> {
     ));
     let mut r = Router::new();
     r = with_slash(r, "/genesys/2/chat/{service}", post(request_chat));
-    r = with_slash(r, "/genesys/2/chat/{service}/{chat_id}/{op}", post(operation));
+    r = with_slash(
+        r,
+        "/genesys/2/chat/{service}/{chat_id}/{op}",
+        post(operation),
+    );
     r = with_slash(
         r,
         "/genesys/2/chat/{service}/{chat_id}/file/limits",

@@ -62,7 +62,7 @@ pub(super) fn commit(job: Job) {
 /// Answers a job: failed with `error`, its writes handed back as the pipeline does.
 pub(super) fn fail(job: Job, error: StoreError) {
     let Job { writes, done } = job;
-    done.send(Err(Failed { error, writes }))
+    done.send(Err(Failed::store(error, writes)))
         .expect("the actor waits for its job");
 }
 

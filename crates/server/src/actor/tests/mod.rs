@@ -233,6 +233,27 @@ async fn a_failed_commit_is_retried_by_default() {
 
 /// A long-polling refresh of a connectionless party with nothing new waits, and is
 /// answered by the commit of a batch with an event it may see (not by its staging).
+/// A job the writer drops unanswered (it stopped) is never retried as an empty job: the
+/// send is not acknowledged, and the session is handed over for restoration.
+#[tokio::test]
+async fn a_job_the_writer_dropped_is_not_acknowledged() {
+    let mut fx = Fixture::new(|c| c.settings.transcript_resend_delay_s = 0).await;
+    let cust = Party::basic("cust", PartyType::Client, 1);
+    let (id, _) = fx.created(&cust).await;
+    let sent = fx.say(&id, &cust, "hello").await;
+    drop(fx.job().await);
+    let e = reply(sent, "the ack")
+        .await
+        .expect_err("nothing was stored");
+    assert_eq!(e.code, ErrorCode::Unavailable);
+    within("the actor to end", async {
+        while fx.sessions.live() > 0 {
+            tokio::time::sleep(std::time::Duration::from_millis(10)).await;
+        }
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn a_long_poll_waits_for_a_committed_event() {
     let mut fx = Fixture::new(|_| {}).await;
