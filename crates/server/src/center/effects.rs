@@ -138,7 +138,7 @@ impl Task {
                         message_type: Some("routing".into()),
                     },
                 };
-                self.to_chat(interaction, ChatOp::Post(post));
+                self.act_on_chat(interaction, ChatOp::Post(post));
             }
             RouteEffect::Requeued {
                 interaction,
@@ -160,7 +160,7 @@ impl Task {
             RouteEffect::CloseInteraction {
                 interaction,
                 reason: _,
-            } => self.to_chat(interaction, ChatOp::Close),
+            } => self.act_on_chat(interaction, ChatOp::Close),
             RouteEffect::StopInteraction { interaction, why } => {
                 self.center.revoke_all(&interaction);
                 let reason = match why {
@@ -182,7 +182,7 @@ impl Task {
     /// out one after another, in the order routing emitted them (the greeting before the
     /// first position, the maximum-wait message before the close), by one task per chat
     /// that ends with the chat; chats do not wait on each other.
-    fn to_chat(&mut self, interaction: SessionId, op: ChatOp) {
+    fn act_on_chat(&mut self, interaction: SessionId, op: ChatOp) {
         let tx = self.notices.entry(interaction.clone()).or_insert_with(|| {
             let (tx, mut rx) = mpsc::unbounded_channel::<ChatOp>();
             let sessions = self.center.sessions.clone();
@@ -229,7 +229,7 @@ impl Task {
     }
 }
 
-/// What routing does to a chat's session, in order (see `Task::to_chat`).
+/// What routing does to a chat's session, in order (see `Task::act_on_chat`).
 pub(super) enum ChatOp {
     /// Post a notice as the strategy's EXTERNAL party.
     Post(ExternalRequest),
