@@ -124,6 +124,7 @@ pub async fn run(
     }
     center::spawn(state.center.clone(), center_mailbox);
     let leases = tokio::spawn(renew_leases(state.clone()));
+    tokio::spawn(state.sessions.clone().adopt_orphans());
     let addr = listener.local_addr()?;
     info!(%addr, instance = %instance.0, "parley listening");
     let app = router::router(state.clone());

@@ -125,6 +125,26 @@ impl TranscriptStore for AnyStore {
             AnyStore::Postgres(s) => s.release_leases(owner).await,
         }
     }
+
+    async fn orphaned_sessions(
+        &self,
+        me: &InstanceId,
+        now: UnixMillis,
+        any_other_owner: bool,
+        after: Option<&SessionId>,
+        limit: u32,
+    ) -> Result<Vec<SessionId>, StoreError> {
+        match self {
+            AnyStore::Sqlite(s) => {
+                s.orphaned_sessions(me, now, any_other_owner, after, limit)
+                    .await
+            }
+            AnyStore::Postgres(s) => {
+                s.orphaned_sessions(me, now, any_other_owner, after, limit)
+                    .await
+            }
+        }
+    }
 }
 
 impl InteractionStore for AnyStore {

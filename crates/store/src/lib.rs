@@ -341,6 +341,20 @@ pub trait TranscriptStore: Send + Sync {
         &self,
         owner: &InstanceId,
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
+
+    /// Live sessions that no live instance holds, for `me` to claim: held by another
+    /// owner whose lease has lapsed at `now` (it died, or released them at shutdown), or
+    /// by any other owner when `any_other_owner` (a single-node store, where any other
+    /// owner is a previous life of this process). In id order after `after`, at most
+    /// `limit`, so a caller pages through them.
+    fn orphaned_sessions(
+        &self,
+        me: &InstanceId,
+        now: UnixMillis,
+        any_other_owner: bool,
+        after: Option<&SessionId>,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<SessionId>, StoreError>> + Send;
 }
 
 /// Interaction records.

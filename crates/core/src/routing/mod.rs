@@ -112,6 +112,17 @@ pub enum RouteInput {
         /// Which queue.
         queue: QueueName,
     },
+    /// A chat that was waiting before a restart or the death of its instance enters its
+    /// queue again: at the place its first submission gave it, with its waiting time
+    /// kept, and without a second greeting.
+    Resubmit {
+        /// The chat.
+        interaction: SessionId,
+        /// Which queue.
+        queue: QueueName,
+        /// When it was first submitted.
+        submitted_at: UnixMillis,
+    },
     /// The agent accepts its offer.
     Accept {
         /// Who.
@@ -242,8 +253,13 @@ impl Router {
             RouteInput::AgentDisconnected { agent } => self.disconnected(now, &agent, &mut out)?,
             RouteInput::AgentReconnected { agent } => self.reconnected(&agent)?,
             RouteInput::Submit { interaction, queue } => {
-                self.submit(now, interaction, queue, &mut out)?
+                self.submit(now, interaction, queue, None, &mut out)?
             }
+            RouteInput::Resubmit {
+                interaction,
+                queue,
+                submitted_at,
+            } => self.submit(now, interaction, queue, Some(submitted_at), &mut out)?,
             RouteInput::Accept { agent, interaction } => {
                 self.accept(now, &agent, &interaction, &mut out)?
             }

@@ -129,11 +129,14 @@ impl Router {
             .is_some_and(|ix| ix.handlers.get(agent) == Some(&Hold::Active))
     }
 
+    /// A chat enters its queue: new (greeted, submitted now), or again after a restart
+    /// (`first_submitted`: placed and timed from its first submission, not greeted).
     pub(super) fn submit(
         &mut self,
         now: UnixMillis,
         sid: SessionId,
         queue: QueueName,
+        first_submitted: Option<UnixMillis>,
         out: &mut Vec<RouteEffect>,
     ) -> Result<(), RouteError> {
         let greeting = self
@@ -144,17 +147,18 @@ impl Router {
         if self.interactions.contains_key(&sid) {
             return Err(RouteError::AlreadySubmitted);
         }
-        if let Some(text) = greeting {
+        if let Some(text) = greeting.filter(|_| first_submitted.is_none()) {
             out.push(RouteEffect::CustomerNotice {
                 interaction: sid.clone(),
                 kind: NoticeKind::Greeting,
                 text,
             });
         }
+        let submitted_at = first_submitted.map_or(now, |t| t.min(now));
         let ix = Interaction {
             id: sid.clone(),
             queue,
-            submitted_at: now,
+            submitted_at,
             online: true,
             waiting: None,
             offer: None,
@@ -164,7 +168,15 @@ impl Router {
             agent_ever_joined: false,
         };
         self.interactions.insert(sid.clone(), ix);
-        self.enqueue(now, &sid, now);
+        self.enqueue(now, &sid, submitted_at);
+        if let Some(w) = self
+            .interactions
+            .get_mut(&sid)
+            .and_then(|ix| ix.waiting.as_mut())
+        {
+            // The wait goes on from the first submission (estimates, maximum wait).
+            w.since = submitted_at;
+        }
         Ok(())
     }
 

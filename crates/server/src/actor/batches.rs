@@ -54,13 +54,15 @@ pub(super) struct Batches {
 }
 
 impl Batches {
-    pub(super) fn new(ctx: Sessions, epoch: Epoch) -> Batches {
+    /// Batches of a session whose events up to `durable` are already stored (a restored
+    /// session's: they are visible to refreshes from the start).
+    pub(super) fn new(ctx: Sessions, epoch: Epoch, durable: EventId) -> Batches {
         Batches {
             ctx,
             epoch,
             subs: Vec::new(),
             recent: VecDeque::new(),
-            committed: EventId(0),
+            committed: durable,
             waiters: Vec::new(),
             staged: Batch::default(),
             inflight: VecDeque::new(),

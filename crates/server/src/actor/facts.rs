@@ -42,6 +42,14 @@ pub enum SessionFact {
         /// What it asked for.
         after_action: parley_core::AfterAction,
     },
+    /// This instance restored the session (a client came back to it, or the orphan
+    /// sweep took it over): routing puts it back in its queue if it was waiting.
+    Restored {
+        /// Which session.
+        interaction: SessionId,
+        /// Its customer's nickname (the first party).
+        customer: String,
+    },
     /// The session is over.
     Ended {
         /// Which session.

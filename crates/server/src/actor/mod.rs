@@ -36,10 +36,11 @@ pub use facts::SessionFact;
 use std::collections::HashMap;
 use std::ops::Deref;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use parley_core::session::{ExternalRequest, Stored, DEFAULT_EXTERNAL_NICKNAME};
 use parley_core::view::SessionSnapshot;
-use parley_core::{Session, SessionId};
+use parley_core::{EventId, Session, SessionId};
 use parley_proto::ErrorCode;
 use parley_store::{AnyStore, Claim, Epoch, HealthStore, InstanceId, NewSession, TranscriptStore};
 use tokio::sync::{mpsc, oneshot};
@@ -168,6 +169,7 @@ impl Sessions {
             self.clone(),
             session,
             Epoch(1),
+            EventId(0),
             effects,
             Some(record),
             creator,
@@ -225,6 +227,10 @@ impl Sessions {
             }
         };
         let epoch = stored.epoch;
+        let durable = stored
+            .events
+            .last()
+            .map_or(stored.last_event_id, |e| e.id.max(stored.last_event_id));
         let (session, effects) = Session::restore(
             Stored {
                 id: stored.id.clone(),
@@ -238,10 +244,75 @@ impl Sessions {
         );
         info!(session_id = %id, epoch = epoch.0, "session restored");
         self.counters.sessions_restored.inc();
-        let handle = session::spawn(self.clone(), session, epoch, effects, None, None);
+        let customer = session.parties().first().map(|p| p.nickname.clone());
+        let handle = session::spawn(self.clone(), session, epoch, durable, effects, None, None);
         self.registry.insert(id.clone(), handle.clone());
         self.counters.sessions_live_set(self.registry.len());
+        let _ = self.facts.send(SessionFact::Restored {
+            interaction: id.clone(),
+            customer: customer.unwrap_or_default(),
+        });
         Ok(handle)
+    }
+}
+
+/// Most orphans read per page of the sweep.
+const ORPHAN_PAGE: u32 = 256;
+
+impl Sessions {
+    /// Takes over, until shutdown, the live sessions that no live instance holds: those
+    /// of an instance that died once its lease lapses, those another released at its
+    /// shutdown, and on a single node those of this process's previous life. Each is
+    /// restored as if a client had come back (so its parties are shown leaving and its
+    /// timers run: one nobody returns to ends by the usual timeouts, and routing puts a
+    /// waiting one back in its queue); nothing stays alive forever without an owner.
+    /// Runs every half lease, at once on start.
+    pub async fn adopt_orphans(self) {
+        if !self.policy.restoration {
+            return;
+        }
+        let period = Duration::from_millis((self.policy.lease_ms / 2).max(500));
+        let mut ticker = tokio::time::interval(period);
+        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                _ = ticker.tick() => {}
+                () = self.shutdown.cancelled() => return,
+            }
+            let mut after: Option<SessionId> = None;
+            loop {
+                let page = self
+                    .store
+                    .orphaned_sessions(
+                        &self.instance,
+                        now(),
+                        self.store.single_node(),
+                        after.as_ref(),
+                        ORPHAN_PAGE,
+                    )
+                    .await;
+                let page = match page {
+                    Ok(p) => p,
+                    Err(e) => {
+                        warn!(error = %e, "could not look for orphaned sessions");
+                        break;
+                    }
+                };
+                for id in &page {
+                    if self.shutdown.is_cancelled() {
+                        return;
+                    }
+                    // Another instance may win the claim: then it holds the session.
+                    if let Err(e) = self.find(id).await {
+                        tracing::debug!(session_id = %id, error = %e.message, "orphan not adopted");
+                    }
+                }
+                if page.len() < ORPHAN_PAGE as usize {
+                    break;
+                }
+                after = page.last().cloned();
+            }
+        }
     }
 }
 

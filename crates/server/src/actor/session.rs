@@ -28,6 +28,7 @@ pub(super) fn spawn(
     ctx: Sessions,
     session: Session,
     epoch: Epoch,
+    durable: EventId,
     initial: Vec<Effect>,
     record: Option<NewSession>,
     creator: Option<Deferred>,
@@ -44,7 +45,7 @@ pub(super) fn spawn(
         async move {
             let _guard = guard;
             let mut actor = Actor {
-                batches: Batches::new(ctx.clone(), epoch),
+                batches: Batches::new(ctx.clone(), epoch, durable),
                 session,
                 ctx,
             };
@@ -263,8 +264,19 @@ impl Actor {
         let Some(key) = key else { return Ok(()) };
         match self.session.check_key(party, key) {
             Ok(()) => {
-                let present = self.session.party(party).is_some_and(|p| p.present);
-                if present {
+                if !self.present(party) {
+                    // A connectionless customer's first request after a restoration
+                    // (restart, crash, failover) re-admits it, as a basic client's resume
+                    // does: the transcript shows it joining again and the request goes on.
+                    // The core refuses any other departure, which stays final.
+                    self.input(
+                        Input::Attach {
+                            party: party.clone(),
+                        },
+                        None,
+                    );
+                }
+                if self.present(party) {
                     let _ = self.session.handle(
                         now(),
                         Input::Touch {
@@ -301,6 +313,10 @@ impl Actor {
             }
             Err(e) => Err(e.into()),
         }
+    }
+
+    fn present(&self, party: &PartyId) -> bool {
+        self.session.party(party).is_some_and(|p| p.present)
     }
 
     fn file(&mut self, party: PartyId, op: FileOp) {

@@ -579,7 +579,7 @@ fn info_reply(
 ) -> Pending {
     async move {
         match rx.await {
-            Ok(Ok(snapshot)) => with_request_id(map::render_snapshot(&snapshot), request_id),
+            Ok(Ok(snapshot)) => with_request_id(map::render_snapshot(snapshot), request_id),
             Ok(Err(e)) => error_frame(request_id, Some(id.as_str()), e),
             Err(_) => ServerFrame::error(
                 request_id,

@@ -102,15 +102,16 @@ pub fn render_system(system: &SystemAttributes) -> serde_json::Value {
 }
 
 /// An event as its viewer sees it (the core's projection already applied the viewer's
-/// rules: version caps, sender-only ids, the resolved sender).
-pub fn render_event(view: &EventView) -> wire::WireEvent {
+/// rules: version caps, sender-only ids, the resolved sender). Takes the view by value:
+/// its text moves into the frame rather than being copied once more per delivery.
+pub fn render_event(view: EventView) -> wire::WireEvent {
     let mut out = wire::WireEvent {
         event_id: view.id.0,
         kind: String::new(),
         utc_time: view.at.0,
         time_shift: view.time_shift,
         user_id: view.from.to_string(),
-        nickname: view.sender.nickname.clone(),
+        nickname: view.sender.nickname,
         party_type: wire_party_type(view.sender.party_type),
         visibility: wire_visibility(view.visibility),
         receiver_id: view.receiver.as_ref().map(ToString::to_string),
@@ -124,10 +125,10 @@ pub fn render_event(view: &EventView) -> wire::WireEvent {
         asker_id: None,
         client_message_id: None,
     };
-    match &view.body {
+    match view.body {
         EventBody::NewParty { user_data, .. } => {
             out.kind = "newParty".into();
-            out.user_data = Some(user_data.clone());
+            out.user_data = Some(user_data);
         }
         EventBody::PartyLeft {
             reason,
@@ -138,10 +139,10 @@ pub fn render_event(view: &EventView) -> wire::WireEvent {
             out.kind = "partyLeft".into();
             out.reason = Some(wire::LeftReason {
                 code: reason.code(),
-                name: reason_name(*reason),
+                name: reason_name(reason),
             });
-            out.after_action = Some(wire_after_action(*after_action));
-            out.text = text.clone();
+            out.after_action = Some(wire_after_action(after_action));
+            out.text = text;
             out.asker_id = asker.as_ref().map(ToString::to_string);
         }
         EventBody::Message {
@@ -150,8 +151,8 @@ pub fn render_event(view: &EventView) -> wire::WireEvent {
             client_msg_id,
         } => {
             out.kind = "message".into();
-            out.text = Some(text.clone());
-            out.message_type = message_type.clone();
+            out.text = Some(text);
+            out.message_type = message_type;
             out.client_message_id = client_msg_id.as_ref().map(ToString::to_string);
         }
         EventBody::Notice {
@@ -161,9 +162,9 @@ pub fn render_event(view: &EventView) -> wire::WireEvent {
             client_msg_id,
         } => {
             out.kind = "notice".into();
-            out.notice_type = Some(notice_type_name(*notice_type));
-            out.text = text.clone();
-            out.user_data = (!user_data.is_empty()).then(|| user_data.clone());
+            out.notice_type = Some(notice_type_name(notice_type));
+            out.text = text;
+            out.user_data = (!user_data.is_empty()).then_some(user_data);
             out.client_message_id = client_msg_id.as_ref().map(ToString::to_string);
         }
     }
@@ -182,7 +183,7 @@ pub fn render_party(p: &PartyView) -> wire::WireParty {
 }
 
 /// The `sessionInfo` frame of a snapshot (a reply: the caller sets `request_id`).
-pub fn render_snapshot(snap: &SessionSnapshot) -> wire::ServerFrame {
+pub fn render_snapshot(snap: SessionSnapshot) -> wire::ServerFrame {
     wire::ServerFrame::SessionInfo {
         request_id: None,
         session_id: snap.session_id.to_string(),
@@ -191,12 +192,12 @@ pub fn render_snapshot(snap: &SessionSnapshot) -> wire::ServerFrame {
         session_password: snap.password.as_ref().map(|p| p.expose().to_owned()),
         monitored: snap.monitored,
         parties: snap.parties.iter().map(render_party).collect(),
-        events: snap.events.iter().map(render_event).collect(),
+        events: snap.events.into_iter().map(render_event).collect(),
     }
 }
 
 /// What a session pushes, as a frame.
-pub fn render_push(push: &Push) -> wire::ServerFrame {
+pub fn render_push(push: Push) -> wire::ServerFrame {
     match push {
         Push::Event { session, event } => wire::ServerFrame::Event {
             session_id: session.to_string(),
@@ -209,7 +210,7 @@ pub fn render_push(push: &Push) -> wire::ServerFrame {
         } => wire::ServerFrame::TranscriptSaved {
             session_id: session.to_string(),
             last_event_id: last_event_id.0,
-            result: if *saved { "save" } else { "ucs-save-fail" }.into(),
+            result: if saved { "save" } else { "ucs-save-fail" }.into(),
         },
         Push::SessionOver {
             session,
@@ -217,7 +218,7 @@ pub fn render_push(push: &Push) -> wire::ServerFrame {
             reason,
         } => wire::ServerFrame::SessionOver {
             session_id: session.to_string(),
-            end: session_end(*by, *reason),
+            end: session_end(by, reason),
         },
     }
 }

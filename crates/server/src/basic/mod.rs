@@ -210,10 +210,10 @@ async fn write_loop(
                 let Some(frame) = frame else { break };
                 // Everything already queued goes out with one flush (one write syscall for
                 // a burst of frames instead of one per frame).
-                let mut ok = feed(&mut sink, &frame).await;
+                let mut ok = feed(&mut sink, frame).await;
                 while ok {
                     match rx.try_recv() {
-                        Ok(more) => ok = feed(&mut sink, &more).await,
+                        Ok(more) => ok = feed(&mut sink, more).await,
                         Err(_) => break,
                     }
                 }
@@ -248,10 +248,10 @@ async fn write_loop(
 
 /// Encodes a frame (rendering a push) into the sink's buffer without flushing; false when
 /// the socket failed.
-async fn feed(sink: &mut futures::stream::SplitSink<WebSocket, Message>, out: &Out) -> bool {
+async fn feed(sink: &mut futures::stream::SplitSink<WebSocket, Message>, out: Out) -> bool {
     let text = match out {
-        Out::Frame(frame) => serde_json::to_string(frame),
-        Out::Push(push) => serde_json::to_string(&map::render_push(push)),
+        Out::Frame(frame) => serde_json::to_string(&frame),
+        Out::Push(push) => serde_json::to_string(&map::render_push(*push)),
     };
     match text {
         Ok(text) => sink.feed(Message::Text(text.into())).await.is_ok(),

@@ -292,6 +292,7 @@ pub(super) fn fact_webhook(center: &Center, fact: &SessionFact) {
             serde_json::json!({"partyId": party.to_string(), "nickname": nickname,
                                "partyType": party_type, "reason": reason}),
         ),
+        SessionFact::Restored { .. } => return,
         SessionFact::Ended { interaction, end } => match serde_json::to_value(end) {
             Ok(end) => (WebhookKind::Ended, interaction, end),
             Err(e) => {

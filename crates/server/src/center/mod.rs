@@ -13,6 +13,7 @@ pub mod directory;
 mod effects;
 mod gauges;
 mod properties;
+mod resume;
 mod task;
 mod views;
 

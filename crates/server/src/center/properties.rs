@@ -78,14 +78,18 @@ fn props<const N: usize>(pairs: [(&str, String); N]) -> UserData {
     pairs.into_iter().map(|(k, v)| (k.to_owned(), v)).collect()
 }
 
-/// A chat was submitted.
-pub(super) fn submitted(center: &Center, chat: &Submitted) {
+/// A chat was submitted (again, after a restart, when `first_submitted`: its first
+/// submission time is kept).
+pub(super) fn submitted(center: &Center, chat: &Submitted, first_submitted: Option<UnixMillis>) {
     let mut set = props([
         ("ChatServerAppName", APP_NAME.to_owned()),
         ("IsOnline", "1".to_owned()),
         ("Queue", chat.queue.to_string()),
         ("RoutingState", "queued".to_owned()),
-        ("SubmittedAt", now().0.to_string()),
+        (
+            "SubmittedAt",
+            first_submitted.unwrap_or_else(now).0.to_string(),
+        ),
     ]);
     if let Some(p) = &chat.password {
         set.insert("ChatServerSessionPassword".into(), p.clone());

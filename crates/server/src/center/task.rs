@@ -12,7 +12,7 @@ use parley_core::routing::{
     AgentId, MaxWait, MaxWaitAction, QueueName, QueueSettings, RouteInput, Router, RouterSettings,
 };
 use parley_core::session::EndedAgent;
-use parley_core::{PartyId, SessionId, UserData};
+use parley_core::{PartyId, SessionId, UnixMillis, UserData};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
@@ -48,6 +48,8 @@ pub(crate) enum Msg {
     },
     /// A new chat.
     Submit(Box<Submitted>),
+    /// A chat that was waiting before a restart or a failover, first submitted then.
+    Resubmit(Box<Submitted>, UnixMillis),
     /// A desktop connected (after `hello`): reply with its `welcome`.
     Connect {
         profile: Box<AgentProfile>,
@@ -235,7 +237,8 @@ impl Task {
                 }
                 let _ = reply.send(result);
             }
-            Msg::Submit(chat) => self.submit(*chat),
+            Msg::Submit(chat) => self.submit(*chat, None),
+            Msg::Resubmit(chat, at) => self.submit(*chat, Some(at)),
             Msg::Connect {
                 profile,
                 desk,
@@ -303,16 +306,21 @@ impl Task {
         Ok(())
     }
 
-    fn submit(&mut self, chat: Submitted) {
+    /// A chat enters routing: new, or again (`first_submitted`) after a restart or a
+    /// failover, keeping its place and waiting time.
+    fn submit(&mut self, chat: Submitted, first_submitted: Option<UnixMillis>) {
         let id = chat.interaction.clone();
-        super::properties::submitted(&self.center, &chat);
+        if self.router.interaction(&id).is_some() {
+            return; // already routed here (restored twice, or never left)
+        }
+        super::properties::submitted(&self.center, &chat, first_submitted);
         self.center.webhooks.emit(crate::webhooks::WebhookEvent {
             kind: crate::webhooks::WebhookKind::Submitted,
             interaction_id: id.clone(),
             at: now(),
             data: serde_json::json!({
                 "queue": chat.queue.as_str(),
-                "reason": "new",
+                "reason": if first_submitted.is_some() { "restored" } else { "new" },
                 "tenant": chat.tenant,
                 "subject": chat.subject,
                 "userData": chat.user_data,
@@ -333,10 +341,18 @@ impl Task {
             debug!(session_id = %id, "routing disabled: the chat waits for an external router");
             return;
         }
-        if let Err(e) = self.route(RouteInput::Submit {
-            interaction: id.clone(),
-            queue,
-        }) {
+        let input = match first_submitted {
+            None => RouteInput::Submit {
+                interaction: id.clone(),
+                queue,
+            },
+            Some(submitted_at) => RouteInput::Resubmit {
+                interaction: id.clone(),
+                queue,
+                submitted_at,
+            },
+        };
+        if let Err(e) = self.route(input) {
             info!(session_id = %id, error = %e, "chat not routed");
         }
     }
@@ -380,6 +396,16 @@ impl Task {
                     interaction,
                     after_action,
                 });
+            }
+            SessionFact::Restored {
+                interaction,
+                customer,
+            } => {
+                if self.center.config.routing.enabled
+                    && self.router.interaction(&interaction).is_none()
+                {
+                    super::resume::resubmit_if_waiting(&self.center, interaction, customer);
+                }
             }
             SessionFact::Ended { interaction, end } => {
                 // Nobody reads notices any more: the chat's poster ends.

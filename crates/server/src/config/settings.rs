@@ -106,9 +106,10 @@ config_section! {
         #[option("ws-ping-interval", Int(0..=3600, "seconds"), default = 20)]
         pub ws_ping_interval_s: u64,
 
-        /// Seconds an instance's lease on a session lasts without renewal. When an instance dies,
-        /// another one may take its sessions over after this long.
-        #[option("session-lease-timeout", Int(5..=3600, "seconds"), default = 30,
+        /// Seconds an instance's lease on a session lasts without renewal (it renews every
+        /// third of it). When an instance dies, another one takes its sessions over after
+        /// this long, so it bounds how long their customers wait on a failover.
+        #[option("session-lease-timeout", Int(2..=3600, "seconds"), default = 5,
             group = "several instances, persistence, shutdown")]
         pub session_lease_timeout_s: u64,
 

@@ -105,7 +105,7 @@ fn from_snapshot(snap: SessionSnapshot) -> FlexReply {
         session_password: snap.password.map(|p| p.expose().to_owned()),
         next_position: Some(snap.last_event_id.0 + 1),
         parties: Some(snap.parties.iter().map(map::render_party).collect()),
-        events: Some(snap.events.iter().map(map::render_event).collect()),
+        events: Some(snap.events.into_iter().map(map::render_event).collect()),
         chat_ended: Some(false),
         ..FlexReply::ok()
     }
@@ -113,7 +113,7 @@ fn from_snapshot(snap: SessionSnapshot) -> FlexReply {
 
 fn from_refresh(r: Refreshed) -> FlexReply {
     FlexReply {
-        events: Some(r.events.iter().map(map::render_event).collect()),
+        events: Some(r.events.into_iter().map(map::render_event).collect()),
         next_position: Some(r.next_position),
         chat_ended: Some(r.chat_ended),
         ..FlexReply::ok()

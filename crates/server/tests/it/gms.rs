@@ -29,6 +29,11 @@ pub fn service_url(server: &TestServer, service: &str) -> String {
     format!("http://{}/genesys/2/chat/{service}", server.addr)
 }
 
+/// The default service root on the server at `addr`.
+pub fn service_url_at(addr: std::net::SocketAddr) -> String {
+    format!("http://{addr}/genesys/2/chat/{SERVICE}")
+}
+
 /// Asserts a v2 error envelope: the HTTP status, `statusCode` 1 and `errors[0].code`.
 #[track_caller]
 pub fn assert_error(status: u16, body: &Value, want_status: u16, want_code: u64) {
@@ -69,16 +74,21 @@ pub struct Gms {
 impl Gms {
     /// Requests a chat with `pairs`; returns status and body.
     pub async fn request(server: &TestServer, pairs: &[(&str, &str)]) -> (u16, Value) {
-        post_form(
-            &reqwest::Client::new(),
-            &service_url(server, SERVICE),
-            pairs,
-        )
-        .await
+        Gms::request_at(server.addr, pairs).await
+    }
+
+    /// Requests a chat from the server at `addr`.
+    pub async fn request_at(addr: std::net::SocketAddr, pairs: &[(&str, &str)]) -> (u16, Value) {
+        post_form(&reqwest::Client::new(), &service_url_at(addr), pairs).await
     }
 
     /// The customer a successful request-chat reply describes.
     pub fn from_reply(server: &TestServer, r: &Value) -> Gms {
+        Gms::from_reply_at(server.addr, r)
+    }
+
+    /// The customer a successful request-chat reply of the server at `addr` describes.
+    pub fn from_reply_at(addr: std::net::SocketAddr, r: &Value) -> Gms {
         let s = |k: &str| {
             r[k].as_str()
                 .unwrap_or_else(|| panic!("`{k}` missing: {r}"))
@@ -86,7 +96,7 @@ impl Gms {
         };
         Gms {
             http: reqwest::Client::new(),
-            base: service_url(server, SERVICE),
+            base: service_url_at(addr),
             user_id: s("userId"),
             secure_key: s("secureKey"),
             chat_id: s("chatId"),
@@ -757,4 +767,24 @@ async fn agent_notices_a_supervisor_and_the_agent_leaving_map_to_v2_types() {
          chatEnded true (and the events it has not seen yet); it gets an error instead: {r}"
     );
     server.stop().await;
+}
+
+/// Real GMS v2 clients address the service and chat URLs with a trailing slash; GMS
+/// accepts both forms, and so does Parley.
+#[tokio::test]
+async fn every_v2_path_also_answers_with_a_trailing_slash() {
+    let server = TestServer::start(|_| {}).await;
+    let http = reqwest::Client::new();
+    let root = service_url(&server, SERVICE);
+    let (s, r) = post_form(&http, &format!("{root}/"), &[("nickname", "Pat")]).await;
+    assert_eq!((s, r["statusCode"].as_i64()), (200, Some(0)), "{r}");
+    let mut gms = Gms::from_reply(&server, &r);
+    let mut pairs = gms.auth();
+    pairs.push(("message", "hello"));
+    let (s, r) = post_form(&http, &format!("{}/", gms.url("send")), &pairs).await;
+    assert_eq!((s, r["statusCode"].as_i64()), (200, Some(0)), "{r}");
+    let (s, r) = post_form(&http, &format!("{}/", gms.url("file/limits")), &gms.auth()).await;
+    assert_eq!((s, r["statusCode"].as_i64()), (200, Some(0)), "{r}");
+    let texts: Vec<Value> = gms.refresh().await;
+    assert!(texts.iter().any(|m| m["text"] == "hello"));
 }

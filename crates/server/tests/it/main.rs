@@ -18,6 +18,7 @@ mod esp;
 mod files;
 mod flex;
 mod gms;
+mod ha;
 mod logs;
 mod routing;
 mod routing_webhooks;

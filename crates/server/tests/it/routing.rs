@@ -535,3 +535,69 @@ async fn a_chat_answered_outside_routing_leaves_its_queue_at_the_end() {
     );
     server.stop().await;
 }
+
+/// A waiting customer sees the greeting before its place in the queue, every time: the
+/// strategy's notices to one chat are posted in the order routing emits them.
+#[tokio::test]
+async fn the_greeting_comes_before_the_first_position_notice() {
+    let server = start(QueueConfig {
+        greeting: "Welcome!".into(),
+        position_notices: true,
+        ..QueueConfig::default()
+    })
+    .await;
+    for name in ["Ann", "Ben", "Cy", "Di", "Ed"] {
+        let (mut c, _s) = customer(&server, name).await;
+        let first = c
+            .event_where(|e| e.kind == "message" && e.nickname == "System")
+            .await;
+        assert_eq!(
+            first.text.as_deref(),
+            Some("Welcome!"),
+            "{name}: the greeting first"
+        );
+        let second = c
+            .event_where(|e| e.kind == "message" && e.nickname == "System")
+            .await;
+        assert!(
+            second.text.as_deref().is_some_and(|t| t.contains("number")),
+            "{name}: then the position: {second:?}"
+        );
+    }
+    server.stop().await;
+}
+
+/// Chats waiting in a queue when the server restarts are still waiting after it, in the
+/// same order, and are offered to the first agent who becomes ready, first in line
+/// first. Nobody needs to come back to them first: the restarted server adopts the
+/// sessions its previous life held, and routing puts the waiting ones back in line.
+#[tokio::test]
+async fn chats_waiting_across_a_restart_are_offered_afterwards_in_order() {
+    let dir = tempfile::tempdir().unwrap();
+    let server =
+        TestServer::start_in(dir.path(), |c| desk::center(c, QueueConfig::default())).await;
+    let (c1, s1) = customer(&server, "Ann").await;
+    let (c2, s2) = customer(&server, "Ben").await;
+    // Both are queued (their properties say so) before the restart.
+    let sam_token = token(server.addr, "sam").await;
+    for s in [&s1, &s2] {
+        properties_until(&server, s, &sam_token, "queued", |p| {
+            p["RoutingState"] == "queued"
+        })
+        .await;
+    }
+    drop((c1, c2));
+    server.stop().await;
+
+    let server =
+        TestServer::start_in(dir.path(), |c| desk::center(c, QueueConfig::default())).await;
+    let (mut anna, anna_token) = ready(&server, "anna").await;
+    let first = anna.offer().await;
+    assert_eq!(first["interactionId"], s1.as_str(), "first in line first");
+    anna.accept(&s1).await;
+    let mut a = agent_client(server.addr, &anna_token, "AGENT").await;
+    a.join(&s1, "ALL", json!({})).await;
+    let (mut bob, _) = ready(&server, "bob").await;
+    assert_eq!(bob.offer().await["interactionId"], s2.as_str());
+    server.stop().await;
+}

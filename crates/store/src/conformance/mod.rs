@@ -49,6 +49,7 @@ pub async fn run_all<S: Store>(store: &S) {
     ownership::claim_of_closed_and_unknown(store, &run).await;
     ownership::renew_and_release_leases(store, &run).await;
     ownership::concurrent_claims_have_one_winner(store, &run).await;
+    ownership::orphans_are_live_sessions_nobody_holds(store, &run).await;
     documents::documents_round_trip_and_delete(store, &run).await;
     documents::user_data_updates_merge(store, &run).await;
     contacts::contacts_are_found_each_way(store, &run).await;

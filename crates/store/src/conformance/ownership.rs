@@ -289,3 +289,67 @@ pub(super) async fn concurrent_claims_have_one_winner<S: Store>(store: &S, run: 
         "{check}: one claim, one epoch"
     );
 }
+
+/// Every orphan the store lists after `after`, paging as the server's sweep does.
+async fn all_orphans<S: Store>(
+    store: &S,
+    me: &InstanceId,
+    now: i64,
+    any_other_owner: bool,
+) -> Vec<SessionId> {
+    let mut out: Vec<SessionId> = Vec::new();
+    loop {
+        let page = store
+            .orphaned_sessions(me, UnixMillis(now), any_other_owner, out.last(), 500)
+            .await
+            .expect("orphaned sessions");
+        let done = page.len() < 500;
+        assert!(
+            page.windows(2).all(|w| w[0] < w[1]),
+            "orphans come in id order"
+        );
+        out.extend(page);
+        if done {
+            return out;
+        }
+    }
+}
+
+pub(super) async fn orphans_are_live_sessions_nobody_holds<S: Store>(store: &S, run: &Run) {
+    let check = "orphaned sessions";
+    let (me, dead, live) = (run.owner(), run.owner(), run.owner());
+    let [lapsed, held, mine, closed, released] = [
+        run.session(),
+        run.session(),
+        run.session(),
+        run.session(),
+        run.session(),
+    ];
+    create(store, &lapsed, &dead, T0 + 1_000).await;
+    create(store, &held, &live, T0 + 60_000).await;
+    create(store, &mine, &me, T0 + 1_000).await;
+    create(store, &closed, &dead, T0 + 1_000).await;
+    create(store, &released, &live, T0 + 60_000).await;
+    commit_ok(store, vec![close(&closed, FIRST, vec![], 0)], check).await;
+    let _ = store.release_leases(&live).await;
+    // `held` is `live`'s too, and released with it: take it back.
+    claimed(claim(store, &held, &live, T0, true).await, check);
+
+    let found = all_orphans(store, &me, T0 + 5_000, false).await;
+    let has = |id: &SessionId| found.contains(id);
+    assert!(has(&lapsed), "{check}: a lapsed lease is an orphan");
+    assert!(has(&released), "{check}: a released lease is an orphan");
+    assert!(!has(&held), "{check}: a held lease is not");
+    assert!(!has(&mine), "{check}: my own session is not");
+    assert!(!has(&closed), "{check}: a closed session is not");
+
+    let single = all_orphans(store, &me, T0 + 5_000, true).await;
+    assert!(
+        single.contains(&held) && !single.contains(&mine),
+        "{check}: on one node every other owner's live session is an orphan"
+    );
+    // A claim takes the orphan out of the list.
+    claimed(claim(store, &lapsed, &me, T0 + 5_000, false).await, check);
+    let after = all_orphans(store, &me, T0 + 5_000, false).await;
+    assert!(!after.contains(&lapsed), "{check}: claimed");
+}

@@ -104,6 +104,9 @@ const CLAIM: &str = "UPDATE sessions SET owner = $1, lease_until = $2, epoch = e
 
 const CLAIM_REFUSED: &str = "SELECT state, owner FROM sessions WHERE id = $1";
 
+const ORPHANS: &str = "SELECT id FROM sessions WHERE state = 'alive' AND owner <> $1 \
+     AND ($2 OR lease_until <= $3) AND id > $4 ORDER BY id LIMIT $5";
+
 const RENEW: &str = "UPDATE sessions SET lease_until = $1 WHERE owner = $2 AND state = 'alive'";
 
 impl TranscriptStore for PgStore {
@@ -179,6 +182,31 @@ impl TranscriptStore for PgStore {
             .execute(&self.pool)
             .await?;
         Ok(done.rows_affected())
+    }
+
+    async fn orphaned_sessions(
+        &self,
+        me: &InstanceId,
+        now: UnixMillis,
+        any_other_owner: bool,
+        after: Option<&SessionId>,
+        limit: u32,
+    ) -> Result<Vec<SessionId>, StoreError> {
+        let ids: Vec<(String,)> = sqlx::query_as(ORPHANS)
+            .bind(&me.0)
+            .bind(any_other_owner)
+            .bind(now.0)
+            .bind(after.map_or("", SessionId::as_str))
+            .bind(i64::from(limit))
+            .fetch_all(&self.pool)
+            .await?;
+        ids.into_iter()
+            .map(|(id,)| {
+                id.parse().map_err(|_| {
+                    StoreError::Backend(format!("stored session id {id:?} is malformed"))
+                })
+            })
+            .collect()
     }
 
     async fn release_leases(&self, owner: &InstanceId) -> Result<u64, StoreError> {

@@ -245,3 +245,27 @@ fn position_and_estimate_ignore_chats_whose_customers_left() {
         }
     )));
 }
+
+#[test]
+fn a_resubmitted_chat_keeps_its_place_and_wait_and_is_not_greeted_again() {
+    let mut fx = Fx::with_sales(QueueSettings {
+        greeting: Some("Welcome!".into()),
+        ..max_wait(60_000, MaxWaitAction::KeepWaiting)
+    });
+    fx.after(10_000).submit("newer");
+    // "older" waited since T0, before a restart; it comes back 20 s later.
+    let e = fx.after(10_000).ok(RouteInput::Resubmit {
+        interaction: sid("older"),
+        queue: qn("sales"),
+        submitted_at: T0,
+    });
+    assert!(notices(&e).is_empty(), "no second greeting: {e:?}");
+    assert_eq!(
+        fx.r.position(&sid("older")),
+        Some(1),
+        "ahead of the newer chat"
+    );
+    assert_eq!(fx.r.position(&sid("newer")), Some(2));
+    // Its maximum wait counts from T0: due at T0 + 60 s, not 60 s from now.
+    assert_eq!(fx.r.next_deadline(), Some(T0.plus_ms(60_000)));
+}

@@ -387,3 +387,29 @@ impl Chat {
         }
     }
 }
+
+/// A fresh, empty PostgreSQL database on the server `PARLEY_TEST_POSTGRES_URL` names, for
+/// tests that run several instances on one database (each test its own, so no other
+/// test's sessions are orphans to adopt). `None` when the variable is unset.
+pub async fn postgres_database(prefix: &str) -> Option<String> {
+    use sqlx::Connection;
+    let url = std::env::var("PARLEY_TEST_POSTGRES_URL").ok()?;
+    let mut conn = sqlx::PgConnection::connect(&url)
+        .await
+        .expect("connect to PARLEY_TEST_POSTGRES_URL");
+    let name = format!(
+        "{prefix}_{}_{}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_nanos()
+            % 1_000_000_000
+    );
+    sqlx::query(&format!("CREATE DATABASE {name}"))
+        .execute(&mut conn)
+        .await
+        .expect("create a test database");
+    let (server, _) = url.rsplit_once('/').expect("a database URL");
+    Some(format!("{server}/{name}"))
+}
