@@ -44,7 +44,7 @@ use std::time::Duration;
 
 use anyhow::Context;
 use axum::serve::ListenerExt;
-use parley_store::{InstanceId, TranscriptStore};
+use parley_store::{HealthStore, InstanceId, TranscriptStore};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -168,8 +168,13 @@ pub async fn run(
 }
 
 /// Keeps this instance's claim on its live sessions (N+1 HA: a peer restores a session
-/// only after its owner's lease has lapsed).
+/// only after its owner's lease has lapsed). A single-node store (SQLite) has no peer:
+/// its claims and orphan sweeps ignore leases, so renewing them would only take the one
+/// writer away from the transcript's group commit.
 async fn renew_leases(state: AppState) {
+    if state.store.single_node() {
+        return;
+    }
     let period = Duration::from_millis((state.policy.lease_ms / 3).max(1000));
     let mut ticker = tokio::time::interval(period);
     loop {

@@ -58,6 +58,7 @@ async fn main() -> anyhow::Result<()> {
                 .context("invalid configuration")?;
             parley_server::telemetry::init();
             raise_nofile_limit();
+            ignore_hangup();
             let listener = tokio::net::TcpListener::bind(config.server.listen)
                 .await
                 .with_context(|| format!("while binding {}", config.server.listen))?;
@@ -105,6 +106,20 @@ fn raise_nofile_limit() {
     match rlimit::increase_nofile_limit(u64::MAX) {
         Ok(limit) => tracing::info!(limit, "open files limit (soft RLIMIT_NOFILE)"),
         Err(e) => tracing::warn!(error = %e, "cannot raise the open files limit (RLIMIT_NOFILE)"),
+    }
+}
+
+/// SIGHUP (a closed terminal, an operator's habit of "reload") must not end the process,
+/// as its default action would: it is logged and otherwise ignored. Configuration reload
+/// is not supported yet.
+fn ignore_hangup() {
+    #[cfg(unix)]
+    if let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
+        tokio::spawn(async move {
+            while hup.recv().await.is_some() {
+                tracing::info!("SIGHUP received: ignored (the configuration is read at start)");
+            }
+        });
     }
 }
 

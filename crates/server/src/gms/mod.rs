@@ -329,7 +329,14 @@ async fn operation(
             }
         };
         if let Some(body) = body {
-            caller.send(&state, body, None).await?;
+            // Parley's extension: a client that may retry a send whose reply it lost (a
+            // crash, a timeout) names it with `clientMessageId`, and a retry is not stored
+            // twice (docs/gms-v2.md).
+            let client_id = matches!(op.as_str(), "send" | "refresh")
+                .then(|| form.get("clientMessageId"))
+                .flatten()
+                .filter(|id| !id.is_empty());
+            caller.send(&state, body, client_id).await?;
         }
         // A refresh always returns events (from position 1 when none is given).
         let position = if op == "refresh" {

@@ -328,3 +328,45 @@ async fn a_gms_chat_fails_over_to_another_instance_on_postgres() {
     check_gms_transcript(&gms, "on B").await;
     agent_sees_line_after_resume(b.addr, &agent, &gms.chat_id, "on B").await;
 }
+
+/// SIGHUP must not end the process (its default action would).
+#[tokio::test]
+async fn sighup_does_not_end_the_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut p = ServerProcess::start(&config(""), dir.path(), &[]).await;
+    p.signal("HUP");
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(p.running(), "still running after SIGHUP");
+    let (status, _) = crate::common::get_json(p.addr, "/healthz").await;
+    assert_eq!(status, 200);
+}
+
+/// A GMS send whose reply was lost (a crash, a timeout) and that the client retries with
+/// the same `clientMessageId` (Parley's extension) is stored once, across a restart too.
+#[tokio::test]
+async fn a_retried_gms_send_with_a_client_message_id_is_stored_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = config("");
+    let mut a = ServerProcess::start(&config, dir.path(), &[]).await;
+    let (mut gms, _agent) = gms_chat(a.addr).await;
+    let once = [("message", "pay now"), ("clientMessageId", "m-42")];
+    let (s, r) = gms.op("send", &once).await;
+    assert_eq!((s, r["statusCode"].as_i64()), (200, Some(0)), "{r}");
+    a.kill9();
+    let b = ServerProcess::start(&config, dir.path(), &[]).await;
+    gms.base = crate::gms::service_url_at(b.addr);
+    let (s, r) = gms.op("send", &once).await;
+    assert_eq!(
+        (s, r["statusCode"].as_i64()),
+        (200, Some(0)),
+        "the retry is accepted: {r}"
+    );
+    let (_, r) = gms.op("refresh", &[("transcriptPosition", "1")]).await;
+    let n = r["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|m| m["text"] == "pay now")
+        .count();
+    assert_eq!(n, 1, "stored once");
+}

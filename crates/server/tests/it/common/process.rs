@@ -73,6 +73,20 @@ impl ServerProcess {
         let _ = self.child.wait();
     }
 
+    /// Sends a signal (`HUP`, `TERM`, ...) to the process this test started.
+    pub fn signal(&self, name: &str) {
+        let pid = self.child.id().to_string();
+        let ok = Command::new("kill")
+            .args([&format!("-{name}"), &pid])
+            .status();
+        assert!(ok.is_ok_and(|s| s.success()), "kill -{name}");
+    }
+
+    /// Whether the process is still running.
+    pub fn running(&mut self) -> bool {
+        matches!(self.child.try_wait(), Ok(None))
+    }
+
     /// SIGTERM, then wait for a clean exit.
     pub fn terminate(&mut self) -> std::process::ExitStatus {
         let pid = self.child.id().to_string();
