@@ -329,3 +329,13 @@ impl InteractionRow {
         })
     }
 }
+
+/// Session ids read back from the store (an orphan sweep's page).
+pub(crate) fn session_ids(rows: Vec<(String,)>) -> Result<Vec<SessionId>, StoreError> {
+    rows.into_iter()
+        .map(|(id,)| {
+            id.parse()
+                .map_err(|_| StoreError::Backend(format!("stored session id {id:?} is malformed")))
+        })
+        .collect()
+}

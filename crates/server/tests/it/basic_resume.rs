@@ -17,10 +17,26 @@ pub async fn reconnect(
     session: &str,
     last: u64,
 ) -> (Client, SessionInfo) {
+    reconnect_as(addr, "CLIENT", nickname, user_id, key, session, last).await
+}
+
+/// Reconnects as the same user of `party_type` (staff present the API key) and resumes
+/// `session` after `last`.
+pub async fn reconnect_as(
+    addr: std::net::SocketAddr,
+    party_type: &str,
+    nickname: &str,
+    user_id: &str,
+    key: &str,
+    session: &str,
+    last: u64,
+) -> (Client, SessionInfo) {
     let mut c = Client::connect(addr).await;
-    let r = c
-        .call(json!({"type": "register", "nickname": nickname, "partyType": "CLIENT", "clientVersion": 106, "resume": {"userId": user_id, "secureKey": key}}))
-        .await;
+    let mut register = json!({"type": "register", "nickname": nickname, "partyType": party_type, "clientVersion": 106, "resume": {"userId": user_id, "secureKey": key}});
+    if party_type != "CLIENT" {
+        register["credentials"] = json!({"apiKey": crate::common::API_KEY});
+    }
+    let r = c.call(register).await;
     match r {
         ServerFrame::Registered {
             user_id: u,

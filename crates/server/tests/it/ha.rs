@@ -8,11 +8,10 @@
 use std::net::SocketAddr;
 use std::time::{Duration, Instant};
 
-use parley_proto::basic::ServerFrame;
 use serde_json::{json, Value};
 
 use crate::common::process::ServerProcess;
-use crate::common::{Client, SessionInfo, API_KEY};
+use crate::common::{Client, API_KEY};
 use crate::gms::{post_form, Gms};
 
 /// How many lines the customer sends before the crash.
@@ -28,30 +27,6 @@ async fn agent_joins(addr: SocketAddr, session: &str) -> Client {
     agent.register("Alex", "AGENT", 106).await;
     agent.join(session, "ALL", json!({})).await;
     agent
-}
-
-/// The agent's connection comes back after the crash: it registers again with its
-/// identity and resumes the session from the last event it had.
-async fn agent_resumes(
-    addr: SocketAddr,
-    agent: &Client,
-    session: &str,
-    last: u64,
-) -> (Client, SessionInfo) {
-    let mut c = Client::connect(addr).await;
-    let r = c
-        .call(
-            json!({"type": "register", "nickname": "Alex", "partyType": "AGENT",
-                     "clientVersion": 106, "credentials": {"apiKey": API_KEY},
-                     "resume": {"userId": agent.user_id, "secureKey": agent.secure_key}}),
-        )
-        .await;
-    assert!(matches!(r, ServerFrame::Registered { .. }), "{r:?}");
-    let info = SessionInfo::from(
-        c.call(json!({"type": "resume", "sessionId": session, "lastEventId": last}))
-            .await,
-    );
-    (c, info)
 }
 
 /// A GMS v2 customer on `addr` who has sent `LINES` acknowledged lines to an agent.
@@ -132,7 +107,16 @@ async fn check_gms_transcript(gms: &Gms, last_line: &str) {
 
 /// After the crash the agent comes back and sees the customer's new line.
 async fn agent_sees_line_after_resume(addr: SocketAddr, agent: &Client, session: &str, line: &str) {
-    let (mut agent, info) = agent_resumes(addr, agent, session, 0).await;
+    let (mut agent, info) = crate::basic_resume::reconnect_as(
+        addr,
+        "AGENT",
+        "Alex",
+        &agent.user_id,
+        &agent.secure_key,
+        session,
+        0,
+    )
+    .await;
     let mut seen = info
         .events
         .iter()

@@ -200,13 +200,7 @@ impl TranscriptStore for PgStore {
             .bind(i64::from(limit))
             .fetch_all(&self.pool)
             .await?;
-        ids.into_iter()
-            .map(|(id,)| {
-                id.parse().map_err(|_| {
-                    StoreError::Backend(format!("stored session id {id:?} is malformed"))
-                })
-            })
-            .collect()
+        codec::session_ids(ids)
     }
 
     async fn release_leases(&self, owner: &InstanceId) -> Result<u64, StoreError> {

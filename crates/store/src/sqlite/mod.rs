@@ -226,13 +226,7 @@ impl TranscriptStore for SqliteStore {
             .bind(i64::from(limit))
             .fetch_all(&self.reader)
             .await?;
-        ids.into_iter()
-            .map(|(id,)| {
-                id.parse().map_err(|_| {
-                    StoreError::Backend(format!("stored session id {id:?} is malformed"))
-                })
-            })
-            .collect()
+        codec::session_ids(ids)
     }
 
     async fn release_leases(&self, owner: &InstanceId) -> Result<u64, StoreError> {
