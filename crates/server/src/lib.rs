@@ -26,6 +26,7 @@ pub mod clock;
 pub mod config;
 pub mod counters;
 pub mod customer;
+pub mod drain;
 pub mod esp;
 pub mod flex;
 pub mod gms;
@@ -116,6 +117,7 @@ pub async fn run(
         shutdown: token.clone(),
         tracker,
         center,
+        drain: Arc::new(drain::Drain::default()),
     });
     if state.config.security.api_keys.is_empty() {
         warn!(
@@ -125,6 +127,7 @@ pub async fn run(
     center::spawn(state.center.clone(), center_mailbox);
     let leases = tokio::spawn(renew_leases(state.clone()));
     tokio::spawn(state.sessions.clone().adopt_orphans());
+    tokio::spawn(finish_drain(state.clone()));
     let addr = listener.local_addr()?;
     info!(%addr, instance = %instance.0, "parley listening");
     let app = router::router(state.clone());
@@ -165,6 +168,37 @@ pub async fn run(
         Err(e) => warn!(error = %e, "could not release leases"),
     }
     Ok(())
+}
+
+/// Once the instance is draining, ends it when its last session has ended, or when
+/// `drain-timeout` has passed (the graceful shutdown then releases the leases, and the
+/// other instances restore the sessions left, as after any graceful shutdown).
+async fn finish_drain(state: AppState) {
+    let limit = Duration::from_secs(state.config.settings.drain_timeout_s);
+    let mut ticker = tokio::time::interval(Duration::from_millis(250));
+    loop {
+        tokio::select! {
+            _ = ticker.tick() => {}
+            () = state.shutdown.cancelled() => return,
+        }
+        let Some(since) = state.drain.since() else {
+            continue;
+        };
+        let left = state.sessions.live();
+        if left == 0 {
+            info!("drained: no session left; stopping");
+            state.shutdown.cancel();
+            return;
+        }
+        if !limit.is_zero() && since.elapsed() >= limit {
+            warn!(
+                sessions = left,
+                "drain-timeout reached: handing the sessions left to the other instances"
+            );
+            state.shutdown.cancel();
+            return;
+        }
+    }
 }
 
 /// Keeps this instance's claim on its live sessions (N+1 HA: a peer restores a session

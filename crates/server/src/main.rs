@@ -42,6 +42,14 @@ enum Cmd {
     /// Read a password from standard input (one line) and print its argon2id hash, for
     /// `password-hash` in an [agents.<login>] section.
     HashPassword,
+    /// Put a running instance in draining: it refuses new sessions and exits once its
+    /// current sessions have ended (or after [settings] drain-timeout). The admin key is
+    /// read from standard input (one line), never from the command line.
+    Drain {
+        /// The instance's base URL.
+        #[arg(long, value_name = "URL", default_value = "http://127.0.0.1:8080")]
+        url: String,
+    },
 }
 
 #[tokio::main]
@@ -67,7 +75,33 @@ async fn main() -> anyhow::Result<()> {
             parley_server::run(config, listener, shutdown_signal()).await
         }
         Cmd::HashPassword => hash_password(),
+        Cmd::Drain { url } => drain(&url).await,
     }
+}
+
+/// `parley drain`: `POST /admin/v1/drain` with the admin key; prints the instance's answer.
+async fn drain(url: &str) -> anyhow::Result<()> {
+    let mut key = String::new();
+    std::io::stdin()
+        .lock()
+        .read_line(&mut key)
+        .context("while reading the admin key from standard input")?;
+    if key.trim().is_empty() {
+        anyhow::bail!("give one of the instance's [security] admin-api-keys on standard input");
+    }
+    let resp = reqwest::Client::new()
+        .post(format!("{}/admin/v1/drain", url.trim_end_matches('/')))
+        .bearer_auth(key.trim())
+        .send()
+        .await
+        .with_context(|| format!("while calling {url}"))?;
+    let status = resp.status();
+    let body = resp.text().await.unwrap_or_default();
+    if !status.is_success() {
+        anyhow::bail!("{url} answered {status}: {body}");
+    }
+    println!("{body}");
+    Ok(())
 }
 
 /// `parley hash-password`: one line from stdin (without its line ending) → the argon2id

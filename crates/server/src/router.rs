@@ -4,7 +4,7 @@
 //! `[web] cors-allowed-origins`, since the widget runs on the customers' own sites.
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderValue, Method};
+use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
@@ -40,14 +40,24 @@ pub fn router(state: AppState) -> Router {
 }
 
 /// Counts the refused and failed HTTP requests of the customer front doors (the basic
-/// protocol counts its error frames itself).
+/// protocol counts its error frames itself), and tells a client refused with 503 (a
+/// draining instance, a session moving to another instance) when to try again.
 async fn count_errors(State(state): State<AppState>, req: Request, next: Next) -> Response {
-    let resp = next.run(req).await;
+    let mut resp = next.run(req).await;
     if resp.status().is_client_error() || resp.status().is_server_error() {
         state.counters.request_errors.inc();
     }
+    if resp.status() == StatusCode::SERVICE_UNAVAILABLE {
+        resp.headers_mut()
+            .entry(header::RETRY_AFTER)
+            .or_insert(HeaderValue::from_static(RETRY_AFTER_S));
+    }
     resp
 }
+
+/// Seconds a refused customer request waits before trying again (about a lease period:
+/// by then another instance holds the session or takes new chats).
+const RETRY_AFTER_S: &str = "5";
 
 /// Customer endpoints take no cookies (identity is in the request), so allowing other
 /// origins exposes nothing a page could not already send.

@@ -12,6 +12,7 @@ use crate::actor::Sessions;
 use crate::center::Center;
 use crate::config::Config;
 use crate::counters::Counters;
+use crate::drain::Drain;
 use crate::policy::Policy;
 
 /// Shared by every connection.
@@ -35,4 +36,6 @@ pub struct Shared {
     pub tracker: TaskTracker,
     /// Routing, agents, webhooks.
     pub center: Arc<Center>,
+    /// Whether the instance is draining.
+    pub drain: Arc<Drain>,
 }

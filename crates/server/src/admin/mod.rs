@@ -12,6 +12,7 @@
 
 mod agents;
 mod contacts;
+mod drain;
 mod error;
 mod interactions;
 mod render;
@@ -55,6 +56,10 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/admin/v1/interactions/{id}",
             get(interactions::get_interaction),
+        )
+        .route(
+            "/admin/v1/drain",
+            get(drain::get_drain).post(drain::start_drain),
         )
         .layer(DefaultBodyLimit::max(MAX_BODY))
 }

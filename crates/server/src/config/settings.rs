@@ -122,6 +122,13 @@ config_section! {
         #[option("shutdown-timeout", Int(1..=600, "seconds"), default = 10)]
         pub shutdown_timeout_s: u64,
 
+        /// Parley's own. Seconds a draining instance (`POST /admin/v1/drain`, `parley
+        /// drain`) waits for its sessions to finish before it hands the rest to the other
+        /// instances (they restore them, as after a graceful shutdown) and exits. 0 = wait
+        /// for the last session however long it takes.
+        #[option("drain-timeout", Int(0..=604800, "seconds"), default = 3600)]
+        pub drain_timeout_s: u64,
+
         /// How many leading characters of each chat message are printed in the log (after masking,
         /// at trace level). 0 = none.
         #[option("message-log-print-size", Int(0..=7000, "characters"), default = 0,

@@ -89,6 +89,12 @@ pub fn create_session(
     creator: Creator,
     chat: NewChat,
 ) -> Result<Created, CmdError> {
+    if state.drain.is_draining() {
+        return Err(CmdError::new(
+            ErrorCode::Unavailable,
+            "this instance is draining: start the chat again (another instance takes it)",
+        ));
+    }
     let (tenant, endpoint) = resolve_endpoint(&state.config, chat.endpoint.as_deref());
     let queue = state
         .config

@@ -18,10 +18,10 @@ pub async fn get_healthz() -> impl IntoResponse {
 
 /// `GET /readyz` — the process can serve: its store answers and it is not shutting down.
 pub async fn get_readyz(State(state): State<AppState>) -> impl IntoResponse {
-    if state.shutdown.is_cancelled() {
+    if state.shutdown.is_cancelled() || state.drain.is_draining() {
         return (
             StatusCode::SERVICE_UNAVAILABLE,
-            Json(json!({ "status": "draining" })),
+            Json(json!({ "status": "draining", "sessions": state.sessions.live() })),
         );
     }
     match state.store.ping().await {
@@ -39,6 +39,7 @@ pub async fn get_readyz(State(state): State<AppState>) -> impl IntoResponse {
 /// `GET /counters` — cumulative KPI counters and current gauges (`sessions`, `conns`).
 pub async fn get_counters(State(state): State<AppState>) -> impl IntoResponse {
     Json(CountersView {
+        draining: state.drain.is_draining(),
         counters: state.counters.snapshot(),
         routing: state.center.gauges.snapshot(),
         webhooks: state.center.webhooks.stats(),
@@ -49,6 +50,8 @@ pub async fn get_counters(State(state): State<AppState>) -> impl IntoResponse {
 /// and webhook delivery counters each in their own object.
 #[derive(serde::Serialize)]
 struct CountersView {
+    /// The instance refuses new sessions and stops once its last one ends.
+    draining: bool,
     #[serde(flatten)]
     counters: crate::counters::CountersSnapshot,
     routing: crate::center::RoutingSnapshot,

@@ -4,6 +4,7 @@
 
 mod common;
 mod desk;
+mod drain;
 
 mod admin_api;
 mod agent_files;

@@ -87,6 +87,13 @@ impl TestServer {
         }
     }
 
+    /// Waits until `run` returns by itself (a drained instance), without asking it to.
+    pub async fn finished(mut self) {
+        if let Some(t) = self.task.take() {
+            t.await.expect("server task").expect("server ran cleanly");
+        }
+    }
+
     /// A WebSocket client connected to `/basic`.
     pub async fn client(&self) -> Client {
         Client::connect(self.addr).await
