@@ -172,6 +172,16 @@ const POSTGRES: Sql = sql!("::json", "queues::text AS queues", "login COLLATE \"
 
 const DELETE: &str = "DELETE FROM agents WHERE login = $1";
 
+// Login tokens: the same statements in both dialects.
+const TOKEN_INSERT: &str = "INSERT INTO agent_tokens (digest, login, expires_at) \
+     VALUES ($1, $2, $3) ON CONFLICT (digest) DO UPDATE SET login = excluded.login, \
+     expires_at = excluded.expires_at";
+const TOKENS_EXPIRED: &str = "DELETE FROM agent_tokens WHERE expires_at <= $1";
+const TOKEN_BY_DIGEST: &str =
+    "SELECT login, expires_at FROM agent_tokens WHERE digest = $1 AND expires_at > $2";
+const TOKEN_DELETE: &str = "DELETE FROM agent_tokens WHERE digest = $1";
+const TOKENS_OF_LOGIN: &str = "DELETE FROM agent_tokens WHERE login = $1";
+
 /// An `agents` row as read.
 #[derive(sqlx::FromRow)]
 struct AgentRow {
@@ -247,6 +257,63 @@ macro_rules! agent_store {
                     .execute(&self.$writer)
                     .await?;
                 Ok(done.rows_affected() > 0)
+            }
+
+            async fn insert_agent_token(
+                &self,
+                digest: &str,
+                login: &AgentId,
+                expires_at: UnixMillis,
+                now: UnixMillis,
+            ) -> Result<(), StoreError> {
+                let mut tx = self.$writer.begin().await?;
+                sqlx::query(TOKENS_EXPIRED)
+                    .bind(now.0)
+                    .execute(&mut *tx)
+                    .await?;
+                sqlx::query(TOKEN_INSERT)
+                    .bind(digest)
+                    .bind(login.as_str())
+                    .bind(expires_at.0)
+                    .execute(&mut *tx)
+                    .await?;
+                tx.commit().await?;
+                Ok(())
+            }
+
+            async fn agent_token(
+                &self,
+                digest: &str,
+                now: UnixMillis,
+            ) -> Result<Option<(AgentId, UnixMillis)>, StoreError> {
+                let row: Option<(String, i64)> = sqlx::query_as(TOKEN_BY_DIGEST)
+                    .bind(digest)
+                    .bind(now.0)
+                    .fetch_optional(&self.$reader)
+                    .await?;
+                row.map(|(login, expires)| {
+                    let login = login.parse().map_err(|e| {
+                        StoreError::Backend(format!("corrupt agent token row: {e}"))
+                    })?;
+                    Ok((login, UnixMillis(expires)))
+                })
+                .transpose()
+            }
+
+            async fn delete_agent_token(&self, digest: &str) -> Result<bool, StoreError> {
+                let done = sqlx::query(TOKEN_DELETE)
+                    .bind(digest)
+                    .execute(&self.$writer)
+                    .await?;
+                Ok(done.rows_affected() > 0)
+            }
+
+            async fn delete_agent_tokens(&self, login: &AgentId) -> Result<u64, StoreError> {
+                let done = sqlx::query(TOKENS_OF_LOGIN)
+                    .bind(login.as_str())
+                    .execute(&self.$writer)
+                    .await?;
+                Ok(done.rows_affected())
             }
         }
     };

@@ -323,6 +323,32 @@ impl AgentStore for AnyStore {
     async fn delete_agent(&self, login: &AgentId) -> Result<bool, StoreError> {
         delegate!(self.delete_agent(login))
     }
+
+    async fn insert_agent_token(
+        &self,
+        digest: &str,
+        login: &AgentId,
+        expires_at: UnixMillis,
+        now: UnixMillis,
+    ) -> Result<(), StoreError> {
+        delegate!(self.insert_agent_token(digest, login, expires_at, now))
+    }
+
+    async fn agent_token(
+        &self,
+        digest: &str,
+        now: UnixMillis,
+    ) -> Result<Option<(AgentId, UnixMillis)>, StoreError> {
+        delegate!(self.agent_token(digest, now))
+    }
+
+    async fn delete_agent_token(&self, digest: &str) -> Result<bool, StoreError> {
+        delegate!(self.delete_agent_token(digest))
+    }
+
+    async fn delete_agent_tokens(&self, login: &AgentId) -> Result<u64, StoreError> {
+        delegate!(self.delete_agent_tokens(login))
+    }
 }
 
 impl HealthStore for AnyStore {

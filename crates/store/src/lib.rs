@@ -572,6 +572,36 @@ pub trait AgentStore: Send + Sync {
         &self,
         login: &AgentId,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Keeps a desktop login token, by the hex SHA-256 digest of the token (never the
+    /// token), so that every instance honours it until `expires_at`. Expired tokens are
+    /// forgotten in the same call.
+    fn insert_agent_token(
+        &self,
+        digest: &str,
+        login: &AgentId,
+        expires_at: UnixMillis,
+        now: UnixMillis,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The agent and expiry of a token digest that has not expired at `now`.
+    fn agent_token(
+        &self,
+        digest: &str,
+        now: UnixMillis,
+    ) -> impl Future<Output = Result<Option<(AgentId, UnixMillis)>, StoreError>> + Send;
+
+    /// Forgets one token; true when it was kept.
+    fn delete_agent_token(
+        &self,
+        digest: &str,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// Forgets every token of an agent (new password, agent removed); how many.
+    fn delete_agent_tokens(
+        &self,
+        login: &AgentId,
+    ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
 /// Liveness of the backend.

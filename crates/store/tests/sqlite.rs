@@ -95,7 +95,11 @@ async fn migrates_an_empty_database() {
             .fetch_all(&mut conn)
             .await
             .expect("migrations table");
-    assert_eq!(versions, [1, 2, 3, 4, 5], "migrated to the latest version");
+    assert_eq!(
+        versions,
+        [1, 2, 3, 4, 5, 6],
+        "migrated to the latest version"
+    );
     let tables: Vec<String> = sqlx::query_scalar(
         "SELECT name FROM sqlite_master WHERE type IN ('table', 'index') \
          AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx%' ORDER BY name",

@@ -101,6 +101,14 @@ pub enum RouteEffect {
         /// The accepted offer's kind.
         kind: OfferKind,
     },
+    /// The agent holds again a chat it was handling before a restart or a failover
+    /// (`RouteInput::Reattach`): let it back into the session and tell its desktop.
+    Reattached {
+        /// Who.
+        agent: AgentId,
+        /// Which chat.
+        interaction: SessionId,
+    },
     /// A transfer or conference invitation was rejected, timed out or withdrawn.
     InviteFailed {
         /// Which chat.

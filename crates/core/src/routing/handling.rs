@@ -11,6 +11,42 @@ use crate::ids::{SessionId, UnixMillis};
 use crate::party::{AfterAction, Visibility};
 
 impl Router {
+    /// See [`super::RouteInput::Reattach`].
+    pub(super) fn reattach(
+        &mut self,
+        sid: SessionId,
+        queue: QueueName,
+        submitted_at: UnixMillis,
+        agent: AgentId,
+        out: &mut Vec<RouteEffect>,
+    ) -> Result<(), RouteError> {
+        if self.queue_settings(&queue).is_none() {
+            return Err(RouteError::UnknownQueue);
+        }
+        if self.interactions.contains_key(&sid) {
+            return Err(RouteError::AlreadySubmitted);
+        }
+        self.logged_in_mut(&agent)?.chats.insert(sid.clone());
+        let ix = Interaction {
+            id: sid.clone(),
+            queue,
+            submitted_at,
+            online: true,
+            waiting: None,
+            offer: None,
+            handlers: [(agent.clone(), Hold::Active)].into(),
+            supervisors: Default::default(),
+            tried: Default::default(),
+            agent_ever_joined: true,
+        };
+        self.interactions.insert(sid.clone(), ix);
+        out.push(RouteEffect::Reattached {
+            agent,
+            interaction: sid,
+        });
+        Ok(())
+    }
+
     /// The chat, if it is still going on.
     fn online(&self, sid: &SessionId) -> Result<&Interaction, RouteError> {
         let ix = self

@@ -123,6 +123,21 @@ pub enum RouteInput {
         /// When it was first submitted.
         submitted_at: UnixMillis,
     },
+    /// A chat an agent was handling when its instance stopped or died, restored on this
+    /// instance: the agent (logged in here first by the shell, disconnected until its
+    /// desktop comes) holds it again. Not a new assignment: no wait sample, no offer. If
+    /// the desktop never comes, the disconnect grace puts the chat back in its queue, as
+    /// for any desktop that dropped.
+    Reattach {
+        /// The chat.
+        interaction: SessionId,
+        /// Its queue.
+        queue: QueueName,
+        /// When it was first submitted.
+        submitted_at: UnixMillis,
+        /// The agent that was handling it.
+        agent: AgentId,
+    },
     /// The agent accepts its offer.
     Accept {
         /// Who.
@@ -260,6 +275,12 @@ impl Router {
                 queue,
                 submitted_at,
             } => self.submit(now, interaction, queue, Some(submitted_at), &mut out)?,
+            RouteInput::Reattach {
+                interaction,
+                queue,
+                submitted_at,
+                agent,
+            } => self.reattach(interaction, queue, submitted_at, agent, &mut out)?,
             RouteInput::Accept { agent, interaction } => {
                 self.accept(now, &agent, &interaction, &mut out)?
             }

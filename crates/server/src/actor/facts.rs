@@ -43,12 +43,17 @@ pub enum SessionFact {
         after_action: parley_core::AfterAction,
     },
     /// This instance restored the session (a client came back to it, or the orphan
-    /// sweep took it over): routing puts it back in its queue if it was waiting.
+    /// sweep took it over): routing puts it back in its queue if it was waiting, or
+    /// gives it back to the agent that was in it.
     Restored {
         /// Which session.
         interaction: SessionId,
         /// Its customer's nickname (the first party).
         customer: String,
+        /// The logins of the visible human agents that were in the chat when its
+        /// previous owner stopped (the restoration marked them gone), in join order: the
+        /// transcript, durable with every acknowledged line, says who was handling it.
+        agents: Vec<String>,
     },
     /// The session is over.
     Ended {

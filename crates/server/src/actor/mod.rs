@@ -38,9 +38,9 @@ use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use parley_core::session::{ExternalRequest, Stored, DEFAULT_EXTERNAL_NICKNAME};
+use parley_core::session::{Effect, ExternalRequest, Stored, DEFAULT_EXTERNAL_NICKNAME};
 use parley_core::view::SessionSnapshot;
-use parley_core::{EventId, Session, SessionId};
+use parley_core::{EventBody, EventId, LeftReason, Session, SessionId, Visibility};
 use parley_proto::ErrorCode;
 use parley_store::{AnyStore, Claim, Epoch, HealthStore, InstanceId, NewSession, TranscriptStore};
 use tokio::sync::{mpsc, oneshot};
@@ -245,15 +245,41 @@ impl Sessions {
         info!(session_id = %id, epoch = epoch.0, "session restored");
         self.counters.sessions_restored.inc();
         let customer = session.parties().first().map(|p| p.nickname.clone());
+        let agents = agents_marked_gone(&session, &effects);
         let handle = session::spawn(self.clone(), session, epoch, durable, effects, None, None);
         self.registry.insert(id.clone(), handle.clone());
         self.counters.sessions_live_set(self.registry.len());
         let _ = self.facts.send(SessionFact::Restored {
             interaction: id.clone(),
             customer: customer.unwrap_or_default(),
+            agents,
         });
         Ok(handle)
     }
+}
+
+/// The logins of the visible human agents a restoration marked gone (see
+/// `SessionFact::Restored`).
+fn agents_marked_gone(session: &Session, effects: &[Effect]) -> Vec<String> {
+    effects
+        .iter()
+        .filter_map(|e| match e {
+            Effect::Emit { event, .. }
+                if matches!(
+                    event.body,
+                    EventBody::PartyLeft {
+                        reason: LeftReason::Restoration,
+                        ..
+                    }
+                ) =>
+            {
+                session.party(&event.from)
+            }
+            _ => None,
+        })
+        .filter(|p| p.is_visible_agent() && p.visibility == Visibility::All)
+        .filter_map(|p| p.person_id.clone())
+        .collect()
 }
 
 /// Most orphans read per page of the sweep.

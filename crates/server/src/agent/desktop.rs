@@ -96,7 +96,7 @@ async fn run(state: AppState, socket: WebSocket, conn: u64) {
                 let rid = req.request_id();
                 match (&me, req) {
                     (None, DesktopRequest::Hello { token, .. }) => {
-                        let Some(profile) = state.center.directory.authenticate(&token) else {
+                        let Some(profile) = state.center.directory.authenticate(&token).await else {
                             let _ = tx.try_send(DesktopEvent::error(rid, "unauthorized", "bad or expired token"));
                             break;
                         };

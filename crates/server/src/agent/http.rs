@@ -129,20 +129,25 @@ fn bearer(headers: &HeaderMap) -> Option<&str> {
 }
 
 /// The agent behind the request's token.
-fn authenticate(state: &AppState, headers: &HeaderMap) -> Result<AgentProfile, Box<Response>> {
-    bearer(headers)
-        .and_then(|t| state.center.directory.authenticate(t))
-        .ok_or_else(|| {
-            Box::new(refuse(
-                StatusCode::UNAUTHORIZED,
-                "unauthorized",
-                "send Authorization: Bearer <token> from /agent/v1/login",
-            ))
-        })
+async fn authenticate(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<AgentProfile, Box<Response>> {
+    let profile = match bearer(headers) {
+        Some(t) => state.center.directory.authenticate(t).await,
+        None => None,
+    };
+    profile.ok_or_else(|| {
+        Box::new(refuse(
+            StatusCode::UNAUTHORIZED,
+            "unauthorized",
+            "send Authorization: Bearer <token> from /agent/v1/login",
+        ))
+    })
 }
 
 async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
-    let profile = match authenticate(&state, &headers) {
+    let profile = match authenticate(&state, &headers).await {
         Ok(p) => p,
         Err(r) => return *r,
     };
@@ -152,7 +157,7 @@ async fn logout(State(state): State<AppState>, headers: HeaderMap) -> Response {
     // Refused only if the agent was not logged in to routing: fine either way.
     let _ = state.center.route(logout).await;
     if let Some(t) = bearer(&headers) {
-        state.center.directory.revoke(t);
+        state.center.directory.revoke(t).await;
     }
     info!(agent = %profile.login, "agent logged out");
     StatusCode::NO_CONTENT.into_response()
@@ -163,7 +168,7 @@ async fn interaction(
     headers: HeaderMap,
     Path(id): Path<String>,
 ) -> Response {
-    let profile = match authenticate(&state, &headers) {
+    let profile = match authenticate(&state, &headers).await {
         Ok(p) => p,
         Err(r) => return *r,
     };

@@ -68,14 +68,17 @@ impl Conn {
                 credentials,
                 resume,
                 ..
-            } => self.register(
-                request_id,
-                nickname,
-                party_type,
-                client_version,
-                credentials,
-                resume,
-            ),
+            } => {
+                self.register(
+                    request_id,
+                    nickname,
+                    party_type,
+                    client_version,
+                    credentials,
+                    resume,
+                )
+                .await
+            }
             ClientFrame::CreateSession {
                 user_data,
                 subject,
@@ -197,7 +200,7 @@ impl Conn {
     }
 
     /// `register`: who this connection is.
-    fn register(
+    async fn register(
         &mut self,
         request_id: Option<u64>,
         nickname: String,
@@ -215,7 +218,7 @@ impl Conn {
         let version = map::client_version(client_version)?;
         let party_type = map::party_type(party_type);
         let agent = match credentials.as_ref().and_then(|c| c.agent_token.as_deref()) {
-            Some(token) => Some(self.directory_agent(token, party_type)?),
+            Some(token) => Some(self.directory_agent(token, party_type).await?),
             None => None,
         };
         let nickname = match &agent {
@@ -283,7 +286,7 @@ impl Conn {
 
     /// The directory agent a login token belongs to, if it may register as `party_type`
     /// (agents as `AGENT`; supervisors as `SUPERVISOR` or `AGENT`).
-    fn directory_agent(
+    async fn directory_agent(
         &self,
         token: &str,
         party_type: PartyType,
@@ -293,6 +296,7 @@ impl Conn {
             .center
             .directory
             .authenticate(token)
+            .await
             .ok_or_else(|| CmdError::new(ErrorCode::Unauthorized, "bad or expired agentToken"))?;
         let allowed = match profile.role {
             crate::config::Role::Agent => party_type == PartyType::Agent,

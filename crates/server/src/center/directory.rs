@@ -259,9 +259,20 @@ impl Directory {
         let profile = AgentProfile::of(&record);
         lock(&self.profiles).insert(record.login.clone(), profile.clone());
         let token = crate::secrets::new_agent_token();
+        let digest = tokens::digest(&token);
+        let lifetime_ms = i64::try_from(self.lifetime.as_millis()).unwrap_or(i64::MAX);
+        let wall = now_ms();
+        self.store
+            .insert_agent_token(
+                &tokens::digest_hex(&digest),
+                &record.login,
+                parley_core::UnixMillis(wall.0.saturating_add(lifetime_ms)),
+                wall,
+            )
+            .await?;
         let now = Instant::now();
         lock(&self.tokens).insert(
-            &token,
+            digest,
             record.login,
             tokens::expiry(now, self.lifetime),
             now,
@@ -316,15 +327,75 @@ impl Directory {
     }
 
     /// The agent a live token belongs to (`None` once it expired, was revoked, or its
-    /// agent was removed).
-    pub fn authenticate(&self, token: &str) -> Option<AgentProfile> {
-        let login = lock(&self.tokens).get(token, Instant::now())?;
+    /// agent was removed), on any instance: the cache answers, and the store when the
+    /// cache does not know the token or last asked more than `tokens::REVALIDATE` ago
+    /// (the agent's profile is read again with it, so a change made through another
+    /// instance shows). If the store cannot answer, a token this instance knew stays
+    /// good: a database hiccup does not log agents out.
+    pub async fn authenticate(&self, token: &str) -> Option<AgentProfile> {
+        if token.is_empty() || token.len() > tokens::MAX_TOKEN_LEN {
+            return None;
+        }
+        let digest = tokens::digest(token);
+        let cached = lock(&self.tokens).get(&digest, Instant::now());
+        let login = match cached {
+            tokens::Cached::Fresh(login) => login,
+            tokens::Cached::Stale(_) | tokens::Cached::Unknown => {
+                match self.confirm(digest).await {
+                    Ok(Some(login)) => login,
+                    Ok(None) => {
+                        lock(&self.tokens).remove(&digest);
+                        return None;
+                    }
+                    Err(e) => {
+                        warn!(error = %e, "could not check an agent token in the store");
+                        match cached {
+                            tokens::Cached::Stale(login) => login,
+                            _ => return None,
+                        }
+                    }
+                }
+            }
+        };
         lock(&self.profiles).get(&login).cloned()
     }
 
-    /// Ends a token.
-    pub fn revoke(&self, token: &str) {
-        lock(&self.tokens).remove(token);
+    /// Asks the store about a token and caches its answer, with the agent's profile.
+    async fn confirm(&self, digest: tokens::Digest32) -> Result<Option<AgentId>, StoreError> {
+        let wall = now_ms();
+        let Some((login, expires_at)) = self
+            .store
+            .agent_token(&tokens::digest_hex(&digest), wall)
+            .await?
+        else {
+            return Ok(None);
+        };
+        let Some(record) = self.store.agent(&login).await? else {
+            return Ok(None);
+        };
+        lock(&self.profiles).insert(login.clone(), AgentProfile::of(&record));
+        let now = Instant::now();
+        let left = u64::try_from(expires_at.0.saturating_sub(wall.0)).unwrap_or(0);
+        let expires = tokens::expiry(now, Duration::from_millis(left));
+        lock(&self.tokens).insert(digest, login.clone(), expires, now);
+        Ok(Some(login))
+    }
+
+    /// Ends a token, on every instance (others stop honouring it within
+    /// `tokens::REVALIDATE`).
+    pub async fn revoke(&self, token: &str) {
+        if token.len() > tokens::MAX_TOKEN_LEN {
+            return;
+        }
+        let digest = tokens::digest(token);
+        lock(&self.tokens).remove(&digest);
+        if let Err(e) = self
+            .store
+            .delete_agent_token(&tokens::digest_hex(&digest))
+            .await
+        {
+            warn!(error = %e, "could not revoke an agent token in the store");
+        }
     }
 
     /// How long a new token lives.
@@ -354,6 +425,7 @@ impl Directory {
         self.store.upsert_agent(record).await?;
         if before.is_some_and(|b| b.password_hash != record.password_hash) {
             lock(&self.tokens).remove_login(&record.login);
+            self.store.delete_agent_tokens(&record.login).await?;
         }
         let profile = AgentProfile::of(record);
         lock(&self.profiles).insert(record.login.clone(), profile.clone());
@@ -362,6 +434,7 @@ impl Directory {
 
     /// Removes an agent and revokes its tokens; false when there was none.
     pub async fn remove(&self, login: &AgentId) -> Result<bool, StoreError> {
+        self.store.delete_agent_tokens(login).await?;
         let removed = self.store.delete_agent(login).await?;
         lock(&self.profiles).remove(login);
         lock(&self.tokens).remove_login(login);

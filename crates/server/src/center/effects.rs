@@ -70,6 +70,13 @@ impl Task {
                     serde_json::json!({"agent": agent.as_str()}),
                 );
             }
+            RouteEffect::Reattached { agent, interaction } => {
+                self.center.grant(&agent, &interaction, Visibility::All);
+                let chat = views::chat(&self.router, &self.chats, &interaction, &agent);
+                if let Some(chat) = chat {
+                    self.tell(&agent, DesktopEvent::Assigned(chat));
+                }
+            }
             RouteEffect::InviteFailed {
                 interaction,
                 invitee,

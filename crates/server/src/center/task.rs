@@ -50,6 +50,8 @@ pub(crate) enum Msg {
     Submit(Box<Submitted>),
     /// A chat that was waiting before a restart or a failover, first submitted then.
     Resubmit(Box<Submitted>, UnixMillis),
+    /// A chat this agent was handling before a restart or a failover.
+    Reattach(Box<Submitted>, UnixMillis, AgentId),
     /// A desktop connected (after `hello`): reply with its `welcome`.
     Connect {
         profile: Box<AgentProfile>,
@@ -239,6 +241,7 @@ impl Task {
             }
             Msg::Submit(chat) => self.submit(*chat, None),
             Msg::Resubmit(chat, at) => self.submit(*chat, Some(at)),
+            Msg::Reattach(chat, at, agent) => self.reattach(*chat, at, agent),
             Msg::Connect {
                 profile,
                 desk,
@@ -308,7 +311,7 @@ impl Task {
 
     /// A chat enters routing: new, or again (`first_submitted`) after a restart or a
     /// failover, keeping its place and waiting time.
-    fn submit(&mut self, chat: Submitted, first_submitted: Option<UnixMillis>) {
+    pub(super) fn submit(&mut self, chat: Submitted, first_submitted: Option<UnixMillis>) {
         let id = chat.interaction.clone();
         if self.router.interaction(&id).is_some() {
             return; // already routed here (restored twice, or never left)
@@ -378,12 +381,15 @@ impl Task {
                 person_id,
                 party_type,
                 after_action,
+                reason,
                 ..
             } => {
                 let Some(agent) = person_id.and_then(|p| p.parse::<AgentId>().ok()) else {
                     return;
                 };
-                if !party_type.is_staff() {
+                // Marked gone by a restoration: the agent comes back to the chat
+                // (`resume.rs`), it did not leave it.
+                if !party_type.is_staff() || reason == parley_core::LeftReason::Restoration {
                     return;
                 }
                 if let Some(meta) = self.chats.get_mut(&interaction) {
@@ -400,11 +406,12 @@ impl Task {
             SessionFact::Restored {
                 interaction,
                 customer,
+                agents,
             } => {
                 if self.center.config.routing.enabled
                     && self.router.interaction(&interaction).is_none()
                 {
-                    super::resume::resubmit_if_waiting(&self.center, interaction, customer);
+                    super::resume::back_in_routing(&self.center, interaction, customer, agents);
                 }
             }
             SessionFact::Ended { interaction, end } => {
@@ -518,7 +525,7 @@ fn views_overview(
 }
 
 /// The login input of a profile.
-fn login_input(profile: &AgentProfile) -> RouteInput {
+pub(super) fn login_input(profile: &AgentProfile) -> RouteInput {
     RouteInput::AgentLogin {
         agent: profile.login.clone(),
         capacity: profile.capacity,

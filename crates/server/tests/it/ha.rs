@@ -48,7 +48,7 @@ async fn gms_chat(addr: SocketAddr) -> (Gms, Client) {
 
 /// The customer's next request after a restart: a send, retried while the session moves
 /// (a refused attempt must store nothing). Returns how long it took.
-async fn send_until_accepted(gms: &Gms, text: &str, within: Duration) -> Duration {
+pub(crate) async fn send_until_accepted(gms: &Gms, text: &str, within: Duration) -> Duration {
     let t0 = Instant::now();
     loop {
         let (s, r) = gms.op("send", &[("message", text)]).await;

@@ -20,6 +20,7 @@ mod files;
 mod flex;
 mod gms;
 mod ha;
+mod ha_desk;
 mod logs;
 mod routing;
 mod routing_webhooks;

@@ -131,3 +131,75 @@ pub(super) async fn agents_are_listed_by_login<S: Store>(store: &S, run: &Run) {
         "{check}: ordered by login, bytewise"
     );
 }
+
+/// A token digest names its agent until it expires, is deleted, or its agent's tokens
+/// are; an insert forgets expired tokens. Safe beside other runs in one database: only
+/// the token meant to be forgotten (`b0`) expires before the prune's time.
+pub(super) async fn agent_tokens_expire_and_are_revoked<S: Store>(store: &S, run: &Run) {
+    let check = "agent tokens";
+    let anna = login(run, "tok-anna");
+    let bert = login(run, "tok-bert");
+    let digest = |name: &str| format!("{}-{name}", run.prefix);
+    let now = UnixMillis(T0);
+    let soon = UnixMillis(T0 + 60_000);
+    let later = UnixMillis(T0 + 1_000_000_000_000);
+    for (d, who, until) in [
+        ("b0", &bert, soon),
+        ("a1", &anna, later),
+        ("a2", &anna, later),
+        ("b1", &bert, later),
+    ] {
+        store
+            .insert_agent_token(&digest(d), who, until, now)
+            .await
+            .unwrap_or_else(|e| panic!("{check}: insert {d}: {e}"));
+    }
+    let read = |d: &'static str, at: UnixMillis| {
+        let d = digest(d);
+        async move { store.agent_token(&d, at).await.expect("agent_token") }
+    };
+    assert_eq!(
+        read("a1", now).await,
+        Some((anna.clone(), later)),
+        "{check}: read back"
+    );
+    assert_eq!(
+        read("b0", soon).await,
+        None,
+        "{check}: expired at expires_at"
+    );
+    assert_eq!(read("zz", now).await, None, "{check}: unknown digest");
+    assert!(store
+        .delete_agent_token(&digest("a1"))
+        .await
+        .expect("delete"));
+    assert!(!store
+        .delete_agent_token(&digest("a1"))
+        .await
+        .expect("delete"));
+    assert_eq!(read("a1", now).await, None, "{check}: deleted");
+    assert_eq!(store.delete_agent_tokens(&anna).await.expect("revoke"), 1);
+    assert_eq!(
+        read("a2", now).await,
+        None,
+        "{check}: revoked with its agent's"
+    );
+    assert_eq!(
+        read("b1", now).await,
+        Some((bert.clone(), later)),
+        "{check}: another agent's token stays"
+    );
+    // An insert at a time past b0's expiry forgets it.
+    store
+        .insert_agent_token(&digest("b2"), &bert, later, UnixMillis(T0 + 120_000))
+        .await
+        .expect("insert b2");
+    assert!(
+        !store
+            .delete_agent_token(&digest("b0"))
+            .await
+            .expect("delete"),
+        "{check}: the expired token was forgotten by the insert"
+    );
+    assert_eq!(store.delete_agent_tokens(&bert).await.expect("revoke"), 2);
+}

@@ -59,6 +59,7 @@ pub async fn run_all<S: Store>(store: &S) {
     contacts::contact_attributes_update(store, &run).await;
     agents::agents_round_trip_upsert_and_delete(store, &run).await;
     agents::agents_are_listed_by_login(store, &run).await;
+    agents::agent_tokens_expire_and_are_revoked(store, &run).await;
     interactions::interaction_properties_merge(store, &run).await;
     interactions::interactions_are_listed_newest_first(store, &run).await;
     interactions::interactions_know_their_contact(store, &run).await;

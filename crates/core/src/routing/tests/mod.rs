@@ -4,12 +4,14 @@
 //! rules: `agents.rs` (states, capacity, longest idle, disconnect, logout), `offers.rs`
 //! (one offer at a time, reject, no answer, FIFO, draining), `queue.rs` (greeting,
 //! position and estimated wait, maximum wait, deadlines), `transfer.rs` (transfer,
-//! conference, supervision, leaving) and `end.rs` (end of chat, stop policy, mark done).
+//! conference, supervision, leaving), `end.rs` (end of chat, stop policy, mark done) and
+//! `reattach.rs` (chats handled before a restart or a failover).
 
 mod agents;
 mod end;
 mod offers;
 mod queue;
+mod reattach;
 mod transfer;
 
 use std::collections::BTreeSet;

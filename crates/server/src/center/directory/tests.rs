@@ -96,16 +96,20 @@ async fn file_agents_are_stored_and_log_in() {
     assert_eq!(profile.capacity, 2);
     assert_eq!(profile.queues.len(), 2);
     assert_eq!(token.0.len(), 64, "256 bits as hex");
-    assert_eq!(d.authenticate(&token.0), Some(profile.clone()));
+    assert_eq!(d.authenticate(&token.0).await, Some(profile.clone()));
     assert_eq!(format!("{token:?}"), "AgentToken(<redacted>)");
     assert!(!format!("{d:?}").contains(&token.0));
 
     let (second, _) = d.login("sam", "sam-secret", ip(1)).await.expect("again");
     assert_ne!(second.0, token.0, "every login gets a fresh token");
-    d.revoke(&token.0);
-    assert_eq!(d.authenticate(&token.0), None, "revoked");
-    assert_eq!(d.authenticate(&second.0), Some(profile), "the other stays");
-    assert_eq!(d.authenticate("not-a-token"), None);
+    d.revoke(&token.0).await;
+    assert_eq!(d.authenticate(&token.0).await, None, "revoked");
+    assert_eq!(
+        d.authenticate(&second.0).await,
+        Some(profile),
+        "the other stays"
+    );
+    assert_eq!(d.authenticate("not-a-token").await, None);
 }
 
 #[tokio::test]
@@ -169,12 +173,49 @@ async fn tokens_expire_after_their_lifetime() {
     let f = fixture(|_| {}).await;
     let d = f.directory().await;
     let (token, _) = d.login("sam", "sam-secret", ip(1)).await.expect("login");
-    let login_of = |at: Instant| lock(&d.tokens).get(&token.0, at);
+    let digest = tokens::digest(&token.0);
+    let cached = |at: Instant| lock(&d.tokens).get(&digest, at);
     let now = Instant::now();
-    assert_eq!(login_of(now), Some(login("sam")));
+    assert_eq!(cached(now), tokens::Cached::Fresh(login("sam")));
     assert_eq!(d.token_lifetime(), Duration::from_secs(43_200));
-    assert_eq!(login_of(now + d.token_lifetime()), None, "expired");
-    assert_eq!(d.authenticate(&token.0), None, "and forgotten");
+    assert_eq!(
+        cached(now + d.token_lifetime()),
+        tokens::Cached::Unknown,
+        "expired in the cache"
+    );
+    let stored = f
+        .store
+        .agent_token(&tokens::digest_hex(&digest), crate::clock::now())
+        .await
+        .expect("agent_token")
+        .expect("kept in the store");
+    let lifetime_ms = i64::try_from(d.token_lifetime().as_millis()).expect("ms");
+    let left = stored.1 .0 - crate::clock::now().0;
+    assert!(
+        left > lifetime_ms - 60_000 && left <= lifetime_ms,
+        "the store keeps it for the token lifetime: {left} ms left"
+    );
+}
+
+#[tokio::test]
+async fn tokens_are_honoured_and_revoked_across_instances() {
+    let f = fixture(|_| {}).await;
+    let here = f.directory().await;
+    let there = f.directory().await;
+    let (token, profile) = here.login("sam", "sam-secret", ip(1)).await.expect("login");
+    assert_eq!(
+        there.authenticate(&token.0).await,
+        Some(profile),
+        "another instance on the same store honours it"
+    );
+    there.revoke(&token.0).await;
+    let third = f.directory().await;
+    assert_eq!(
+        third.authenticate(&token.0).await,
+        None,
+        "revoked everywhere"
+    );
+    assert_eq!(there.authenticate(&token.0).await, None);
 }
 
 #[tokio::test]
@@ -192,7 +233,7 @@ async fn admin_changes_update_profiles_and_tokens() {
     };
     assert_eq!(d.upsert(&more).await.expect("upsert").capacity, 9);
     assert_eq!(
-        d.authenticate(&token.0).map(|p| p.capacity),
+        d.authenticate(&token.0).await.map(|p| p.capacity),
         Some(9),
         "same password: the token stays and sees the change"
     );
@@ -202,7 +243,7 @@ async fn admin_changes_update_profiles_and_tokens() {
     };
     d.upsert(&new_password).await.expect("upsert");
     assert_eq!(
-        d.authenticate(&token.0),
+        d.authenticate(&token.0).await,
         None,
         "a new password revokes tokens"
     );
@@ -211,7 +252,11 @@ async fn admin_changes_update_profiles_and_tokens() {
 
     assert!(d.remove(&login("ada")).await.expect("remove"));
     assert!(!d.remove(&login("ada")).await.expect("remove again"));
-    assert_eq!(d.authenticate(&token.0), None, "removed agents' tokens end");
+    assert_eq!(
+        d.authenticate(&token.0).await,
+        None,
+        "removed agents' tokens end"
+    );
     assert!(d.profile(&login("ada")).is_none());
     assert_eq!(d.list().await.expect("list").len(), 1, "sam only");
 }

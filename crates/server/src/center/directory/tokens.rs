@@ -1,5 +1,12 @@
-//! Login tokens: issued from the OS CSPRNG, kept only as SHA-256 digests, looked up by
-//! digest, expiring after the configured lifetime.
+//! Login tokens: issued from the OS CSPRNG and kept only as SHA-256 digests, in the
+//! store (so that every instance honours them, across restarts and failovers: an
+//! agent's desktop follows its chats to whichever instance holds them without a new
+//! login) and in this cache in front of it, looked up by digest, expiring after the
+//! configured lifetime.
+//!
+//! A cached token is trusted for [`REVALIDATE`] after the store last confirmed it; then
+//! the store is asked again, so a token revoked on another instance (logout, new
+//! password, agent removed) stops working here within that time.
 //!
 //! Looking a token up by its digest means the comparison that finds (or misses) it works
 //! on the digest, never on the secret itself: whatever the map's timing reveals is about
@@ -11,29 +18,51 @@ use std::time::{Duration, Instant};
 use parley_core::routing::AgentId;
 use sha2::{Digest, Sha256};
 
-/// Most live tokens kept: a bound on memory whatever the login rate. Past it, the token
-/// closest to expiry is dropped (its agent logs in again).
+/// Most live tokens cached: a bound on memory whatever the login rate. Past it, the token
+/// closest to expiry is dropped from the cache (the store still has it).
 pub(super) const MAX_TOKENS: usize = 100_000;
+
+/// How long the store's word on a token is trusted before it is asked again.
+pub(super) const REVALIDATE: Duration = Duration::from_secs(10);
 
 /// Longest token accepted for a lookup (ours are 64 hex digits): longer input is not
 /// hashed at all.
-const MAX_TOKEN_LEN: usize = 256;
+pub(super) const MAX_TOKEN_LEN: usize = 256;
 
 /// The SHA-256 digest of a token.
-type Digest32 = [u8; 32];
+pub(super) type Digest32 = [u8; 32];
 
-fn digest(token: &str) -> Digest32 {
+/// The digest of a token.
+pub(super) fn digest(token: &str) -> Digest32 {
     Sha256::digest(token.as_bytes()).into()
 }
 
-/// Whose a token is, and until when.
+/// The digest as the store keeps it.
+pub(super) fn digest_hex(d: &Digest32) -> String {
+    hex::encode(d)
+}
+
+/// Whose a token is, until when, and when the store last confirmed it.
 #[derive(Debug, Clone)]
 struct Entry {
     login: AgentId,
     expires: Instant,
+    verified: Instant,
 }
 
-/// The live tokens.
+/// What the cache knows of a token.
+#[derive(Debug, PartialEq, Eq)]
+pub(super) enum Cached {
+    /// Live, confirmed recently.
+    Fresh(AgentId),
+    /// Live when last confirmed, too long ago: ask the store (and fall back on this if
+    /// the store cannot answer).
+    Stale(AgentId),
+    /// Not cached (or expired): ask the store.
+    Unknown,
+}
+
+/// The cached tokens.
 #[derive(Debug, Default)]
 pub(super) struct Tokens {
     by_digest: HashMap<Digest32, Entry>,
@@ -42,13 +71,13 @@ pub(super) struct Tokens {
 }
 
 impl Tokens {
-    /// Keeps a new token for `login` until `expires`.
-    pub(super) fn insert(&mut self, token: &str, login: AgentId, expires: Instant, now: Instant) {
+    /// Caches a token (by digest) for `login` until `expires`, confirmed at `now`.
+    pub(super) fn insert(&mut self, d: Digest32, login: AgentId, expires: Instant, now: Instant) {
         if self.by_digest.len() >= self.sweep_at.max(1024) {
             self.by_digest.retain(|_, e| e.expires > now);
             self.sweep_at = self.by_digest.len().saturating_mul(2);
         }
-        if self.by_digest.len() >= MAX_TOKENS {
+        if self.by_digest.len() >= MAX_TOKENS && !self.by_digest.contains_key(&d) {
             let soonest = self
                 .by_digest
                 .iter()
@@ -58,30 +87,34 @@ impl Tokens {
                 self.by_digest.remove(&d);
             }
         }
-        self.by_digest
-            .insert(digest(token), Entry { login, expires });
+        self.by_digest.insert(
+            d,
+            Entry {
+                login,
+                expires,
+                verified: now,
+            },
+        );
     }
 
-    /// The login of a live token (an expired one is forgotten).
-    pub(super) fn get(&mut self, token: &str, now: Instant) -> Option<AgentId> {
-        if token.is_empty() || token.len() > MAX_TOKEN_LEN {
-            return None;
-        }
-        let d = digest(token);
-        let entry = self.by_digest.get(&d)?;
-        if entry.expires > now {
-            Some(entry.login.clone())
+    /// What the cache knows of a token (an expired one is forgotten).
+    pub(super) fn get(&mut self, d: &Digest32, now: Instant) -> Cached {
+        let Some(entry) = self.by_digest.get(d) else {
+            return Cached::Unknown;
+        };
+        if entry.expires <= now {
+            self.by_digest.remove(d);
+            Cached::Unknown
+        } else if now.saturating_duration_since(entry.verified) < REVALIDATE {
+            Cached::Fresh(entry.login.clone())
         } else {
-            self.by_digest.remove(&d);
-            None
+            Cached::Stale(entry.login.clone())
         }
     }
 
     /// Forgets a token.
-    pub(super) fn remove(&mut self, token: &str) {
-        if token.len() <= MAX_TOKEN_LEN {
-            self.by_digest.remove(&digest(token));
-        }
+    pub(super) fn remove(&mut self, d: &Digest32) {
+        self.by_digest.remove(d);
     }
 
     /// Forgets every token of `login` (deleted agent, new password).
@@ -89,7 +122,7 @@ impl Tokens {
         self.by_digest.retain(|_, e| &e.login != login);
     }
 
-    /// How many are kept.
+    /// How many are cached.
     pub(super) fn len(&self) -> usize {
         self.by_digest.len()
     }
@@ -109,26 +142,31 @@ mod tests {
         "anna".parse().expect("login")
     }
 
+    fn d(s: &str) -> Digest32 {
+        digest(s)
+    }
+
     #[test]
-    fn tokens_expire_and_are_revoked() {
+    fn tokens_expire_go_stale_and_are_revoked() {
         let mut t = Tokens::default();
         let now = Instant::now();
-        t.insert("tok-1", anna(), now + Duration::from_secs(60), now);
-        assert_eq!(t.get("tok-1", now), Some(anna()));
-        assert_eq!(t.get("tok-2", now), None);
+        let hour = Duration::from_secs(3600);
+        t.insert(d("tok-1"), anna(), now + hour, now);
+        assert_eq!(t.get(&d("tok-1"), now), Cached::Fresh(anna()));
+        assert_eq!(t.get(&d("tok-2"), now), Cached::Unknown);
         assert_eq!(
-            t.get("tok-1", now + Duration::from_secs(60)),
-            None,
-            "expired"
+            t.get(&d("tok-1"), now + REVALIDATE),
+            Cached::Stale(anna()),
+            "asked again after REVALIDATE"
         );
+        assert_eq!(t.get(&d("tok-1"), now + hour), Cached::Unknown, "expired");
         assert_eq!(t.len(), 0, "an expired token is forgotten");
-        t.insert("tok-3", anna(), now + Duration::from_secs(60), now);
-        t.remove("tok-3");
-        assert_eq!(t.get("tok-3", now), None);
-        t.insert("tok-4", anna(), now + Duration::from_secs(60), now);
+        t.insert(d("tok-3"), anna(), now + hour, now);
+        t.remove(&d("tok-3"));
+        assert_eq!(t.get(&d("tok-3"), now), Cached::Unknown);
+        t.insert(d("tok-4"), anna(), now + hour, now);
         t.remove_login(&anna());
-        assert_eq!(t.get("tok-4", now), None);
-        assert_eq!(t.get(&"a".repeat(MAX_TOKEN_LEN + 1), now), None);
+        assert_eq!(t.get(&d("tok-4"), now), Cached::Unknown);
     }
 
     #[test]
@@ -136,9 +174,9 @@ mod tests {
         let mut t = Tokens::default();
         let now = Instant::now();
         for i in 0..1024 {
-            t.insert(&format!("old-{i}"), anna(), now, now);
+            t.insert(d(&format!("old-{i}")), anna(), now, now);
         }
-        t.insert("new", anna(), now + Duration::from_secs(1), now);
+        t.insert(d("new"), anna(), now + Duration::from_secs(1), now);
         assert_eq!(t.len(), 1, "the expired ones went at the sweep");
     }
 
@@ -148,16 +186,20 @@ mod tests {
         let now = Instant::now();
         for i in 0..MAX_TOKENS {
             let at = now + Duration::from_secs(10 + u64::try_from(i).unwrap_or(0));
-            t.insert(&format!("t{i}"), anna(), at, now);
+            t.insert(d(&format!("t{i}")), anna(), at, now);
         }
         t.insert(
-            "one-more",
+            d("one-more"),
             anna(),
             now + Duration::from_secs(1_000_000),
             now,
         );
         assert_eq!(t.len(), MAX_TOKENS);
-        assert_eq!(t.get("t0", now), None, "the one closest to expiry went");
-        assert_eq!(t.get("one-more", now), Some(anna()));
+        assert_eq!(
+            t.get(&d("t0"), now),
+            Cached::Unknown,
+            "the one closest to expiry went"
+        );
+        assert_eq!(t.get(&d("one-more"), now), Cached::Fresh(anna()));
     }
 }
