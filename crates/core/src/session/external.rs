@@ -18,7 +18,7 @@ use super::send::{SendBody, SendRequest};
 use super::{Effect, Session};
 use crate::error::CoreError;
 use crate::event::NoticeType;
-use crate::ids::{PartyId, UnixMillis};
+use crate::ids::{ClientMsgId, PartyId, UnixMillis};
 use crate::party::{ClientVersion, Party, PartyType, Protocol, UserData, Visibility};
 
 /// The nickname of a post that names none (also the default `[routing] system-nickname`).
@@ -37,6 +37,9 @@ pub struct ExternalRequest {
     pub visibility: Visibility,
     /// A message, or a `USER_PUSHED_URL` / `USER_CUSTOM` notice.
     pub body: SendBody,
+    /// The workflow's own id for the post (Parley's `ClientMessageId` extension): a
+    /// retried post with the same id and nickname is stored once.
+    pub client_msg_id: Option<ClientMsgId>,
 }
 
 impl Party {
@@ -65,6 +68,11 @@ impl Session {
         // Everything `send` could refuse is checked before the party joins, so a refused
         // post changes nothing.
         self.check_external_body(&req.body)?;
+        if let (Some(cid), Some(p)) = (&req.client_msg_id, self.workflow_party(&nickname)) {
+            if let Some(id) = self.recent_ids.get(&(p.id.clone(), cid.clone())) {
+                return Ok(vec![Effect::Duplicate { id: *id }]);
+            }
+        }
 
         let mut effects = Vec::new();
         let party = match self.workflow_party(&nickname) {
@@ -86,15 +94,15 @@ impl Session {
                 from: party,
                 visibility: req.visibility,
                 receiver: None,
-                client_msg_id: None,
+                client_msg_id: req.client_msg_id,
                 body: req.body,
             },
         )?);
         Ok(effects)
     }
 
-    /// The checks `send` makes, for a workflow party (which joined `ALL`, sends no direct
-    /// events and no client ids), plus the notice types a workflow may send.
+    /// The checks `send` makes, for a workflow party (which joined `ALL` and sends no
+    /// direct events), plus the notice types a workflow may send.
     fn check_external_body(&self, body: &SendBody) -> Result<(), CoreError> {
         let limits = self.settings.limits;
         match body {

@@ -144,6 +144,7 @@ impl Task {
                         text,
                         message_type: Some("routing".into()),
                     },
+                    client_msg_id: None,
                 };
                 self.act_on_chat(interaction, ChatOp::Post(post));
             }

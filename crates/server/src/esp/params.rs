@@ -27,6 +27,10 @@ pub(crate) const VISIBILITY: &str = "Visibility";
 pub(crate) const NOTICE_TYPE: &str = "NoticeType";
 /// `NoticeText`: the notice's text; the URL of a `USER_PUSHED_URL` (Notice).
 pub(crate) const NOTICE_TEXT: &str = "NoticeText";
+/// `ClientMessageId` (Parley's extension; Message and Notice, optional): the workflow's
+/// own id for the post, so a post retried after a lost reply (a crash, a timeout) is
+/// stored once.
+pub(crate) const CLIENT_MESSAGE_ID: &str = "ClientMessageId";
 /// `GCTI_LanguageCode`: the language business attribute's name (ConfigureSession).
 pub(crate) const LANGUAGE_CODE: &str = "GCTI_LanguageCode";
 /// `GCTI_LanguageName`: used when no code is given (ConfigureSession).
@@ -146,6 +150,7 @@ fn message(params: &BTreeMap<String, String>, bounds: Bounds) -> Result<External
             text: text.clone(),
             message_type,
         },
+        client_msg_id: client_message_id(params)?,
     })
 }
 
@@ -186,7 +191,24 @@ fn notice(params: &BTreeMap<String, String>, bounds: Bounds) -> Result<ExternalR
             text,
             user_data: UserData::new(),
         },
+        client_msg_id: client_message_id(params)?,
     })
+}
+
+/// `ClientMessageId`, if given: 1 to 64 letters, digits, `-` or `_`.
+fn client_message_id(
+    params: &BTreeMap<String, String>,
+) -> Result<Option<parley_core::ClientMsgId>, EspError> {
+    optional(params, CLIENT_MESSAGE_ID)
+        .map(|v| {
+            v.parse().map_err(|_| {
+                EspError::invalid(
+                    CLIENT_MESSAGE_ID,
+                    "must be 1 to 64 letters, digits, '-' or '_'",
+                )
+            })
+        })
+        .transpose()
 }
 
 /// A pushed URL must be an absolute `http` or `https` URL with a host: the customer's

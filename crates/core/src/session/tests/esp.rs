@@ -16,6 +16,7 @@ fn post(nickname: &str, visibility: Visibility, text: &str) -> Input {
             text: text.to_owned(),
             message_type: None,
         },
+        client_msg_id: None,
     })
 }
 
@@ -28,6 +29,7 @@ fn post_notice(nickname: &str, notice_type: NoticeType, text: Option<&str>) -> I
             text: text.map(str::to_owned),
             user_data: UserData::new(),
         },
+        client_msg_id: None,
     })
 }
 

@@ -125,3 +125,51 @@ async fn a_post_restores_a_session_after_a_restart_and_reuses_its_party() {
     assert!(stored.events.iter().any(|e| e.id.0 == after));
     server.stop().await;
 }
+
+/// Parley's `ClientMessageId` extension: a workflow that retries a `Message` whose reply
+/// it lost gets the first post's event id back, before and after a restart, and the
+/// transcript holds the line once. Another id is another post; a bad id is refused.
+#[tokio::test]
+async fn a_retried_message_with_a_client_message_id_is_stored_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = TestServer::start_in(dir.path(), esp_config).await;
+    let chat = Chat::start(&server).await;
+    let post = json!({"MessageText": "your order shipped", "Nickname": "Bot",
+                      "ClientMessageId": "wf-42"});
+    let first = message(&server, &chat.session, post.clone()).await;
+    assert_eq!(message(&server, &chat.session, post.clone()).await, first);
+    let (status, body) = esp(
+        &server,
+        "Message",
+        &chat.session,
+        json!({"MessageText": "x", "ClientMessageId": "not ok!"}),
+    )
+    .await;
+    assert_eq!(status, 400, "{body}");
+    server.stop().await;
+
+    let server = TestServer::start_in(dir.path(), esp_config).await;
+    assert_eq!(
+        message(&server, &chat.session, post).await,
+        first,
+        "the retry after a restart is recognised"
+    );
+    let other = json!({"MessageText": "your order shipped", "Nickname": "Bot",
+                       "ClientMessageId": "wf-43"});
+    assert!(message(&server, &chat.session, other).await > first);
+    let stored = open_store(&server)
+        .await
+        .load_session(&chat.session.parse().unwrap())
+        .await
+        .unwrap()
+        .expect("stored");
+    let lines = stored
+        .events
+        .iter()
+        .filter(
+            |e| matches!(&e.body, EventBody::Message { text, .. } if text == "your order shipped"),
+        )
+        .count();
+    assert_eq!(lines, 2, "wf-42 once, wf-43 once");
+    server.stop().await;
+}
