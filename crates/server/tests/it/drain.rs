@@ -96,3 +96,36 @@ async fn parley_drain_stops_an_idle_instance() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
 }
+
+/// A draining instance with a chat going on stops by itself once that chat has ended,
+/// and not before.
+#[tokio::test]
+async fn a_draining_instance_stops_when_its_last_chat_ends() {
+    let server = TestServer::start(|c| {
+        c.security.admin_api_keys = vec![parley_server::config::Secret::new(ADMIN_KEY)];
+    })
+    .await;
+    let mut chat = Chat::start(&server).await;
+    let (s, body) = drain(server.addr, Some(ADMIN_KEY)).await;
+    assert_eq!((s, body["sessions"].clone()), (200, json!(1)));
+    // Still serving the chat well after the drain watcher's first looks.
+    tokio::time::sleep(Duration::from_millis(600)).await;
+    chat.customer.say(&chat.session, "last words").await;
+    chat.agent
+        .event_where(|e| e.text.as_deref() == Some("last words"))
+        .await;
+    let (s, body) = get_json(server.addr, "/admin/v1/drain").await;
+    assert_eq!(s, 401, "the drain status needs the admin key too: {body}");
+
+    let released = chat
+        .agent
+        .call(json!({"type": "release", "sessionId": chat.session, "afterAction": "ForceClose"}))
+        .await;
+    assert!(
+        matches!(released, parley_proto::basic::ServerFrame::Released { .. }),
+        "{released:?}"
+    );
+    tokio::time::timeout(Duration::from_secs(30), server.finished())
+        .await
+        .expect("the drained instance stops once its last chat ended");
+}
