@@ -27,7 +27,7 @@ use crate::harness::{
     assert_strict_csp, find_chromium, test_config, Browser, Page, TestServer, WAIT,
 };
 
-const GREETING: &str = "Welcome to Acme support! An agent will be with you shortly.";
+pub(crate) const GREETING: &str = "Welcome to Acme support! An agent will be with you shortly.";
 const COACH_LINE: &str = "Coach: offer her the free repair kit";
 const PASSWORDS: [(&str, &str); 3] = [
     ("anna", "anna-secret-1"),
@@ -36,7 +36,7 @@ const PASSWORDS: [(&str, &str); 3] = [
 ];
 
 /// The longest the whole scenario may take.
-const SCENARIO_LIMIT: Duration = Duration::from_secs(360);
+pub(crate) const SCENARIO_LIMIT: Duration = Duration::from_secs(360);
 
 // -------------------------------------------------------------------------------------
 // Parley with routing, in-process
@@ -51,7 +51,7 @@ fn hash(password: &str) -> String {
         .to_string()
 }
 
-fn center_config(dir: &std::path::Path) -> Config {
+pub(crate) fn center_config(dir: &std::path::Path) -> Config {
     let toml = format!(
         r#"
 # The earlier chat (nobody answered) is stopped when it ends, not left in the queue.
@@ -165,14 +165,14 @@ where
 // Browser windows
 
 /// One person's browser window (its own sessionStorage). Every call switches to it first.
-struct Win {
-    page: Page,
-    handle: WindowHandle,
-    who: &'static str,
+pub(crate) struct Win {
+    pub(crate) page: Page,
+    pub(crate) handle: WindowHandle,
+    pub(crate) who: &'static str,
 }
 
 impl Win {
-    async fn focus(&self) {
+    pub(crate) async fn focus(&self) {
         self.page
             .c
             .switch_to_window(self.handle.clone())
@@ -180,17 +180,17 @@ impl Win {
             .expect("switch window");
     }
 
-    async fn js(&self, body: &str, args: Vec<Value>) -> Value {
+    pub(crate) async fn js(&self, body: &str, args: Vec<Value>) -> Value {
         self.focus().await;
         self.page.js(body, args).await
     }
 
-    async fn click(&self, css: &str) {
+    pub(crate) async fn click(&self, css: &str) {
         self.focus().await;
         self.page.click(css).await;
     }
 
-    async fn type_into(&self, css: &str, text: &str) {
+    pub(crate) async fn type_into(&self, css: &str, text: &str) {
         self.focus().await;
         self.page.type_into(css, text).await;
     }
@@ -202,7 +202,7 @@ impl Win {
 
     /// Polls `body` until it returns something truthy; on timeout, fails with the desktop's
     /// (or the widget's) state.
-    async fn until(&self, what: &str, body: &str, args: Vec<Value>) -> Value {
+    pub(crate) async fn until(&self, what: &str, body: &str, args: Vec<Value>) -> Value {
         self.focus().await;
         let label = format!("{}'s page", self.who);
         self.page
@@ -233,7 +233,7 @@ return {
 };";
 
 /// Opens the desktop, logs in and waits for both connections.
-async fn log_in(w: &Win, base: &str, login: &str) {
+pub(crate) async fn log_in(w: &Win, base: &str, login: &str) {
     let password = PASSWORDS
         .iter()
         .find(|(l, _)| *l == login)
@@ -263,7 +263,7 @@ async fn log_in(w: &Win, base: &str, login: &str) {
     .await;
 }
 
-async fn set_ready(w: &Win) {
+pub(crate) async fn set_ready(w: &Win) {
     w.click("#status-ready").await;
     w.until(
         "the status to be ready",
@@ -274,13 +274,13 @@ async fn set_ready(w: &Win) {
 }
 
 /// `css` inside the panel of chat `id`.
-fn in_chat(id: &str, css: &str) -> String {
+pub(crate) fn in_chat(id: &str, css: &str) -> String {
     format!(".chat-panel[data-interaction-id=\"{id}\"] {css}")
 }
 
 /// Waits for a transcript line of chat `id` with class `class` whose text contains `text`;
 /// returns its event id.
-async fn desk_line(w: &Win, id: &str, class: &str, text: &str) -> u64 {
+pub(crate) async fn desk_line(w: &Win, id: &str, class: &str, text: &str) -> u64 {
     let v = w
         .until(
             &format!("a {class} line containing {text:?}"),
@@ -295,7 +295,7 @@ async fn desk_line(w: &Win, id: &str, class: &str, text: &str) -> u64 {
 }
 
 /// Every line of chat `id` on the desktop exactly once, in id order, none pending.
-async fn assert_desk_lines_once(w: &Win, id: &str, when: &str) -> Vec<u64> {
+pub(crate) async fn assert_desk_lines_once(w: &Win, id: &str, when: &str) -> Vec<u64> {
     let v = w
         .js(
             "const p = document.querySelector(`.chat-panel[data-interaction-id=\"${arguments[0]}\"]`);\
@@ -315,7 +315,7 @@ async fn assert_desk_lines_once(w: &Win, id: &str, when: &str) -> Vec<u64> {
     ids
 }
 
-async fn widget_line(w: &Win, text: &str) -> String {
+pub(crate) async fn widget_line(w: &Win, text: &str) -> String {
     w.until(
         &format!("the widget line {text:?}"),
         "const li = Array.from(document.querySelectorAll('.pc-log > li'))\
@@ -329,7 +329,7 @@ async fn widget_line(w: &Win, text: &str) -> String {
     .to_owned()
 }
 
-async fn assert_clean(w: &Win) {
+pub(crate) async fn assert_clean(w: &Win) {
     let v = w
         .js(
             "const d = window.__parleyDesktopTest, x = window.__parleyTest;\
@@ -382,7 +382,7 @@ async fn agents_and_a_supervisor_handle_a_chat_on_the_desktop() {
     }
 }
 
-async fn new_window(page: &Page, who: &'static str) -> Win {
+pub(crate) async fn new_window(page: &Page, who: &'static str) -> Win {
     let handle = page.c.new_window(false).await.expect("new window").handle;
     Win {
         page: page.clone(),

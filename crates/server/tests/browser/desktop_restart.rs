@@ -1,0 +1,111 @@
+//! The agent desktop across a restart, in real Chromium: a customer on the widget and
+//! agent anna on the desktop are chatting when an operator restarts Parley. The desktop
+//! reconnects by itself with the login token it holds (tokens live in the store), keeps
+//! the chat (routing gives a handled chat back to its agent) and resumes it; lines go on
+//! both ways, each shown once.
+
+use serde_json::json;
+
+use crate::desktop::{
+    assert_clean, assert_desk_lines_once, center_config, desk_line, in_chat, log_in, new_window,
+    set_ready, widget_line, Win, SCENARIO_LIMIT,
+};
+use crate::harness::{find_chromium, Browser, Page, TestServer};
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_agents_desktop_keeps_its_chat_across_a_restart() {
+    let Some((chromium, driver)) = find_chromium() else {
+        use std::io::Write;
+        let _ = writeln!(
+            std::io::stderr(),
+            "\n  skipped: chromium not installed (apt-get install -y chromium chromium-driver)\n"
+        );
+        return;
+    };
+    let server = TestServer::start_with(center_config).await;
+    let browser = Browser::start(&chromium, &driver, 1280, 800).await;
+    let page = Page {
+        c: browser.client.clone(),
+        driver_url: browser.driver_url.clone(),
+    };
+    let run = tokio::spawn(tokio::time::timeout(SCENARIO_LIMIT, scenario(page, server))).await;
+    browser.quit().await;
+    match run {
+        Ok(Ok(server)) => server.stop().await,
+        Ok(Err(_)) => panic!("the scenario took longer than {SCENARIO_LIMIT:?}"),
+        Err(e) => std::panic::resume_unwind(e.into_panic()),
+    }
+}
+
+async fn scenario(page: Page, server: TestServer) -> TestServer {
+    let base = format!("http://{}", server.addr);
+    let customer = Win {
+        handle: page.c.window().await.expect("window"),
+        page: page.clone(),
+        who: "customer",
+    };
+    let anna = new_window(&page, "anna").await;
+    log_in(&anna, &base, "anna").await;
+    set_ready(&anna).await;
+
+    customer.focus().await;
+    customer
+        .page
+        .c
+        .goto(&format!("{base}/web/demo.html"))
+        .await
+        .expect("open the demo page");
+    let session = crate::start_chat(&customer.page, "Pat").await;
+    let offer = format!("#offers > li.offer[data-interaction-id=\"{session}\"]");
+    anna.until(
+        "the offer",
+        "return document.querySelector(arguments[0]);",
+        vec![json!(offer)],
+    )
+    .await;
+    anna.click(&format!("{offer} .offer-accept")).await;
+    anna.until(
+        "the chat, joined",
+        "const s = window.__parleyDesktopTest.state().chats.chats[arguments[0]];\
+         return s && s.subscribed;",
+        vec![json!(session)],
+    )
+    .await;
+    customer
+        .type_into(".pc-composer textarea", "Before the restart\u{E007}")
+        .await;
+    desk_line(&anna, &session, "line--customer", "Before the restart").await;
+    anna.type_into(
+        &in_chat(&session, ".composer-input"),
+        "Anna before the restart\u{E007}",
+    )
+    .await;
+    widget_line(&customer, "Anna before the restart").await;
+
+    // An operator restarts Parley.
+    let server = server.restart().await;
+
+    anna.until(
+        "the desktop back, following the chat again",
+        "const d = window.__parleyDesktopTest.state(), s = d.chats.chats[arguments[0]];\
+         return d.desktop === 'connected' && d.basic === 'connected' && s && s.subscribed;",
+        vec![json!(session)],
+    )
+    .await;
+    customer
+        .type_into(".pc-composer textarea", "After the restart\u{E007}")
+        .await;
+    desk_line(&anna, &session, "line--customer", "After the restart").await;
+    anna.type_into(
+        &in_chat(&session, ".composer-input"),
+        "Anna after the restart\u{E007}",
+    )
+    .await;
+    widget_line(&customer, "Anna after the restart").await;
+    desk_line(&anna, &session, "line--own", "Anna after the restart").await;
+    let ids = assert_desk_lines_once(&anna, &session, "after the restart").await;
+    let before = desk_line(&anna, &session, "line--customer", "Before the restart").await;
+    assert!(ids.contains(&before), "the earlier lines are still shown");
+    assert_clean(&anna).await;
+    server
+}
