@@ -398,14 +398,33 @@ impl Chat {
 /// A fresh, empty PostgreSQL database on the server `PARLEY_TEST_POSTGRES_URL` names, for
 /// tests that run several instances on one database (each test its own, so no other
 /// test's sessions are orphans to adopt). `None` when the variable is unset.
+///
+/// The name carries the test process's id: databases of test runs that have ended are
+/// dropped here, so runs do not pile databases up (the servers a test starts may still
+/// use its own until the process ends, so a run cannot drop its own).
 pub async fn postgres_database(prefix: &str) -> Option<String> {
     use sqlx::Connection;
     let url = std::env::var("PARLEY_TEST_POSTGRES_URL").ok()?;
     let mut conn = sqlx::PgConnection::connect(&url)
         .await
         .expect("connect to PARLEY_TEST_POSTGRES_URL");
+    let old: Vec<String> =
+        sqlx::query_scalar("SELECT datname FROM pg_database WHERE datname LIKE 'parley\\_it\\_%'")
+            .fetch_all(&mut conn)
+            .await
+            .expect("list test databases");
+    for db in old {
+        let pid = db.split('_').nth(2).and_then(|p| p.parse::<u32>().ok());
+        let ended = pid.is_some_and(|p| !std::path::Path::new(&format!("/proc/{p}")).exists());
+        if ended {
+            // Another ended run's: best effort (a concurrent run may be dropping it too).
+            let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {db} WITH (FORCE)"))
+                .execute(&mut conn)
+                .await;
+        }
+    }
     let name = format!(
-        "{prefix}_{}_{}",
+        "parley_it_{}_{prefix}_{}",
         std::process::id(),
         std::time::SystemTime::now()
             .duration_since(std::time::UNIX_EPOCH)
