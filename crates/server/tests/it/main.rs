@@ -20,6 +20,7 @@ mod files;
 mod flex;
 mod gms;
 mod ha;
+mod limits;
 mod logs;
 mod routing;
 mod routing_webhooks;
