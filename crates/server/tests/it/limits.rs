@@ -149,8 +149,12 @@ async fn a_session_limit_refuses_new_chats_on_every_transport_until_below_the_th
     gms_refused(addr).await;
     // 2 sessions: full service again.
     close_basic(&mut c2, &s2).await;
-    let l = limits_where(addr, "2 sessions", |l| l["sessions"] == json!(2)).await;
-    assert_eq!((&l["limited"], &l["reached"]), (&json!(false), &json!([])));
+    // (The gauge moves a moment before the judgement: wait for both.)
+    let l = limits_where(addr, "2 sessions, restored", |l| {
+        l["sessions"] == json!(2) && l["limited"] == json!(false)
+    })
+    .await;
+    assert_eq!(l["reached"], json!([]));
     assert_eq!(get_json(addr, "/readyz").await.0, 200);
     let (s, r) = flex_post(
         &http,
@@ -170,6 +174,12 @@ async fn a_session_limit_refuses_new_chats_on_every_transport_until_below_the_th
     limits_where(addr, "restored again", |l| l["limited"] == json!(false)).await;
 
     // Entering and leaving are logged once each time; refusals are not logged at all.
+    // (The last line may reach the test's reader a moment after `/counters` shows it.)
+    let deadline = tokio::time::Instant::now() + WAIT;
+    while p.output().matches("full service").count() < 2 {
+        assert!(tokio::time::Instant::now() < deadline, "{}", p.output());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
     let log = p.output();
     let entered = log.matches("load limit reached").count();
     let left = log.matches("full service").count();
@@ -222,8 +232,11 @@ async fn a_flex_user_limit_refuses_flex_logins_with_hysteresis() {
     // 1: full service.
     let (s, r) = flex.call("logout", json!({})).await;
     assert_eq!(s, 200, "{r}");
-    let l = limits_where(addr, "1 flex user", |l| l["flex-users"] == json!(1)).await;
-    assert_eq!(l["limited"], json!(false), "{l}");
+    let l = limits_where(addr, "1 flex user, restored", |l| {
+        l["flex-users"] == json!(1) && l["limited"] == json!(false)
+    })
+    .await;
+    assert_eq!(l["reached"], json!([]), "{l}");
     let (s, r) = flex_login(addr).await;
     assert_eq!(s, 200, "{r}");
     drop(g2);
@@ -231,16 +244,18 @@ async fn a_flex_user_limit_refuses_flex_logins_with_hysteresis() {
 }
 
 /// The production measure of the reply delay: a backup tool holding SQLite's write lock
-/// delays a customer's message until it lets go, so the average over the window is at
-/// least that hold divided by the few requests around it, far above the limit; once the
-/// window has passed with nothing slow, the average is back to 0 and service returns.
+/// (2 s) delays a customer's message until it lets go, so the average over the window is
+/// at least that hold divided by the few requests around it (creation, greeting, sends:
+/// it would take 7 to fall under 300 ms), above the limit; once the window has passed
+/// with nothing slow, the average falls and service returns. No assertion depends on
+/// how fast anything runs.
 #[tokio::test]
 async fn a_slow_store_raises_the_reply_delay_past_its_limit_and_service_returns_after_the_window()
 {
-    const HOLD: Duration = Duration::from_millis(1500);
+    const HOLD: Duration = Duration::from_millis(2000);
     let server = TestServer::start(|c: &mut Config| {
         c.settings.limits_control_enabled = true;
-        c.settings.limit_for_reply_delay_ms = 200;
+        c.settings.limit_for_reply_delay_ms = 300;
         c.settings.limit_average_interval_s = 4;
     })
     .await;
@@ -249,11 +264,10 @@ async fn a_slow_store_raises_the_reply_delay_past_its_limit_and_service_returns_
     let (s, r) = g.op("send", &[("message", "quick")]).await;
     assert_eq!(s, 200, "{r}");
     // Replies are measured and reported.
-    let l = limits_where(addr, "a reply delay", |l| {
+    limits_where(addr, "a reply delay", |l| {
         l["reply-delay-ms"].as_f64().is_some_and(|d| d > 0.0)
     })
     .await;
-    assert_eq!(l["limited"], json!(false), "{l}");
 
     use sqlx::Connection;
     let db = format!("sqlite://{}", server.data_dir.join("parley.db").display());
@@ -281,7 +295,7 @@ async fn a_slow_store_raises_the_reply_delay_past_its_limit_and_service_returns_
 
     let l = limits_where(addr, "limited by the delay", |l| l["limited"] == json!(true)).await;
     assert_eq!(l["reached"], json!(["reply-delay"]), "{l}");
-    assert!(l["reply-delay-ms"].as_f64().unwrap() >= 200.0, "{l}");
+    assert!(l["reply-delay-ms"].as_f64().unwrap() >= 300.0, "{l}");
     let (s, readyz) = get_json(addr, "/readyz").await;
     assert_eq!((s, &readyz["reached"]), (503, &json!(["reply-delay"])));
     // Restored once the window holds no slow reply.
@@ -289,7 +303,9 @@ async fn a_slow_store_raises_the_reply_delay_past_its_limit_and_service_returns_
     loop {
         let (_, c) = get_json(addr, "/counters").await;
         if c["limits"]["limited"] == json!(false) {
-            assert_eq!(c["limits"]["reply-delay-ms"], json!(0.0), "{c}");
+            // At or below 80 % (the default threshold) of the limit.
+            let d = c["limits"]["reply-delay-ms"].as_f64().unwrap();
+            assert!(d <= 240.0, "{c}");
             break;
         }
         assert!(tokio::time::Instant::now() < deadline, "never restored: {c}");
@@ -322,7 +338,10 @@ async fn a_limited_instance_restores_no_more_sessions_than_its_limit() {
     })
     .await;
     let addr = second.addr;
-    let l = limits_where(addr, "2 restored", |l| l["sessions"] == json!(2)).await;
+    let l = limits_where(addr, "2 restored, limited", |l| {
+        l["sessions"] == json!(2) && l["limited"] == json!(true)
+    })
+    .await;
     assert_eq!(l["reached"], json!(["sessions"]));
     let (s, readyz) = get_json(addr, "/readyz").await;
     assert_eq!(
@@ -353,10 +372,15 @@ async fn a_limited_instance_restores_no_more_sessions_than_its_limit() {
     let done = customers.iter().find(|g| g.chat_id != refused).unwrap();
     let (s, _) = done.op("disconnect", &[]).await;
     assert_eq!(s, 200);
-    limits_where(addr, "the third adopted", |l| {
-        l["limited"] == json!(true) && l["sessions"] == json!(2)
-    })
-    .await;
+    let deadline = tokio::time::Instant::now() + WAIT;
+    loop {
+        let (_, c) = get_json(addr, "/counters").await;
+        if c["sessions-restored"] == json!(3) {
+            break;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "never adopted: {c}");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     let back = customers.iter().find(|g| g.chat_id == refused).unwrap();
     let (s, r) = back.op("refresh", &[("transcriptPosition", "1")]).await;
     assert_eq!(s, 200, "{r}");
