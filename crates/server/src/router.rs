@@ -10,8 +10,8 @@ use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
 use std::time::Duration;
-use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::classify::ServerErrorsFailureClass;
+use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
 use crate::state::AppState;

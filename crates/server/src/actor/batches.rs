@@ -298,7 +298,10 @@ impl Batches {
             return;
         }
         let now = Instant::now();
-        let total: Duration = requests.iter().map(|at| now.saturating_duration_since(*at)).sum();
+        let total: Duration = requests
+            .iter()
+            .map(|at| now.saturating_duration_since(*at))
+            .sum();
         self.ctx.limits.record_replies(total, requests.len() as u64);
     }
 

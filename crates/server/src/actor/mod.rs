@@ -27,11 +27,11 @@ mod stage;
 mod tests;
 mod waiters;
 
+use command::Queued;
 pub use command::{
     Acked, CmdError, Command, ConnId, FileOp, Inbox, Push, PushError, Refreshed, SessionHandle,
     Subscriber,
 };
-use command::Queued;
 pub use facts::SessionFact;
 
 use std::collections::HashMap;

@@ -41,11 +41,8 @@ impl DelayWindow {
             .fold((0u128, 0u128), |(s, c), (_, sum, n)| {
                 (s + u128::from(*sum), c + u128::from(*n))
             });
-        if count == 0 {
-            0
-        } else {
-            u64::try_from(sum / count).unwrap_or(u64::MAX)
-        }
+        sum.checked_div(count)
+            .map_or(0, |avg| u64::try_from(avg).unwrap_or(u64::MAX))
     }
 
     fn forget(&mut self, now_ms: u64) {

@@ -221,7 +221,11 @@ async fn a_flex_user_limit_refuses_flex_logins_with_hysteresis() {
     let mut late = Client::connect(addr).await;
     late.register("Late", "CLIENT", 106).await;
     let refused = late.call(json!({"type": "createSession"})).await;
-    assert_eq!(error_code(&refused), 2006, "a flex limit stops every new session");
+    assert_eq!(
+        error_code(&refused),
+        2006,
+        "a flex limit stops every new session"
+    );
 
     // 2 flex users: still limited.
     let (s, _) = g1.op("disconnect", &[]).await;
@@ -250,8 +254,7 @@ async fn a_flex_user_limit_refuses_flex_logins_with_hysteresis() {
 /// with nothing slow, the average falls and service returns. No assertion depends on
 /// how fast anything runs.
 #[tokio::test]
-async fn a_slow_store_raises_the_reply_delay_past_its_limit_and_service_returns_after_the_window()
-{
+async fn a_slow_store_raises_the_reply_delay_past_its_limit_and_service_returns_after_the_window() {
     const HOLD: Duration = Duration::from_millis(2000);
     let server = TestServer::start(|c: &mut Config| {
         c.settings.limits_control_enabled = true;
@@ -293,7 +296,10 @@ async fn a_slow_store_raises_the_reply_delay_past_its_limit_and_service_returns_
     let (s, r) = slow.await.unwrap();
     assert_eq!(s, 200, "{r}");
 
-    let l = limits_where(addr, "limited by the delay", |l| l["limited"] == json!(true)).await;
+    let l = limits_where(addr, "limited by the delay", |l| {
+        l["limited"] == json!(true)
+    })
+    .await;
     assert_eq!(l["reached"], json!(["reply-delay"]), "{l}");
     assert!(l["reply-delay-ms"].as_f64().unwrap() >= 300.0, "{l}");
     let (s, readyz) = get_json(addr, "/readyz").await;
@@ -308,7 +314,10 @@ async fn a_slow_store_raises_the_reply_delay_past_its_limit_and_service_returns_
             assert!(d <= 240.0, "{c}");
             break;
         }
-        assert!(tokio::time::Instant::now() < deadline, "never restored: {c}");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "never restored: {c}"
+        );
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(get_json(addr, "/readyz").await.0, 200);
@@ -406,7 +415,12 @@ async fn with_limits_control_off_nothing_is_refused() {
     let (_, c) = get_json(addr, "/counters").await;
     let l = &c["limits"];
     assert_eq!(
-        (&l["enabled"], &l["limited"], &l["sessions"], &l["flex-users"]),
+        (
+            &l["enabled"],
+            &l["limited"],
+            &l["sessions"],
+            &l["flex-users"]
+        ),
         (&json!(false), &json!(false), &json!(3), &json!(1)),
         "{c}"
     );
