@@ -7,6 +7,7 @@
 //! - `config/`, `telemetry.rs`, `policy.rs`  the typed configuration (Genesys option
 //!   names); tracing and log filters; what sessions need of the configuration
 //! - `persist.rs`    group commit of transcript writes
+//! - `limits/`       load limits: gauges, hysteresis, the reply-delay window
 //! - `actor/`        one task per live session; the `Sessions` facade; restoration
 //! - `webhooks/`     signed interaction events to integrators
 //! - `center/`       the routing service and the agent directory
@@ -31,6 +32,7 @@ pub mod esp;
 pub mod flex;
 pub mod gms;
 pub mod http;
+pub mod limits;
 pub mod persist;
 pub mod policy;
 pub mod router;
@@ -88,11 +90,13 @@ pub async fn run(
     let token = CancellationToken::new();
     let tracker = TaskTracker::new();
     let instance = InstanceId(secrets::new_instance_id());
+    let limits = Arc::new(limits::Limits::new(&config.settings));
     let (sessions, facts) = actor::Sessions::new(
         pipeline,
         store.clone(),
         policy.clone(),
         counters.clone(),
+        limits.clone(),
         instance.clone(),
         token.clone(),
         tracker.clone(),
@@ -118,6 +122,7 @@ pub async fn run(
         tracker,
         center,
         drain: Arc::new(drain::Drain::default()),
+        limits: limits.clone(),
     });
     if state.config.security.api_keys.is_empty() {
         warn!(
@@ -128,6 +133,7 @@ pub async fn run(
     let leases = tokio::spawn(renew_leases(state.clone()));
     tokio::spawn(state.sessions.clone().adopt_orphans());
     tokio::spawn(finish_drain(state.clone()));
+    tokio::spawn(limits::watch(limits, token.clone()));
     let addr = listener.local_addr()?;
     info!(%addr, instance = %instance.0, "parley listening");
     let app = router::router(state.clone());

@@ -9,6 +9,8 @@ use axum::middleware::{self, Next};
 use axum::response::Response;
 use axum::routing::get;
 use axum::Router;
+use std::time::Duration;
+use tower_http::classify::ServerErrorsFailureClass;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::trace::TraceLayer;
 
@@ -35,8 +37,21 @@ pub fn router(state: AppState) -> Router {
         .route("/counters", get(http::health::get_counters))
         .route("/Counters", get(http::health::get_counters))
         .merge(customer)
-        .layer(TraceLayer::new_for_http())
+        .layer(TraceLayer::new_for_http().on_failure(on_failure))
         .with_state(state)
+}
+
+/// Logs a failed HTTP response at error, except 503: an instance that is draining or at
+/// its load limits answers 503 by design (to every refused request, and to every
+/// `/readyz` poll of a load balancer), and says so once in its own log lines.
+fn on_failure(class: ServerErrorsFailureClass, latency: Duration, _span: &tracing::Span) {
+    let latency_ms = latency.as_millis();
+    match class {
+        ServerErrorsFailureClass::StatusCode(StatusCode::SERVICE_UNAVAILABLE) => {
+            tracing::debug!(latency_ms, "response: 503 Service Unavailable");
+        }
+        class => tracing::error!(classification = %class, latency_ms, "response failed"),
+    }
 }
 
 /// Counts the refused and failed HTTP requests of the customer front doors (the basic

@@ -13,6 +13,7 @@ use crate::center::Center;
 use crate::config::Config;
 use crate::counters::Counters;
 use crate::drain::Drain;
+use crate::limits::Limits;
 use crate::policy::Policy;
 
 /// Shared by every connection.
@@ -38,4 +39,6 @@ pub struct Shared {
     pub center: Arc<Center>,
     /// Whether the instance is draining.
     pub drain: Arc<Drain>,
+    /// Load limits: whether new sessions, restorations and flex logins are refused.
+    pub limits: Arc<Limits>,
 }

@@ -9,7 +9,7 @@
 //! `sessionInfo` reply or as a live `event`.
 
 use std::collections::VecDeque;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use parley_core::session::{EndedBy, EndedReason};
 use parley_core::{Event, EventId, PartyId, Session};
@@ -48,6 +48,9 @@ pub(super) struct Batches {
     pub(super) waiters: Vec<Waiter>,
     pub(super) staged: Batch,
     inflight: VecDeque<InFlight>,
+    /// When the command being applied arrived in the mailbox (the replies it stages
+    /// count their delay from there; the creator's from the actor's start).
+    pub(super) arrived: Instant,
     pub(super) closing: bool,
     stopping: bool,
     done: bool,
@@ -66,6 +69,7 @@ impl Batches {
             waiters: Vec::new(),
             staged: Batch::default(),
             inflight: VecDeque::new(),
+            arrived: Instant::now(),
             closing: false,
             stopping: false,
             done: false,
@@ -216,6 +220,7 @@ impl Batches {
             });
         }
         self.deliver(session, &batch.deliveries);
+        self.record_delays(&batch.requests);
         super::facts::report(&self.ctx, session, &batch.deliveries, batch.closed.as_ref());
         let closing = batch.closed.is_some();
         for reply in batch.replies {
@@ -285,6 +290,19 @@ impl Batches {
             }
             self.done = true;
         }
+    }
+
+    /// Adds the delays of the replies this batch releases to the load limits' measure.
+    fn record_delays(&self, requests: &[Instant]) {
+        if requests.is_empty() {
+            return;
+        }
+        let now = Instant::now();
+        let total: Duration = requests
+            .iter()
+            .map(|at| now.saturating_duration_since(*at))
+            .sum();
+        self.ctx.limits.record_replies(total, requests.len() as u64);
     }
 
     pub(super) fn stop(&mut self) {

@@ -2,6 +2,7 @@
 
 use parley_core::session::{JoinRequest, SendRequest};
 use std::sync::Arc;
+use std::time::Instant;
 
 use parley_core::session::{EndedBy, EndedReason};
 use parley_core::view::{EventView, SessionSnapshot};
@@ -32,6 +33,12 @@ impl CmdError {
 impl From<CoreError> for CmdError {
     fn from(e: CoreError) -> Self {
         CmdError::new(error_code(&e), e.to_string())
+    }
+}
+
+impl From<crate::limits::Refused> for CmdError {
+    fn from(e: crate::limits::Refused) -> Self {
+        CmdError::new(ErrorCode::Unavailable, e.to_string())
     }
 }
 
@@ -330,14 +337,22 @@ pub enum Command {
 /// commands (docs/BENCHMARKS.md, hot spot 5).
 #[derive(Clone)]
 pub struct SessionHandle {
-    pub(super) tx: mpsc::Sender<Box<Command>>,
+    pub(super) tx: mpsc::Sender<Box<Queued>>,
+}
+
+/// A command in the mailbox, with when it arrived (its reply's delay counts from there:
+/// `limit-for-reply-delay`).
+pub(super) struct Queued {
+    pub(super) at: Instant,
+    pub(super) cmd: Command,
 }
 
 impl SessionHandle {
     /// Sends a command; fails when the actor has ended (the session just closed).
     pub async fn send(&self, cmd: Command) -> Result<(), CmdError> {
+        let at = Instant::now();
         self.tx
-            .send(Box::new(cmd))
+            .send(Box::new(Queued { at, cmd }))
             .await
             .map_err(|_| CmdError::new(ErrorCode::SessionOver, "the chat session is over"))
     }

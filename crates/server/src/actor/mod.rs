@@ -27,6 +27,7 @@ mod stage;
 mod tests;
 mod waiters;
 
+use command::Queued;
 pub use command::{
     Acked, CmdError, Command, ConnId, FileOp, Inbox, Push, PushError, Refreshed, SessionHandle,
     Subscriber,
@@ -50,6 +51,7 @@ use tracing::{info, warn};
 
 use crate::clock::now;
 use crate::counters::Counters;
+use crate::limits::Limits;
 use crate::persist::Pipeline;
 use crate::policy::Policy;
 
@@ -63,6 +65,9 @@ pub struct Context {
     pub policy: Arc<Policy>,
     /// Counters for `/counters`.
     pub counters: Arc<Counters>,
+    /// Load limits: fed the session count, flex users and reply delays; refuse
+    /// restorations while limited.
+    pub limits: Arc<Limits>,
     /// This process, as owner of session leases.
     pub instance: InstanceId,
     /// Fires on shutdown.
@@ -90,11 +95,15 @@ pub type Facts = mpsc::UnboundedReceiver<SessionFact>;
 
 impl Sessions {
     /// The facade over `pipeline` and `store`, and the facts its sessions will report.
+    // Each argument is a separate part the caller composes; a struct of them would only
+    // repeat `Context`.
+    #[allow(clippy::too_many_arguments)]
     pub fn new(
         pipeline: Pipeline,
         store: AnyStore,
         policy: Arc<Policy>,
         counters: Arc<Counters>,
+        limits: Arc<Limits>,
         instance: InstanceId,
         shutdown: CancellationToken,
         tracker: TaskTracker,
@@ -106,6 +115,7 @@ impl Sessions {
             store,
             policy,
             counters,
+            limits,
             instance,
             shutdown,
             tracker,
@@ -118,6 +128,12 @@ impl Sessions {
     /// How many sessions are live here.
     pub fn live(&self) -> usize {
         self.registry.len()
+    }
+
+    /// The registry now holds `n` sessions.
+    fn live_changed(&self, n: usize) {
+        self.counters.sessions_live_set(n);
+        self.limits.set_sessions(n);
     }
 
     /// Calls session `id`: finds (or restores) it, sends the command `make` builds around
@@ -175,7 +191,7 @@ impl Sessions {
             creator,
         );
         self.registry.insert(id, handle.clone());
-        self.counters.sessions_live_set(self.registry.len());
+        self.live_changed(self.registry.len());
         handle
     }
 
@@ -190,10 +206,14 @@ impl Sessions {
         if !self.policy.restoration {
             return Err(not_found());
         }
+        // A limited instance restores nothing (a client coming back is refused and may
+        // try elsewhere; an orphan waits for another instance or for the load to fall).
+        self.limits.check()?;
         let _one_at_a_time = self.registry.restoring.lock().await;
         if let Some(h) = self.registry.get(id) {
             return Ok(h);
         }
+        self.limits.check()?;
         let now = now();
         let lease_until = now.plus_ms(self.policy.lease_ms);
         let claim = self
@@ -248,7 +268,7 @@ impl Sessions {
         let agents = agents_marked_gone(&session, &effects);
         let handle = session::spawn(self.clone(), session, epoch, durable, effects, None, None);
         self.registry.insert(id.clone(), handle.clone());
-        self.counters.sessions_live_set(self.registry.len());
+        self.live_changed(self.registry.len());
         let _ = self.facts.send(SessionFact::Restored {
             interaction: id.clone(),
             customer: customer.unwrap_or_default(),
@@ -292,7 +312,9 @@ impl Sessions {
     /// restored as if a client had come back (so its parties are shown leaving and its
     /// timers run: one nobody returns to ends by the usual timeouts, and routing puts a
     /// waiting one back in its queue); nothing stays alive forever without an owner.
-    /// Runs every half lease, at once on start.
+    /// Runs every half lease, at once on start. A sweep stops while this instance is
+    /// limited by its load limits, leaving the rest to another instance (or a later
+    /// sweep).
     pub async fn adopt_orphans(self) {
         if !self.policy.restoration {
             return;
@@ -306,7 +328,7 @@ impl Sessions {
                 () = self.shutdown.cancelled() => return,
             }
             let mut after: Option<SessionId> = None;
-            loop {
+            while self.limits.check().is_ok() {
                 let page = self
                     .store
                     .orphaned_sessions(
@@ -327,6 +349,9 @@ impl Sessions {
                 for id in &page {
                     if self.shutdown.is_cancelled() {
                         return;
+                    }
+                    if self.limits.check().is_err() {
+                        break;
                     }
                     // Another instance may win the claim: then it holds the session.
                     if let Err(e) = self.find(id).await {
@@ -387,7 +412,7 @@ struct RegistryGuard {
 impl Drop for RegistryGuard {
     fn drop(&mut self) {
         let remaining = self.ctx.registry.remove(&self.id);
-        self.ctx.counters.sessions_live_set(remaining);
+        self.ctx.live_changed(remaining);
         info!(session_id = %self.id, sessions = remaining, "session deleted");
     }
 }

@@ -16,7 +16,7 @@ use tracing::{debug, info_span, Instrument};
 use super::batches::Batches;
 use super::reply::Deferred;
 use super::Sessions;
-use super::{CmdError, Command, FileOp, RegistryGuard, SessionHandle};
+use super::{CmdError, Command, FileOp, Queued, RegistryGuard, SessionHandle};
 use crate::clock::now;
 
 /// Most commands applied before their effects are submitted as one job.
@@ -48,6 +48,7 @@ pub(super) fn spawn(
                 batches: Batches::new(ctx.clone(), epoch, durable),
                 session,
                 ctx,
+                flex_users: 0,
             };
             if let Some(r) = record {
                 actor.batches.create(r);
@@ -55,6 +56,7 @@ pub(super) fn spawn(
             actor
                 .batches
                 .stage_effects(&actor.session, initial, creator);
+            actor.count_flex_users();
             actor.run(rx).await;
         }
         .instrument(span),
@@ -66,10 +68,19 @@ struct Actor {
     session: Session,
     ctx: Sessions,
     batches: Batches,
+    /// Flex users present in the session, as last added to the load limits' gauge.
+    flex_users: i64,
+}
+
+impl Drop for Actor {
+    /// However the actor ends, its flex users leave the gauge.
+    fn drop(&mut self) {
+        self.ctx.limits.add_flex_users(-self.flex_users);
+    }
 }
 
 impl Actor {
-    async fn run(&mut self, mut rx: mpsc::Receiver<Box<Command>>) {
+    async fn run(&mut self, mut rx: mpsc::Receiver<Box<Queued>>) {
         let shutdown = self.ctx.shutdown.clone();
         loop {
             self.batches.submit_staged(&self.session).await;
@@ -86,11 +97,11 @@ impl Actor {
                     self.batches.complete(&self.session, done);
                 }
                 cmd = rx.recv(), if !self.batches.closing() => match cmd {
-                    Some(cmd) => {
-                        self.apply(*cmd);
+                    Some(q) => {
+                        self.arrived(*q);
                         for _ in 1..DRAIN_MAX {
                             match rx.try_recv() {
-                                Ok(cmd) => self.apply(*cmd),
+                                Ok(q) => self.arrived(*q),
                                 Err(_) => break,
                             }
                         }
@@ -114,12 +125,37 @@ impl Actor {
     /// Applies input to the core and stages the effects, with a reply for the requester.
     fn input(&mut self, input: Input, reply: Option<Deferred>) {
         match self.session.handle(now(), input) {
-            Ok(effects) => self.batches.stage_effects(&self.session, effects, reply),
+            Ok(effects) => {
+                self.batches.stage_effects(&self.session, effects, reply);
+                self.count_flex_users();
+            }
             Err(e) => {
                 if let Some(r) = reply {
                     r.fail(CmdError::from(e));
                 }
             }
+        }
+    }
+
+    /// Applies a command from the mailbox; the replies it stages count their delay from
+    /// its arrival.
+    fn arrived(&mut self, q: Queued) {
+        self.batches.arrived = q.at;
+        self.apply(q.cmd);
+    }
+
+    /// Brings the load limits' flex-user gauge up to date with this session (flex and
+    /// GMS v2 customers present in it).
+    fn count_flex_users(&mut self) {
+        let n = self
+            .session
+            .parties()
+            .iter()
+            .filter(|p| p.present && p.protocol == Protocol::Flex)
+            .count() as i64;
+        if n != self.flex_users {
+            self.ctx.limits.add_flex_users(n - self.flex_users);
+            self.flex_users = n;
         }
     }
 

@@ -22,6 +22,8 @@ pub(super) struct Batch {
     /// Events with the parties that may see them live.
     pub(super) deliveries: Vec<(Event, Vec<PartyId>)>,
     pub(super) replies: Vec<Deferred>,
+    /// When each request this batch answers arrived (for the reply delay).
+    pub(super) requests: Vec<std::time::Instant>,
     pub(super) closed: Option<EndInfo>,
     /// Documents to remove from the store once the batch is durable.
     pub(super) drop_documents: Vec<String>,
@@ -119,6 +121,7 @@ impl Batches {
         }
         if let Some(r) = reply {
             self.staged.replies.push(r);
+            self.staged.requests.push(self.arrived);
         }
         self.staged.upto = session.last_event_id();
         self.staged.dirty = true;
@@ -132,6 +135,7 @@ impl Batches {
     ) {
         self.staged.user_data.extend(data);
         self.staged.replies.push(Deferred::Done { reply });
+        self.staged.requests.push(self.arrived);
         self.staged.dirty = true;
     }
 

@@ -129,6 +129,43 @@ config_section! {
         #[option("drain-timeout", Int(0..=604800, "seconds"), default = 3600)]
         pub drain_timeout_s: u64,
 
+        /// Whether load limits are enforced. When any `limit-for-*` below is reached, this
+        /// instance stops creating sessions, restoring sessions from the store and
+        /// accepting flex logins (`UNAVAILABLE`, HTTP 503 with `Retry-After`) until every
+        /// reached metric has fallen to `limits-restore-threshold` % of its limit
+        /// (docs/ha.md, "Load limits").
+        #[option("limits-control-enabled", Bool, default = false, group = "load limits")]
+        pub limits_control_enabled: bool,
+
+        /// Most live sessions on this instance. 0 = not checked.
+        #[option("limit-for-sessions", Int(0..=1_000_000), default = 1000)]
+        pub limit_for_sessions: u64,
+
+        /// Most flex users (flex protocol and GMS v2 customers) present in this instance's
+        /// sessions. 0 = not checked.
+        #[option("limit-for-flex-users", Int(0..=1_000_000), default = 1001)]
+        pub limit_for_flex_users: u64,
+
+        /// Most average delay, in milliseconds, between a client request reaching its session
+        /// and its (durable) reply, averaged over `limit-average-interval`. 0 = not checked
+        /// (Parley's default; Genesys documents none).
+        #[option("limit-for-reply-delay", Int(0..=600_000, "milliseconds"), default = 0)]
+        pub limit_for_reply_delay_ms: u64,
+
+        /// Seconds over which the reply delay is averaged.
+        #[option("limit-average-interval", Int(1..=3600, "seconds"), default = 15)]
+        pub limit_average_interval_s: u64,
+
+        /// Percent of each limit a reached metric must fall to before full service returns.
+        #[option("limits-restore-threshold", Int(0..=100, "percent"), default = 80)]
+        pub limits_restore_threshold_pct: u64,
+
+        /// Genesys reports "service unavailable" to SCS at a limit; Parley's equivalent is
+        /// `/readyz` answering 503 "limited". false = `/readyz` stays 200 while limited (new
+        /// sessions are refused all the same).
+        #[option("limits-reached-report-scs", Bool, default = true)]
+        pub limits_reached_report_scs: bool,
+
         /// How many leading characters of each chat message are printed in the log (after masking,
         /// at trace level). 0 = none.
         #[option("message-log-print-size", Int(0..=7000, "characters"), default = 0,

@@ -95,6 +95,7 @@ pub fn create_session(
             "this instance is draining: start the chat again (another instance takes it)",
         ));
     }
+    state.limits.check()?;
     let (tenant, endpoint) = resolve_endpoint(&state.config, chat.endpoint.as_deref());
     let queue = state
         .config

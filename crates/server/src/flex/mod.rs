@@ -33,7 +33,7 @@ use crate::actor::{CmdError, Refreshed};
 use crate::basic::map;
 use crate::clock::now;
 use crate::customer::{self, Caller, Creator, Login, NewChat};
-use crate::http::error::{is_server_fault, status_of};
+use crate::http::error::{is_retry_later, is_server_fault, status_of};
 use crate::secrets;
 use crate::state::AppState;
 use logins::PendingLogins;
@@ -72,7 +72,7 @@ impl IntoResponse for Reply {
 
 impl From<CmdError> for Reply {
     fn from(e: CmdError) -> Self {
-        if is_server_fault(e.code) {
+        if is_server_fault(e.code) && !is_retry_later(e.code) {
             error!(code = e.code.name(), message = %e.message, "flex request failed");
         } else {
             debug!(code = e.code.name(), message = %e.message, "flex request refused");
@@ -128,6 +128,8 @@ async fn login(
 ) -> Reply {
     result(
         async {
+            // A limited instance takes no new flex user (docs/ha.md, "Load limits").
+            state.limits.check()?;
             let req: LoginRequest = parse(&body)?;
             let version = req
                 .client_version

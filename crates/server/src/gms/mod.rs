@@ -23,7 +23,7 @@ use tracing::{debug, error};
 
 use crate::actor::{CmdError, FileOp, Refreshed};
 use crate::customer::{self, Caller, Creator, Login, NewChat};
-use crate::http::error::{is_server_fault, status_of};
+use crate::http::error::{is_retry_later, is_server_fault, status_of};
 use crate::secrets;
 use crate::state::AppState;
 use form::Form;
@@ -93,7 +93,7 @@ impl IntoResponse for Reply {
 impl From<CmdError> for Reply {
     fn from(e: CmdError) -> Self {
         let server = is_server_fault(e.code);
-        if server {
+        if server && !is_retry_later(e.code) {
             error!(code = e.code.name(), message = %e.message, "GMS request failed");
         } else {
             debug!(code = e.code.name(), message = %e.message, "GMS request refused");

@@ -34,3 +34,10 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
 pub fn is_server_fault(code: ErrorCode) -> bool {
     status_of(code).is_server_error()
 }
+
+/// Whether the refusal only asks the client to come back later (503 `UNAVAILABLE`: a
+/// draining or limited instance, a session on the move): expected under load, so the
+/// front doors log it at debug, not once per refused request at error.
+pub fn is_retry_later(code: ErrorCode) -> bool {
+    code == ErrorCode::Unavailable
+}

@@ -21,6 +21,7 @@ mod flex;
 mod gms;
 mod ha;
 mod ha_desk;
+mod limits;
 mod logs;
 mod routing;
 mod routing_webhooks;

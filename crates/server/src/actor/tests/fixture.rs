@@ -200,6 +200,7 @@ impl Fixture {
             store,
             Arc::new(Policy::from_config(&config)),
             Arc::new(Counters::default()),
+            Arc::new(crate::limits::Limits::new(&config.settings)),
             InstanceId("test".into()),
             CancellationToken::new(),
             TaskTracker::new(),
