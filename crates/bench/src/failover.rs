@@ -216,7 +216,7 @@ async fn measure(
         let id = r?;
         one.get_or_insert(id);
         n += 1;
-        if n % 2000 == 0 {
+        if n.is_multiple_of(2000) {
             eprintln!("parley-bench failover: {n} sessions");
         }
     }

@@ -19,10 +19,11 @@ pub const CUSTOMER: usize = 0;
 pub const AGENT: usize = 1;
 
 /// How the customer talks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Kind {
     /// WebSocket, basic protocol.
+    #[default]
     Basic,
     /// Flex (HTTP).
     Flex,
@@ -73,7 +74,9 @@ struct Inner {
     awaiting: Vec<(usize, Instant)>,
     recoveries: Vec<Recovery>,
     problems: Vec<String>,
+    gave_up: Option<String>,
     retries: u64,
+    out_of_order: u64,
 }
 
 /// A chat of the run.
@@ -242,7 +245,12 @@ impl Chat {
     /// The chat cannot go on.
     pub fn give_up(&self, what: String) {
         self.broken.store(true, Ordering::SeqCst);
-        self.problem(what);
+        self.lock().gave_up.get_or_insert(what);
+    }
+
+    /// A basic party received an event with an id below one it already had.
+    pub fn note_out_of_order(&self) {
+        self.lock().out_of_order += 1;
     }
 
     /// Compares the ledger with the stored transcript's message texts.
@@ -257,6 +265,8 @@ impl Chat {
             retries: g.retries,
             dup_received: g.dup_received,
             problems: g.problems.clone(),
+            gave_up: g.gave_up.clone(),
+            out_of_order: g.out_of_order,
             ..Verdict::default()
         };
         let mut counts: HashMap<(usize, u64), u32> = HashMap::new();
@@ -330,12 +340,11 @@ pub struct Verdict {
     pub retries: u64,
     /// What went wrong, if anything.
     pub problems: Vec<String>,
-}
-
-impl Default for Kind {
-    fn default() -> Kind {
-        Kind::Basic
-    }
+    /// Why the chat was given up, if it was.
+    pub gave_up: Option<String>,
+    /// Events a basic party received after one with a higher id (not an error: live
+    /// events may overtake a `resume` reply).
+    pub out_of_order: u64,
 }
 
 /// Backoff after the `n`th consecutive failure: 100 ms doubling, at most 1 s.

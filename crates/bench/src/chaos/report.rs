@@ -48,6 +48,8 @@ pub struct Totals {
     pub dup_received: u64,
     /// Requests retried (after a connection error, timeout or UNAVAILABLE).
     pub retries: u64,
+    /// Events received by basic parties after one with a higher id.
+    pub out_of_order: u64,
 }
 
 /// The whole report.
@@ -120,13 +122,15 @@ impl ChaosReport {
             t.dup_stored += v.dup_stored.len() as u64;
             t.dup_received += v.dup_received;
             t.retries += v.retries;
+            t.out_of_order += v.out_of_order;
             stranded += usize::from(v.stranded);
             let bad = v.stranded
                 || !v.lost_stored.is_empty()
                 || !v.lost_delivered.is_empty()
                 || !v.dup_stored.is_empty()
                 || v.dup_received > 0
-                || !v.problems.is_empty();
+                || !v.problems.is_empty()
+                || v.gave_up.is_some();
             if bad {
                 findings.push(v);
             }
@@ -186,8 +190,8 @@ impl ChaosReport {
         );
         let _ = writeln!(
             s,
-            "  messages  sent {}  acknowledged {}  lost {} (stored {}, delivered {})  duplicated {} (stored {}, received {})  retries {}",
-            m.sent, m.acked, m.lost, m.lost_stored, m.lost_delivered, m.duplicated, m.dup_stored, m.dup_received, m.retries
+            "  messages  sent {}  acknowledged {}  lost {} (stored {}, delivered {})  duplicated {} (stored {}, received {})  retries {}  out-of-order events {}",
+            m.sent, m.acked, m.lost, m.lost_stored, m.lost_delivered, m.duplicated, m.dup_stored, m.dup_received, m.retries, m.out_of_order
         );
         let _ = writeln!(s, "  stranded chats  {}", self.stranded);
         let _ = writeln!(
@@ -206,11 +210,12 @@ impl ChaosReport {
         for v in self.findings.iter().take(10) {
             let _ = writeln!(
                 s,
-                "  chat {} ({:?}, session {}): stranded {} lost {:?} {:?} dup {:?} +{} problems {:?}",
+                "  chat {} ({:?}, session {}): stranded {} ({}) lost {:?} {:?} dup {:?} +{} problems {:?}",
                 v.chat,
                 v.kind,
                 v.session.as_deref().unwrap_or("-"),
                 v.stranded,
+                v.gave_up.as_deref().unwrap_or("-"),
                 v.lost_stored,
                 v.lost_delivered,
                 v.dup_stored,

@@ -17,7 +17,7 @@ fn profile_dir() -> PathBuf {
 }
 
 /// The `parley` server binary, built (once per test process) so it is never stale.
-pub fn server_bin() -> PathBuf {
+pub(crate) fn server_bin() -> PathBuf {
     static BIN: OnceLock<PathBuf> = OnceLock::new();
     BIN.get_or_init(build_server).clone()
 }
