@@ -22,7 +22,13 @@ pub const DEFAULT_API_KEY: &str = "parley-bench-api-key-0123456789abcdef";
 
 /// parley-bench: a bounded load generator for Parley. Loopback targets only.
 #[derive(Debug, Parser)]
-#[command(version, about)]
+#[command(
+    version,
+    about,
+    after_help = "Other modes: `parley-bench chaos --help` (instances killed under load on \
+                  PostgreSQL) and `parley-bench failover --help` (one instance's sessions \
+                  restored by another)."
+)]
 pub struct Args {
     /// Server to load (must be loopback). Ignored with --server-bin.
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR:PORT")]

@@ -19,9 +19,13 @@
 //! - `scenario.rs`  the session script, the message schedule, churn and ramp-up
 //! - `progress.rs`  the progress bar and the once-a-second sampler
 //! - `report.rs`    the JSON report and the human summary
+//! - `chaos/`       `parley-bench chaos`: instances killed under load on PostgreSQL
+//! - `failover.rs`  `parley-bench failover`: how fast a survivor restores 10,000 sessions
 
+pub mod chaos;
 pub mod cli;
 pub mod client;
+pub mod failover;
 pub mod ledger;
 pub mod limits;
 pub mod proc;

@@ -8,8 +8,10 @@ use std::time::Duration;
 
 use anyhow::Context;
 use clap::Parser;
+use parley_bench::chaos::ChaosArgs;
 use parley_bench::cli::{self, Args};
 use parley_bench::client::{Ctx, HttpPool};
+use parley_bench::failover::FailoverArgs;
 use parley_bench::progress::{Monitor, Snapshot};
 use parley_bench::report::{Inputs, Report};
 use parley_bench::scenario::{self, Phase};
@@ -20,6 +22,13 @@ use parley_bench::{limits, proc};
 
 #[tokio::main]
 async fn main() -> anyhow::Result<()> {
+    // Modes other than the load run are named by the first argument; the load run keeps
+    // its flags-only command line.
+    match std::env::args().nth(1).as_deref() {
+        Some("chaos") => return chaos_main().await,
+        Some("failover") => return failover_main().await,
+        _ => {}
+    }
     let args = Args::parse();
     let plan = cli::plan(&args)?;
     // Our sockets plus, when we start it, the server's (it inherits the limit).
@@ -118,6 +127,41 @@ async fn main() -> anyhow::Result<()> {
     });
     print!("{}", report.human());
     if let Some(path) = &args.json {
+        std::fs::write(path, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("while writing {}", path.display()))?;
+    }
+    if !report.ok {
+        std::process::exit(2);
+    }
+    Ok(())
+}
+
+/// `parley-bench chaos ...`: exits 2 when the run found a loss, a duplicate, a stranded
+/// chat or a panic.
+async fn chaos_main() -> anyhow::Result<()> {
+    let args = ChaosArgs::parse_from(std::env::args().skip(1));
+    let json = args.json.clone();
+    limits::raise_nofile(usize::from(args.chats) as u64 * 4 + 4096)?;
+    let report = parley_bench::chaos::run(args).await?;
+    print!("{}", report.human());
+    if let Some(path) = &json {
+        std::fs::write(path, serde_json::to_string_pretty(&report)?)
+            .with_context(|| format!("while writing {}", path.display()))?;
+    }
+    if !report.ok {
+        std::process::exit(2);
+    }
+    Ok(())
+}
+
+/// `parley-bench failover ...`.
+async fn failover_main() -> anyhow::Result<()> {
+    let args = FailoverArgs::parse_from(std::env::args().skip(1));
+    let json = args.json.clone();
+    limits::raise_nofile(args.sessions as u64 + 4096)?;
+    let report = parley_bench::failover::run(args).await?;
+    print!("{}", report.human());
+    if let Some(path) = &json {
         std::fs::write(path, serde_json::to_string_pretty(&report)?)
             .with_context(|| format!("while writing {}", path.display()))?;
     }
