@@ -29,7 +29,7 @@ use axum::extract::{ConnectInfo, Request};
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use tokio::net::{TcpListener, TcpStream};
+use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tower::ServiceExt;
@@ -39,13 +39,18 @@ use tracing::{debug, info, warn};
 use crate::config::Settings;
 use crate::counters::Counters;
 use table::Table;
-use watch::{Busy, Watch, WatchedIo};
 pub use watch::Timeouts;
+use watch::{Busy, Watch, WatchedIo};
 
 /// Files kept free of client connections when the cap is derived from the open files
 /// limit: the store's pools (SQLite's writer and readers with their WAL files, or
 /// PostgreSQL's pool), webhook deliveries, logs, the listener and the runtime's own.
-const RESERVED_FILES: u64 = 128;
+const RESERVED_FILES: u64 = 256;
+
+/// How far past the cap connections may be while the ones evicted to make room are still
+/// closing (their tasks wait for a busy runtime); beyond it new ones are refused, so the
+/// process stays within its open files limit (`RESERVED_FILES` is larger).
+const EVICTION_SLACK: u64 = 64;
 
 /// What the listener needs from the configuration.
 #[derive(Debug, Clone, Copy)]
@@ -66,6 +71,12 @@ impl Limits {
             .unwrap_or(u64::MAX);
         let option = u64::try_from(s.max_connections).unwrap_or(u64::MAX);
         let cap = option.min(files.saturating_sub(RESERVED_FILES)).max(16);
+        info!(
+            cap,
+            max_connections = option,
+            open_files_limit = files,
+            "connection cap: max-connections, within the open files limit"
+        );
         Limits {
             cap,
             timeouts: Timeouts {
@@ -89,11 +100,10 @@ pub async fn serve(
     stop: CancellationToken,
 ) {
     info!(
-        cap = limits.cap,
         register_timeout_s = limits.timeouts.register.as_secs(),
         header_timeout_s = limits.timeouts.header.as_secs(),
         idle_timeout_s = limits.timeouts.idle.as_secs(),
-        "connection cap (max-connections, within the open files limit)"
+        "connection timeouts"
     );
     let table = Arc::new(Table::new(limits.cap, counters.clone()));
     let conns = TaskTracker::new();
@@ -109,15 +119,24 @@ pub async fn serve(
                 continue;
             }
         };
-        if table.open() >= table.cap && !table.evict_one() {
-            // Every connection is busy: the newest one goes.
+        let open = table.open();
+        if open >= table.cap && (open >= table.cap + EVICTION_SLACK || !table.evict_one()) {
+            // Every connection is busy, or too many evicted ones have not closed yet: the
+            // newest one goes.
             counters.connections_shed.inc();
             debug!(%peer, "connection refused: max-connections reached");
             drop(tcp);
             continue;
         }
+        // Counted at once, not when its task starts: under a burst the tasks lag the
+        // accepts, and the cap must see every socket this process holds.
+        let watch = Arc::new(Watch::new());
+        let open = table.opened(&watch);
+        debug!(conns = open, %peer, "connection opened");
+        let io = WatchedIo::new(tcp, watch.clone(), table.clone());
         conns.spawn(connection(
-            tcp,
+            io,
+            watch,
             peer,
             router.clone(),
             table.clone(),
@@ -158,8 +177,10 @@ async fn accept_failed(e: &std::io::Error, table: &Table, stop: &CancellationTok
 }
 
 /// Serves one connection until it closes, upgrades, expires or is evicted.
+#[allow(clippy::too_many_arguments)]
 async fn connection(
-    tcp: TcpStream,
+    io: WatchedIo,
+    watch: Arc<Watch>,
     peer: SocketAddr,
     router: Router,
     table: Arc<Table>,
@@ -169,13 +190,10 @@ async fn connection(
 ) {
     // No Nagle: a request often gets two small frames back (its event, then its ack), and
     // Nagle would hold the second until the client's delayed ACK (~40 ms).
-    if let Err(e) = tcp.set_nodelay(true) {
+    if let Err(e) = io.tcp().set_nodelay(true) {
         debug!(error = %e, "could not set TCP_NODELAY");
     }
-    let watch = Arc::new(Watch::new());
-    let conns = table.opened(&watch);
-    debug!(conns, %peer, "connection opened");
-    let io = TokioIo::new(WatchedIo::new(tcp, watch.clone(), table.clone()));
+    let io = TokioIo::new(io);
     let service = {
         let watch = watch.clone();
         let table = table.clone();

@@ -188,6 +188,10 @@ impl WatchedIo {
     pub(super) fn new(io: TcpStream, watch: Arc<Watch>, table: Arc<Table>) -> WatchedIo {
         WatchedIo { io, watch, table }
     }
+
+    pub(super) fn tcp(&self) -> &TcpStream {
+        &self.io
+    }
 }
 
 impl Drop for WatchedIo {

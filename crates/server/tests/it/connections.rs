@@ -105,7 +105,11 @@ async fn an_idle_keep_alive_connection_is_closed_after_http_idle_timeout() {
         assert!(n > 0, "closed before answering");
         got.extend_from_slice(&buf[..n]);
     }
-    assert!(got.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&got));
+    assert!(
+        got.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&got)
+    );
     assert!(
         closed_by_server(&mut tcp).await,
         "an idle keep-alive connection stays open"
@@ -128,7 +132,10 @@ async fn at_max_connections_the_longest_idle_connection_makes_room_for_healthz()
     // All 49 accepted (the counters request is the 50th): the first is the longest idle.
     let deadline = tokio::time::Instant::now() + CLOSE_WAIT;
     while counter(server.addr, "conns").await < 50 {
-        assert!(tokio::time::Instant::now() < deadline, "the server never accepted them");
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the server never accepted them"
+        );
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
     idle.push(TcpStream::connect(server.addr).await.unwrap());
