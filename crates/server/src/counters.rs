@@ -41,6 +41,11 @@ pub struct Counters {
     pub store_failures: Counter,
     /// Connections opened.
     pub connections_opened: Counter,
+    /// Connections closed at the connection cap (`max-connections`) to make room.
+    pub connections_shed: Counter,
+    /// Connections closed by `user-register-timeout`, `request-header-timeout` or
+    /// `http-idle-timeout`.
+    pub connections_timed_out: Counter,
     sessions_live: AtomicU64,
     connections_live: AtomicU64,
 }
@@ -51,7 +56,7 @@ pub struct Counters {
 pub struct CountersSnapshot {
     /// Gauge: live sessions on this instance.
     pub sessions: u64,
-    /// Gauge: open connections.
+    /// Gauge: open client connections (TCP, all protocols).
     pub conns: u64,
     /// Cumulative: sessions created.
     pub sessions_created: u64,
@@ -69,6 +74,10 @@ pub struct CountersSnapshot {
     pub store_failures: u64,
     /// Cumulative: connections opened.
     pub connections_opened: u64,
+    /// Cumulative: connections closed at the connection cap.
+    pub connections_shed: u64,
+    /// Cumulative: connections closed by a register, header or idle timeout.
+    pub connections_timed_out: u64,
 }
 
 impl Counters {
@@ -85,6 +94,10 @@ impl Counters {
     pub fn conn_closed(&self) -> u64 {
         self.connections_live.fetch_sub(1, Ordering::Relaxed) - 1
     }
+    /// How many connections are open.
+    pub fn conns_live(&self) -> u64 {
+        self.connections_live.load(Ordering::Relaxed)
+    }
     /// A snapshot.
     pub fn snapshot(&self) -> CountersSnapshot {
         CountersSnapshot {
@@ -98,6 +111,8 @@ impl Counters {
             request_errors: self.request_errors.get(),
             store_failures: self.store_failures.get(),
             connections_opened: self.connections_opened.get(),
+            connections_shed: self.connections_shed.get(),
+            connections_timed_out: self.connections_timed_out.get(),
         }
     }
 }

@@ -16,7 +16,8 @@
 //! - front doors: `basic/` (WebSocket), `flex/` (HTTP long-poll), `gms/` (GMS v2),
 //!   `agent/` (agent login and desktop WebSocket), `esp/` (workflows), `admin/`,
 //!   `http/` (health, counters, web assets, HTTP error statuses)
-//! - `router.rs`     routes; `lib.rs` `run`, the one entry point (main and tests)
+//! - `router.rs`     routes; `listen/` the accept loop (connection cap and timeouts);
+//!   `lib.rs` `run`, the one entry point (main and tests)
 
 pub mod actor;
 pub mod admin;
@@ -33,6 +34,7 @@ pub mod flex;
 pub mod gms;
 pub mod http;
 pub mod limits;
+pub mod listen;
 pub mod persist;
 pub mod policy;
 pub mod router;
@@ -46,7 +48,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::Context;
-use axum::serve::ListenerExt;
 use parley_store::{HealthStore, InstanceId, TranscriptStore};
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
@@ -142,20 +143,8 @@ pub async fn run(
         shutdown.await;
         stop.cancel();
     });
-    // No Nagle: a request often gets two small frames back (its event, then its ack), and
-    // Nagle would hold the second until the client's delayed ACK (~40 ms).
-    let listener = listener.tap_io(|tcp| {
-        if let Err(e) = tcp.set_nodelay(true) {
-            tracing::debug!(error = %e, "could not set TCP_NODELAY");
-        }
-    });
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<std::net::SocketAddr>(),
-    )
-    .with_graceful_shutdown(token.clone().cancelled_owned())
-    .await
-    .context("while serving")?;
+    let limits = listen::Limits::from_settings(&state.config.settings);
+    listen::serve(listener, app, limits, state.counters.clone(), token.clone()).await;
 
     info!("shutting down: draining sessions");
     state.tracker.close();

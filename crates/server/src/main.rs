@@ -67,8 +67,7 @@ async fn main() -> anyhow::Result<()> {
             parley_server::telemetry::init();
             raise_nofile_limit();
             ignore_hangup();
-            let listener = tokio::net::TcpListener::bind(config.server.listen)
-                .await
+            let listener = bind(config.server.listen)
                 .with_context(|| format!("while binding {}", config.server.listen))?;
             // Tests and scripts read the bound port from this line.
             println!("parley listening on http://{}", listener.local_addr()?);
@@ -77,6 +76,26 @@ async fn main() -> anyhow::Result<()> {
         Cmd::HashPassword => hash_password(),
         Cmd::Drain { url } => drain(&url).await,
     }
+}
+
+/// Room in the kernel's queue of connections waiting for `accept` (capped by
+/// `net.core.somaxconn`): with the default 1,024 a burst of connects (thousands of clients
+/// coming back after a restart, a flood) overflows it and a dropped SYN costs the client
+/// a 1 s retransmission, `/healthz` probes included (docs/BENCHMARKS.md, "Idle and
+/// slowloris connections").
+const LISTEN_BACKLOG: u32 = 4096;
+
+/// Binds the listener (SO_REUSEADDR, as `TcpListener::bind`) with [`LISTEN_BACKLOG`].
+fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
+    let socket = if addr.is_ipv4() {
+        tokio::net::TcpSocket::new_v4()?
+    } else {
+        tokio::net::TcpSocket::new_v6()?
+    };
+    #[cfg(unix)]
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
 }
 
 /// `parley drain`: `POST /admin/v1/drain` with the admin key; prints the instance's answer.

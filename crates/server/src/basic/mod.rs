@@ -121,7 +121,8 @@ async fn serve(state: AppState, socket: WebSocket) {
 }
 
 async fn run_connection(state: AppState, socket: WebSocket, id: ConnId) {
-    let conns = state.counters.conn_opened();
+    // The listener counts the connection (`conns`, all protocols); this is the WebSocket.
+    let conns = state.counters.conns_live();
     info!(conns, "connection opened");
     let (sink, mut stream) = socket.split();
     let (out, out_rx) = mpsc::channel(OUTBOUND);
@@ -191,7 +192,7 @@ async fn run_connection(state: AppState, socket: WebSocket, id: ConnId) {
     conn.detach_all().await;
     drop(conn);
     let _ = writer.await;
-    let conns = state.counters.conn_closed();
+    let conns = state.counters.conns_live();
     info!(conns, "connection closed");
 }
 

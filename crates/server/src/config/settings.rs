@@ -75,6 +75,28 @@ config_section! {
             group = "client connections")]
         pub user_register_timeout_s: u64,
 
+        /// Parley's own. Seconds an HTTP client has, from the first byte of a request, to send
+        /// the request's complete headers. A slower client (a "slowloris" trickling headers) is
+        /// disconnected. This covers every request, the first one included.
+        #[option("request-header-timeout", Int(1..=3600, "seconds"), default = 10)]
+        pub request_header_timeout_s: u64,
+
+        /// Parley's own. Seconds an HTTP keep-alive connection may wait for its next request
+        /// after a response before the server closes it; also how long a response may stay
+        /// stalled on a client that does not read it, and the longest pause between two parts
+        /// of a request body. WebSockets are not concerned: they have their own pings.
+        #[option("http-idle-timeout", Int(1..=3600, "seconds"), default = 30)]
+        pub http_idle_timeout_s: u64,
+
+        /// Most client connections open at once, all protocols together (Genesys fixes it at
+        /// 32768 on Linux). The effective cap is lower when the open files limit
+        /// (RLIMIT_NOFILE, raised to its hard limit at start) leaves less room. At the cap, a
+        /// new connection closes the connection that has waited longest without a request in
+        /// progress (just opened, or idle between requests); if there is none, the new one is
+        /// closed. Registered WebSockets and requests in progress are never closed for it.
+        #[option("max-connections", Int(16..=1_048_576), default = 32768)]
+        pub max_connections: usize,
+
         /// Seconds a flex (web) client may go without sending any protocol request before it is
         /// disconnected and leaves its session. Inactivity means no requests, not no messages: a
         /// client that keeps refreshing stays. (Older Genesys releases defaulted to 300.)

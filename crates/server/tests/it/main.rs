@@ -3,6 +3,7 @@
 //! 127.0.0.1:0, a real SQLite database in a temp directory.
 
 mod common;
+mod connections;
 mod desk;
 mod drain;
 
