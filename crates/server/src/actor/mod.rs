@@ -357,11 +357,18 @@ impl Sessions {
                     }
                 };
                 let me = &self;
+                // With load limits on, one at a time: each restoration checks the limit
+                // that the previous one may have reached.
+                let concurrency = if self.limits.enabled() {
+                    1
+                } else {
+                    ORPHAN_CONCURRENCY
+                };
                 let adopt = futures::stream::iter(&page)
                     .take_while(|_| {
                         std::future::ready(!me.shutdown.is_cancelled() && me.limits.check().is_ok())
                     })
-                    .for_each_concurrent(ORPHAN_CONCURRENCY, |id| async move {
+                    .for_each_concurrent(concurrency, |id| async move {
                         // Another instance may win the claim: then it holds the session.
                         if let Err(e) = me.find(id).await {
                             tracing::debug!(session_id = %id, error = %e.message, "orphan not adopted");
