@@ -93,14 +93,13 @@ impl Limits {
         }
     }
 
-    /// Refuses when the instance is limited: before a session is created or restored, and
-    /// before a flex login.
     /// Whether load limits are on (`limits-control-enabled`).
     pub fn enabled(&self) -> bool {
         self.enabled
     }
 
-    /// `Ok` unless the instance is limited.
+    /// Refuses when the instance is limited: before a session is created or restored, and
+    /// before a flex login.
     pub fn check(&self) -> Result<(), Refused> {
         match self.reached() {
             r if r.any() => Err(Refused(r)),
