@@ -36,7 +36,7 @@ const PASSWORDS: [(&str, &str); 3] = [
 ];
 
 /// The longest the whole scenario may take.
-pub(crate) const SCENARIO_LIMIT: Duration = Duration::from_secs(360);
+const SCENARIO_LIMIT: Duration = Duration::from_secs(360);
 
 // -------------------------------------------------------------------------------------
 // Parley with routing, in-process

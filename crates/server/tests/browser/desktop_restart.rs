@@ -8,33 +8,13 @@ use serde_json::json;
 
 use crate::desktop::{
     assert_clean, assert_desk_lines_once, center_config, desk_line, in_chat, log_in, new_window,
-    set_ready, widget_line, Win, SCENARIO_LIMIT,
+    set_ready, widget_line, Win,
 };
-use crate::harness::{find_chromium, Browser, Page, TestServer};
+use crate::harness::{Page, TestServer};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_agents_desktop_keeps_its_chat_across_a_restart() {
-    let Some((chromium, driver)) = find_chromium() else {
-        use std::io::Write;
-        let _ = writeln!(
-            std::io::stderr(),
-            "\n  skipped: chromium not installed (apt-get install -y chromium chromium-driver)\n"
-        );
-        return;
-    };
-    let server = TestServer::start_with(center_config).await;
-    let browser = Browser::start(&chromium, &driver, 1280, 800).await;
-    let page = Page {
-        c: browser.client.clone(),
-        driver_url: browser.driver_url.clone(),
-    };
-    let run = tokio::spawn(tokio::time::timeout(SCENARIO_LIMIT, scenario(page, server))).await;
-    browser.quit().await;
-    match run {
-        Ok(Ok(server)) => server.stop().await,
-        Ok(Err(_)) => panic!("the scenario took longer than {SCENARIO_LIMIT:?}"),
-        Err(e) => std::panic::resume_unwind(e.into_panic()),
-    }
+    crate::with_browser_on(Some(center_config), 1280, 800, scenario).await;
 }
 
 async fn scenario(page: Page, server: TestServer) -> TestServer {

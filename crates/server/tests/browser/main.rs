@@ -29,6 +29,19 @@ where
     F: FnOnce(Page, TestServer) -> Fut,
     Fut: std::future::Future<Output = TestServer> + Send + 'static,
 {
+    with_browser_on(None, width, height, scenario).await;
+}
+
+/// [`with_browser`] on a server made with `config` (the harness's default when `None`).
+pub(crate) async fn with_browser_on<F, Fut>(
+    config: Option<fn(&std::path::Path) -> parley_server::config::Config>,
+    width: u32,
+    height: u32,
+    scenario: F,
+) where
+    F: FnOnce(Page, TestServer) -> Fut,
+    Fut: std::future::Future<Output = TestServer> + Send + 'static,
+{
     let Some((chromium, driver)) = find_chromium() else {
         // Straight to the stderr handle: libtest captures eprintln!, and a skip must be
         // seen in a passing run.
@@ -42,7 +55,10 @@ where
         );
         return;
     };
-    let server = TestServer::start().await;
+    let server = match config {
+        Some(make) => TestServer::start_with(make).await,
+        None => TestServer::start().await,
+    };
     let browser = Browser::start(&chromium, &driver, width, height).await;
     let page = Page {
         c: browser.client.clone(),
