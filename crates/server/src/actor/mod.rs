@@ -29,7 +29,7 @@ mod waiters;
 
 use command::Queued;
 pub use command::{
-    Acked, CmdError, Command, ConnId, FileOp, Inbox, Push, PushError, Refreshed, SessionHandle,
+    Acked, CmdError, Command, Held, ConnId, FileOp, Inbox, Push, PushError, Refreshed, SessionHandle,
     Subscriber,
 };
 pub use facts::SessionFact;
@@ -239,12 +239,7 @@ impl Sessions {
                     "the chat session is over",
                 ))
             }
-            Claim::Held { .. } => {
-                return Err(CmdError::new(
-                    ErrorCode::Unavailable,
-                    "the session is served by another instance",
-                ))
-            }
+            Claim::Held { owner } => return Err(CmdError::held(id.clone(), owner)),
         };
         let epoch = stored.epoch;
         let durable = stored

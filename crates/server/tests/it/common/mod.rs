@@ -156,6 +156,11 @@ impl Client {
         }
     }
 
+    /// The frames received but not taken yet.
+    pub fn backlog(&self) -> &[ServerFrame] {
+        &self.backlog
+    }
+
     /// Sends a raw text frame.
     pub async fn send_text(&mut self, text: impl Into<String>) {
         self.ws
