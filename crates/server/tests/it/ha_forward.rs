@@ -122,17 +122,17 @@ async fn a_gms_chat_on_a_is_served_through_b() {
         "every line once, in order"
     );
     // And through A the same: B never took the chat over.
-    let mut on_a = gms_lines(&Gms {
+    let on_a = gms_lines(&Gms {
         base: service_url_at(a.addr),
         http: reqwest::Client::new(),
         ..gms_clone(&gms)
     })
     .await;
-    on_a.dedup();
     assert_eq!(on_a, lines);
     let cb = counters(b.addr).await;
     assert_eq!(cb["sessions"], 0, "B holds nothing: {cb}");
-    assert!(cb["forwarded-requests"].as_u64() >= Some(6), "{cb}");
+    // send, send/, file upload, download, refresh.
+    assert!(cb["forwarded-requests"].as_u64() >= Some(5), "{cb}");
     assert_eq!(counters(a.addr).await["sessions-restored"], 0);
 }
 
