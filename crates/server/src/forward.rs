@@ -66,15 +66,14 @@ pub async fn forward_held(State(state): State<AppState>, req: Request, next: Nex
     };
     if req.uri().path() == "/basic" {
         // An upgrade has no body; its handler forwards the connection itself.
-        return match check(&state, cluster, req, Bytes::new()) {
+        return match check(cluster, req, Bytes::new()) {
             Ok((req, _)) => next.run(req).await,
-            Err(resp) => resp,
+            Err(r) => refuse(&state, r),
         };
     }
     let (parts, body) = req.into_parts();
-    let bytes = match axum::body::to_bytes(body, max_body(&state)).await {
-        Ok(b) => b,
-        Err(_) => return too_large(),
+    let Ok(bytes) = axum::body::to_bytes(body, max_body(&state)).await else {
+        return too_large();
     };
     let method = parts.method.clone();
     let uri = parts.uri.clone();
@@ -85,9 +84,9 @@ pub async fn forward_held(State(state): State<AppState>, req: Request, next: Nex
         .map(|c| c.0.to_string())
         .unwrap_or_default();
     let req = Request::from_parts(parts, Body::from(bytes.clone()));
-    let (req, forwarded) = match check(&state, cluster, req, bytes.clone()) {
+    let (req, forwarded) = match check(cluster, req, bytes.clone()) {
         Ok(r) => r,
-        Err(resp) => return resp,
+        Err(r) => return refuse(&state, r),
     };
     let mut resp = next.run(req).await;
     let Some(HeldBy(held)) = resp.extensions_mut().remove::<HeldBy>() else {
@@ -127,11 +126,10 @@ pub async fn forward_held(State(state): State<AppState>, req: Request, next: Nex
 /// Checks the forwarding header of `req`, if any: a verified request goes on with the
 /// client's address as its peer; any other request with the header is refused.
 fn check(
-    state: &AppState,
     cluster: &Cluster,
     mut req: Request,
     body: Bytes,
-) -> Result<(Request, Option<Forwarded>), Response> {
+) -> Result<(Request, Option<Forwarded>), Refusal> {
     let Some(value) = req.headers_mut().remove(HEADER) else {
         return Ok((req, None));
     };
@@ -158,7 +156,7 @@ fn check(
             req.extensions_mut().insert(f.clone());
             Ok((req, Some(f)))
         }
-        Err(r) => Err(refuse(state, r)),
+        Err(r) => Err(r),
     }
 }
 
@@ -176,7 +174,8 @@ fn refuse(state: &AppState, r: Refusal) -> Response {
     } else {
         ErrorCode::ForwardRefused
     };
-    let body = json!({"error": {"code": code.number(), "name": code.name(), "message": r.to_string()}});
+    let body =
+        json!({"error": {"code": code.number(), "name": code.name(), "message": r.to_string()}});
     retry_later((status, Json(body)).into_response())
 }
 

@@ -7,9 +7,9 @@ use parley_core::routing::AgentId;
 use parley_core::{SessionId, UnixMillis, UserData};
 
 use crate::{
-    AgentRecord, AgentStore, Claim, ClusterStore, ContactStore, Document, DocumentStore, HealthStore, InstanceId,
-    InteractionFilter, InteractionRecord, InteractionStore, NewDocument, PgStore, SqliteStore,
-    StoreError, StoredSession, TranscriptStore, Write,
+    AgentRecord, AgentStore, Claim, ClusterStore, ContactStore, Document, DocumentStore,
+    HealthStore, InstanceId, InteractionFilter, InteractionRecord, InteractionStore, NewDocument,
+    PgStore, SqliteStore, StoreError, StoredSession, TranscriptStore, Write,
 };
 
 /// The store of a running server: one of the backends, by URL scheme.

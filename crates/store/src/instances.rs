@@ -74,9 +74,8 @@ macro_rules! cluster_store {
                     .bind(candidate)
                     .execute(&self.$writer)
                     .await?;
-                let (secret,): (String,) = sqlx::query_as(SECRET_READ)
-                    .fetch_one(&self.$writer)
-                    .await?;
+                let (secret,): (String,) =
+                    sqlx::query_as(SECRET_READ).fetch_one(&self.$writer).await?;
                 Ok(secret)
             }
         }

@@ -29,8 +29,8 @@ mod waiters;
 
 use command::Queued;
 pub use command::{
-    Acked, CmdError, Command, Held, ConnId, FileOp, Inbox, Push, PushError, Refreshed, SessionHandle,
-    Subscriber,
+    Acked, CmdError, Command, ConnId, FileOp, Held, Inbox, Push, PushError, Refreshed,
+    SessionHandle, Subscriber,
 };
 pub use facts::SessionFact;
 

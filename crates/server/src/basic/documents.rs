@@ -57,7 +57,9 @@ async fn store_document(State(state): State<AppState>, req: Request) -> Response
         Err(e) => mark_held(
             (
                 status_of(e.code),
-                Json(json!({"error": {"code": e.code, "name": e.code.name(), "message": e.message}})),
+                Json(
+                    json!({"error": {"code": e.code, "name": e.code.name(), "message": e.message}}),
+                ),
             )
                 .into_response(),
             e.held_by.as_ref(),

@@ -119,7 +119,11 @@ impl Conn {
 
     /// Opens the pipe to `owner`: connects, registers as this connection's party, and
     /// starts the task copying frames both ways.
-    async fn open(&self, cluster: &Cluster, owner: &InstanceId) -> Result<mpsc::Sender<Up>, PipeError> {
+    async fn open(
+        &self,
+        cluster: &Cluster,
+        owner: &InstanceId,
+    ) -> Result<mpsc::Sender<Up>, PipeError> {
         let register = self
             .replay_register
             .clone()
@@ -172,7 +176,13 @@ impl Conn {
             }
         }
         let (tx, rx) = mpsc::channel(TOWARDS_OWNER);
-        let task = copy_both_ways(socket, rx, self.out.clone(), self.kick.clone(), self.close_with.clone());
+        let task = copy_both_ways(
+            socket,
+            rx,
+            self.out.clone(),
+            self.kick.clone(),
+            self.close_with.clone(),
+        );
         self.state.tracker.spawn(task);
         Ok(tx)
     }
@@ -193,7 +203,9 @@ impl Conn {
 /// Copies the owner's frames to the client's queue and the client's frames (sent by
 /// [`Conn::relay`]) to the owner, until either side closes.
 async fn copy_both_ways(
-    socket: tokio_tungstenite::WebSocketStream<tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>>,
+    socket: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
     mut rx: mpsc::Receiver<Up>,
     out: mpsc::Sender<Out>,
     kick: tokio_util::sync::CancellationToken,

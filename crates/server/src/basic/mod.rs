@@ -22,15 +22,15 @@ use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
-use axum::Extension;
-use std::net::SocketAddr;
 use axum::response::Response;
+use axum::Extension;
 use futures::stream::FuturesUnordered;
 use futures::{SinkExt, StreamExt};
 use parley_core::ClientVersion;
 use parley_core::{KeyHash, PartyId, PartyType, SessionId};
 use parley_proto::basic::ServerFrame;
 use parley_proto::ErrorCode;
+use std::net::SocketAddr;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, info_span, Instrument};

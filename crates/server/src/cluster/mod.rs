@@ -91,7 +91,9 @@ impl Cluster {
         };
         let url = advertised_url(config, bound);
         match &url {
-            Some(url) => info!(%url, "cluster: peers forward requests for this instance's chats to it"),
+            Some(url) => {
+                info!(%url, "cluster: peers forward requests for this instance's chats to it")
+            }
             None => warn!(
                 listen = %bound,
                 "cluster: listening on an unspecified address and [cluster] advertise-url is \
@@ -165,13 +167,23 @@ impl Cluster {
         self.lock_peers().remove(owner);
     }
 
-    fn lock_peers(&self) -> std::sync::MutexGuard<'_, HashMap<InstanceId, (Option<String>, Instant)>> {
+    fn lock_peers(
+        &self,
+    ) -> std::sync::MutexGuard<'_, HashMap<InstanceId, (Option<String>, Instant)>> {
         self.peers.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     /// The forwarding header for a request to `to`, on behalf of `client`.
     pub fn sign(&self, req: &sign::Request<'_>, to: &InstanceId, client: &str) -> String {
-        sign::sign(&self.key, req, &self.me, to, now(), secrets::new_nonce(), client)
+        sign::sign(
+            &self.key,
+            req,
+            &self.me,
+            to,
+            now(),
+            secrets::new_nonce(),
+            client,
+        )
     }
 
     /// Checks a forwarding header received by this instance.

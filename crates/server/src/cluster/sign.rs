@@ -242,7 +242,15 @@ mod tests {
     }
 
     fn signed(nonce: u8) -> String {
-        sign(KEY, &req(b"message=hi"), &a(), &b(), T, [nonce; 16], "10.0.0.1:5555")
+        sign(
+            KEY,
+            &req(b"message=hi"),
+            &a(),
+            &b(),
+            T,
+            [nonce; 16],
+            "10.0.0.1:5555",
+        )
     }
 
     #[test]
@@ -268,17 +276,33 @@ mod tests {
         let mut n = Nonces::default();
         let header = signed(2);
         let check = |h: &str, r: &Request<'_>, n: &mut Nonces| verify(KEY, h, r, &b(), T, n);
-        assert_eq!(check(&header, &req(b"message=ho"), &mut n), Err(Refusal::BadMac));
+        assert_eq!(
+            check(&header, &req(b"message=ho"), &mut n),
+            Err(Refusal::BadMac)
+        );
         let other_path = Request {
             path_and_query: "/genesys/2/chat/s/c2/send/",
             ..req(b"message=hi")
         };
         assert_eq!(check(&header, &other_path, &mut n), Err(Refusal::BadMac));
         let other_client = header.replace("c=10.0.0.1:5555", "c=10.0.0.2:5555");
-        assert_eq!(check(&other_client, &req(b"message=hi"), &mut n), Err(Refusal::BadMac));
-        let other_key = verify(b"another key", &header, &req(b"message=hi"), &b(), T, &mut n);
+        assert_eq!(
+            check(&other_client, &req(b"message=hi"), &mut n),
+            Err(Refusal::BadMac)
+        );
+        let other_key = verify(
+            b"another key",
+            &header,
+            &req(b"message=hi"),
+            &b(),
+            T,
+            &mut n,
+        );
         assert_eq!(other_key, Err(Refusal::BadMac));
-        assert_eq!(check("v1;from=x", &req(b""), &mut n), Err(Refusal::Malformed));
+        assert_eq!(
+            check("v1;from=x", &req(b""), &mut n),
+            Err(Refusal::Malformed)
+        );
         assert_eq!(check("", &req(b""), &mut n), Err(Refusal::Malformed));
         // None of these used up the nonce.
         assert!(check(&header, &req(b"message=hi"), &mut n).is_ok());
@@ -293,9 +317,15 @@ mod tests {
             Err(Refusal::Misdirected)
         );
         let late = T.plus_ms(SKEW_MS as u64 + 1);
-        assert_eq!(verify(KEY, &signed(4), &r, &b(), late, &mut n), Err(Refusal::Stale));
+        assert_eq!(
+            verify(KEY, &signed(4), &r, &b(), late, &mut n),
+            Err(Refusal::Stale)
+        );
         let early = UnixMillis(T.0 - SKEW_MS - 1);
-        assert_eq!(verify(KEY, &signed(5), &r, &b(), early, &mut n), Err(Refusal::Stale));
+        assert_eq!(
+            verify(KEY, &signed(5), &r, &b(), early, &mut n),
+            Err(Refusal::Stale)
+        );
         let in_window = T.plus_ms(SKEW_MS as u64);
         assert!(verify(KEY, &signed(6), &r, &b(), in_window, &mut n).is_ok());
     }

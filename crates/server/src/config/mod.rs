@@ -77,8 +77,8 @@ use std::path::{Path, PathBuf};
 use serde::Deserialize;
 use toml::{Table, Value};
 
-pub use cluster::Cluster;
 pub use center::{AgentConfig, MaxWaitAction, QueueConfig, Role, Routing, Webhooks};
+pub use cluster::Cluster;
 pub use error::{ConfigError, ConfigProblem};
 pub use example::example_toml;
 pub use password::hash_password;

@@ -1,8 +1,8 @@
 //! HTTP status codes for the stable error codes, shared by the HTTP front doors.
 
+use crate::actor::Held;
 use axum::http::StatusCode;
 use axum::response::Response;
-use crate::actor::Held;
 use parley_proto::ErrorCode;
 
 /// The HTTP status an error code is answered with.
@@ -21,9 +21,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::Unauthorized
         | ErrorCode::BadSecureKey
         | ErrorCode::LoggedOut
-        | ErrorCode::ForwardRefused => {
-            StatusCode::UNAUTHORIZED
-        }
+        | ErrorCode::ForwardRefused => StatusCode::UNAUTHORIZED,
         ErrorCode::WrongSessionPassword | ErrorCode::NotAllowed | ErrorCode::NoSuchUser => {
             StatusCode::FORBIDDEN
         }

@@ -15,7 +15,7 @@ use parley_store::InstanceId;
 use serde_json::{json, Value};
 
 use crate::common::process::ServerProcess;
-use crate::common::{error_code, Client, API_KEY};
+use crate::common::{Client, API_KEY};
 use crate::gms::{post_form, service_url_at, Gms};
 
 /// Two instances on a fresh database, with `lease_s` session leases.
@@ -99,11 +99,24 @@ async fn a_gms_chat_on_a_is_served_through_b() {
                 .mime_str("text/plain")
                 .unwrap(),
         );
-    let r = gms.http.post(gms.url("file/")).multipart(form).send().await.unwrap();
+    let r = gms
+        .http
+        .post(gms.url("file/"))
+        .multipart(form)
+        .send()
+        .await
+        .unwrap();
     let status = r.status().as_u16();
     let body: Value = r.json().await.unwrap();
-    assert_eq!((status, body["statusCode"].as_i64()), (200, Some(0)), "{body}");
-    let file_id = body["userData"]["file-id"].as_str().expect("file-id").to_owned();
+    assert_eq!(
+        (status, body["statusCode"].as_i64()),
+        (200, Some(0)),
+        "{body}"
+    );
+    let file_id = body["userData"]["file-id"]
+        .as_str()
+        .expect("file-id")
+        .to_owned();
     let r = gms
         .http
         .post(gms.url(&format!("file/{file_id}/download/")))
@@ -118,7 +131,12 @@ async fn a_gms_chat_on_a_is_served_through_b() {
     let lines = gms_lines(&gms).await;
     assert_eq!(
         lines,
-        ["on A", "through B", "through B with a slash", "hello from A"],
+        [
+            "on A",
+            "through B",
+            "through B with a slash",
+            "hello from A"
+        ],
         "every line once, in order"
     );
     // And through A the same: B never took the chat over.
@@ -155,7 +173,8 @@ async fn a_flex_chat_on_a_is_served_through_b() {
     };
     let http = reqwest::Client::new();
     let on = |addr: SocketAddr| format!("http://{addr}");
-    let (_, login) = crate::flex::post(&http, &on(a.addr), "login", json!({"nickname": "Flo"})).await;
+    let (_, login) =
+        crate::flex::post(&http, &on(a.addr), "login", json!({"nickname": "Flo"})).await;
     let auth = json!({"userId": login["userId"], "secureKey": login["secureKey"]});
     let (s, joined) = crate::flex::post(&http, &on(a.addr), "join", auth.clone()).await;
     assert_eq!(s, 200, "{joined}");
@@ -175,7 +194,9 @@ async fn a_flex_chat_on_a_is_served_through_b() {
             crate::flex::post(&http, &on(b.addr), "send", with(json!({"text": text}))).await;
         assert_eq!(s, 200, "send through B: {r}");
     }
-    agent.event_where(|e| e.text.as_deref() == Some("two")).await;
+    agent
+        .event_where(|e| e.text.as_deref() == Some("two"))
+        .await;
     agent.say(&session, "from A").await;
     let (s, r) = crate::flex::post(
         &http,
@@ -248,9 +269,12 @@ async fn a_basic_client_whose_chat_is_on_a_resumes_through_b() {
     );
     let ack = c.say(&session, "through B").await;
     assert!(ack > 0);
-    agent.event_where(|e| e.text.as_deref() == Some("through B")).await;
+    agent
+        .event_where(|e| e.text.as_deref() == Some("through B"))
+        .await;
     agent.say(&session, "live from A").await;
-    c.event_where(|e| e.text.as_deref() == Some("live from A")).await;
+    c.event_where(|e| e.text.as_deref() == Some("live from A"))
+        .await;
     // One registration reply only: the owner's answer to the replayed one is not relayed.
     c.drain_events(Duration::from_millis(300)).await;
     assert!(
@@ -298,8 +322,17 @@ fn wall_now() -> UnixMillis {
 }
 
 /// POSTs a GMS `send` to `addr` carrying the forwarding header `header`.
-async fn send_with_header(gms: &Gms, addr: SocketAddr, text: &str, header: Option<String>) -> (u16, Value) {
-    let path = format!("/genesys/2/chat/{}/{}/send", crate::gms::SERVICE, gms.chat_id);
+async fn send_with_header(
+    gms: &Gms,
+    addr: SocketAddr,
+    text: &str,
+    header: Option<String>,
+) -> (u16, Value) {
+    let path = format!(
+        "/genesys/2/chat/{}/{}/send",
+        crate::gms::SERVICE,
+        gms.chat_id
+    );
     let body = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(gms.auth())
         .append_pair("message", text)
@@ -318,7 +351,11 @@ async fn send_with_header(gms: &Gms, addr: SocketAddr, text: &str, header: Optio
 }
 
 fn forge(f: &Forge<'_>, gms: &Gms, text: &str) -> String {
-    let path = format!("/genesys/2/chat/{}/{}/send", crate::gms::SERVICE, gms.chat_id);
+    let path = format!(
+        "/genesys/2/chat/{}/{}/send",
+        crate::gms::SERVICE,
+        gms.chat_id
+    );
     let body = form_urlencoded::Serializer::new(String::new())
         .extend_pairs(gms.auth())
         .append_pair("message", text)
@@ -372,13 +409,27 @@ async fn forged_stale_replayed_and_misdirected_forwards_are_refused() {
     };
 
     // Forged: signed with another key, or garbage.
-    let forged = forge(&Forge { key: b"not the cluster secret at all!!", ..good(1) }, &gms, "forged");
+    let forged = forge(
+        &Forge {
+            key: b"not the cluster secret at all!!",
+            ..good(1)
+        },
+        &gms,
+        "forged",
+    );
     let (s, r) = send_with_header(&gms, a.addr, "forged", Some(forged)).await;
     assert_refused(s, &r);
     let (s, r) = send_with_header(&gms, a.addr, "junk", Some("v1;from=x;to=y".into())).await;
     assert_refused(s, &r);
     // Stale: a minute old.
-    let stale = forge(&Forge { at: UnixMillis(wall_now().0 - 60_000), ..good(2) }, &gms, "stale");
+    let stale = forge(
+        &Forge {
+            at: UnixMillis(wall_now().0 - 60_000),
+            ..good(2)
+        },
+        &gms,
+        "stale",
+    );
     let (s, r) = send_with_header(&gms, a.addr, "stale", Some(stale)).await;
     assert_refused(s, &r);
     // Misdirected: signed for A, sent to B.
@@ -400,7 +451,10 @@ async fn forged_stale_replayed_and_misdirected_forwards_are_refused() {
     assert_eq!(gms_lines(&gms).await, ["once"]);
     assert!(counters(a.addr).await["forward-refused"].as_u64() >= Some(5));
     // A forwarded request is answered with the original client's address in the log.
-    assert!(a.output().contains("203.0.113.9"), "the owner logs the client");
+    assert!(
+        a.output().contains("203.0.113.9"),
+        "the owner logs the client"
+    );
 }
 
 #[tokio::test]
@@ -447,5 +501,9 @@ async fn the_owner_killed_while_a_client_sends_through_b() {
     }
     assert!(refused > 0, "B answered 503 until A's lease lapsed");
     assert_eq!(gms_lines(&gms).await, sent, "nothing lost or doubled");
-    assert_eq!(counters(b.addr).await["sessions"], 1, "B holds the chat now");
+    assert_eq!(
+        counters(b.addr).await["sessions"],
+        1,
+        "B holds the chat now"
+    );
 }

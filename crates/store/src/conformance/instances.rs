@@ -30,10 +30,26 @@ pub(super) async fn instances_register_renew_and_leave<S: Store>(store: &S, run:
     let url = |id: InstanceId, at: UnixMillis| async move {
         store.instance_url(&id, at).await.expect("instance_url")
     };
-    assert_eq!(url(a.clone(), now).await.as_deref(), Some("http://127.0.0.1:1"), "{check}: a");
-    assert_eq!(url(b.clone(), now).await.as_deref(), Some("http://127.0.0.1:2"), "{check}: b");
-    assert_eq!(url(a.clone(), until).await, None, "{check}: lapsed at lease_until");
-    assert_eq!(url(run.owner(), now).await, None, "{check}: unknown instance");
+    assert_eq!(
+        url(a.clone(), now).await.as_deref(),
+        Some("http://127.0.0.1:1"),
+        "{check}: a"
+    );
+    assert_eq!(
+        url(b.clone(), now).await.as_deref(),
+        Some("http://127.0.0.1:2"),
+        "{check}: b"
+    );
+    assert_eq!(
+        url(a.clone(), until).await,
+        None,
+        "{check}: lapsed at lease_until"
+    );
+    assert_eq!(
+        url(run.owner(), now).await,
+        None,
+        "{check}: unknown instance"
+    );
     store
         .register_instance(&a, "http://127.0.0.1:3", now, until.plus_ms(5_000))
         .await
@@ -43,8 +59,14 @@ pub(super) async fn instances_register_renew_and_leave<S: Store>(store: &S, run:
         Some("http://127.0.0.1:3"),
         "{check}: renewed, with its new URL"
     );
-    assert!(store.remove_instance(&a).await.expect("remove"), "{check}: removed");
-    assert!(!store.remove_instance(&a).await.expect("remove"), "{check}: removed once");
+    assert!(
+        store.remove_instance(&a).await.expect("remove"),
+        "{check}: removed"
+    );
+    assert!(
+        !store.remove_instance(&a).await.expect("remove"),
+        "{check}: removed once"
+    );
     assert_eq!(url(a, now).await, None, "{check}: gone once removed");
     assert!(store.remove_instance(&b).await.expect("remove b"));
 }
