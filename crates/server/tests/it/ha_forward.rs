@@ -18,6 +18,9 @@ use crate::common::process::ServerProcess;
 use crate::common::{Client, API_KEY};
 use crate::gms::{post_form, service_url_at, Gms};
 
+/// The key workflows present at the ESP port.
+const ESP_KEY: &str = "esp-forward-key-0123456789abcdef0123456789";
+
 /// Two instances on a fresh database, with `lease_s` session leases.
 async fn cluster(name: &str, lease_s: u64) -> Option<(ServerProcess, ServerProcess, String)> {
     let Some(url) = crate::common::postgres_database(name).await else {
@@ -25,7 +28,7 @@ async fn cluster(name: &str, lease_s: u64) -> Option<(ServerProcess, ServerProce
         return None;
     };
     let config = format!(
-        "[security]\napi-keys = [\"{API_KEY}\"]\n[server]\nstore-url = \"{url}\"\n\
+        "[security]\napi-keys = [\"{API_KEY}\"]\nesp-api-keys = [\"{ESP_KEY}\"]\n[server]\nstore-url = \"{url}\"\n\
          [settings]\nsession-lease-timeout = {lease_s}\n"
     );
     let dir_a = tempfile::tempdir().unwrap().keep();
@@ -87,6 +90,19 @@ async fn a_gms_chat_on_a_is_served_through_b() {
         .event_where(|e| e.text.as_deref() == Some("through B with a slash"))
         .await;
     agent.say(&gms.chat_id, "hello from A").await;
+    // A workflow's post (ESP) through B.
+    let r = reqwest::Client::new()
+        .post(format!("http://{}/esp/Message", b.addr))
+        .bearer_auth(ESP_KEY)
+        .json(&json!({"interactionId": gms.chat_id,
+            "parameters": {"MessageText": "from the workflow", "Nickname": "Bot"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200, "{:?}", r.text().await);
+    agent
+        .event_where(|e| e.text.as_deref() == Some("from the workflow"))
+        .await;
     // A file, uploaded and downloaded through B.
     let form = reqwest::multipart::Form::new()
         .text("userId", gms.user_id.clone())
@@ -135,7 +151,8 @@ async fn a_gms_chat_on_a_is_served_through_b() {
             "on A",
             "through B",
             "through B with a slash",
-            "hello from A"
+            "hello from A",
+            "from the workflow"
         ],
         "every line once, in order"
     );
@@ -149,8 +166,8 @@ async fn a_gms_chat_on_a_is_served_through_b() {
     assert_eq!(on_a, lines);
     let cb = counters(b.addr).await;
     assert_eq!(cb["sessions"], 0, "B holds nothing: {cb}");
-    // send, send/, file upload, download, refresh.
-    assert!(cb["forwarded-requests"].as_u64() >= Some(5), "{cb}");
+    // send, send/, ESP, file upload, download, refresh.
+    assert!(cb["forwarded-requests"].as_u64() >= Some(6), "{cb}");
     assert_eq!(counters(a.addr).await["sessions-restored"], 0);
 }
 
