@@ -374,6 +374,14 @@ impl ClusterStore for AnyStore {
         delegate!(self.remove_instance(id))
     }
 
+    async fn session_holder(
+        &self,
+        id: &SessionId,
+        now: UnixMillis,
+    ) -> Result<Option<InstanceId>, StoreError> {
+        delegate!(self.session_holder(id, now))
+    }
+
     async fn cluster_secret(&self, candidate: &str) -> Result<String, StoreError> {
         delegate!(self.cluster_secret(candidate))
     }

@@ -3,7 +3,7 @@
 //! the key they sign forwarded requests with. The statements are the same in both
 //! dialects.
 
-use parley_core::UnixMillis;
+use parley_core::{SessionId, UnixMillis};
 
 use crate::postgres::PgStore;
 use crate::sqlite::SqliteStore;
@@ -16,6 +16,8 @@ const UPSERT: &str = "INSERT INTO instances (id, url, lease_until) VALUES ($1, $
 const FORGET_DEAD: &str = "DELETE FROM instances WHERE lease_until < $1";
 const URL_OF: &str = "SELECT url FROM instances WHERE id = $1 AND lease_until > $2";
 const DELETE: &str = "DELETE FROM instances WHERE id = $1";
+const HOLDER: &str = "SELECT owner FROM sessions WHERE id = $1 AND state = 'alive' \
+     AND lease_until > $2";
 const SECRET_INSERT: &str =
     "INSERT INTO cluster_secret (id, secret) VALUES (1, $1) ON CONFLICT (id) DO NOTHING";
 const SECRET_READ: &str = "SELECT secret FROM cluster_secret WHERE id = 1";
@@ -67,6 +69,19 @@ macro_rules! cluster_store {
                     .execute(&self.$writer)
                     .await?;
                 Ok(done.rows_affected() > 0)
+            }
+
+            async fn session_holder(
+                &self,
+                id: &SessionId,
+                now: UnixMillis,
+            ) -> Result<Option<InstanceId>, StoreError> {
+                let row: Option<(String,)> = sqlx::query_as(HOLDER)
+                    .bind(id.as_str())
+                    .bind(now.0)
+                    .fetch_optional(&self.$reader)
+                    .await?;
+                Ok(row.map(|(owner,)| InstanceId(owner)))
             }
 
             async fn cluster_secret(&self, candidate: &str) -> Result<String, StoreError> {

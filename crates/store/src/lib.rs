@@ -631,6 +631,14 @@ pub trait ClusterStore: Send + Sync {
         id: &InstanceId,
     ) -> impl Future<Output = Result<bool, StoreError>> + Send;
 
+    /// The owner of live session `id` while its lease holds at `now` (without claiming
+    /// it: for an instance that may not restore sessions but may forward to the owner).
+    fn session_holder(
+        &self,
+        id: &SessionId,
+        now: UnixMillis,
+    ) -> impl Future<Output = Result<Option<InstanceId>, StoreError>> + Send;
+
     /// The cluster secret: `candidate` if none was stored yet (it is stored then), else
     /// the stored one. Every instance gets the same answer.
     fn cluster_secret(

@@ -21,23 +21,37 @@ use crate::gms::{post_form, service_url_at, Gms};
 /// The key workflows present at the ESP port.
 const ESP_KEY: &str = "esp-forward-key-0123456789abcdef0123456789";
 
-/// Two instances on a fresh database, with `lease_s` session leases.
-async fn cluster(name: &str, lease_s: u64) -> Option<(ServerProcess, ServerProcess, String)> {
+/// Two instances on one fresh database, and what they need kept alive.
+struct Pair {
+    a: ServerProcess,
+    b: ServerProcess,
+    url: String,
+    _dirs: [tempfile::TempDir; 2],
+}
+
+/// Two instances on a fresh database, with `lease_s` session leases and `settings` more
+/// lines of `[settings]`.
+async fn cluster(name: &str, lease_s: u64, settings: &str) -> Option<Pair> {
     let Some(url) = crate::common::postgres_database(name).await else {
         eprintln!("skipped: PARLEY_TEST_POSTGRES_URL unset");
         return None;
     };
     let config = format!(
-        "[security]\napi-keys = [\"{API_KEY}\"]\nesp-api-keys = [\"{ESP_KEY}\"]\n[server]\nstore-url = \"{url}\"\n\
-         [settings]\nsession-lease-timeout = {lease_s}\n"
+        "[security]\napi-keys = [\"{API_KEY}\"]\nesp-api-keys = [\"{ESP_KEY}\"]\n\
+         [server]\nstore-url = \"{url}\"\n\
+         [settings]\nsession-lease-timeout = {lease_s}\n{settings}\n"
     );
-    let dir_a = tempfile::tempdir().unwrap().keep();
-    let dir_b = tempfile::tempdir().unwrap().keep();
+    let dirs = [tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap()];
     // Forwarded requests are logged (with the original client) at debug.
     let log = [("RUST_LOG", "info,parley_server::forward=debug")];
-    let a = ServerProcess::start(&config, &dir_a, &log).await;
-    let b = ServerProcess::start(&config, &dir_b, &log).await;
-    Some((a, b, url))
+    let a = ServerProcess::start(&config, dirs[0].path(), &log).await;
+    let b = ServerProcess::start(&config, dirs[1].path(), &log).await;
+    Some(Pair {
+        a,
+        b,
+        url,
+        _dirs: dirs,
+    })
 }
 
 async fn counters(addr: SocketAddr) -> Value {
@@ -67,7 +81,7 @@ async fn gms_lines(gms: &Gms) -> Vec<String> {
 
 #[tokio::test]
 async fn a_gms_chat_on_a_is_served_through_b() {
-    let Some((a, b, _)) = cluster("fwd_gms", 60).await else {
+    let Some(Pair { a, b, _dirs, .. }) = cluster("fwd_gms", 60, "").await else {
         return;
     };
     let (s, r) = Gms::request_at(a.addr, &[("nickname", "Ada")]).await;
@@ -185,9 +199,16 @@ fn gms_clone(g: &Gms) -> Gms {
 
 #[tokio::test]
 async fn a_flex_chat_on_a_is_served_through_b() {
-    let Some((a, b, _)) = cluster("fwd_flex", 60).await else {
+    // B is at its sessions limit (it holds one chat): it restores nothing, but still
+    // forwards to the live owner of a chat.
+    let limited = "limits-control-enabled = true\nlimit-for-sessions = 1";
+    let Some(Pair { a, b, _dirs, .. }) = cluster("fwd_flex", 60, limited).await else {
         return;
     };
+    let (s, r) = Gms::request_at(b.addr, &[("nickname", "Bea")]).await;
+    assert_eq!(s, 200, "{r}");
+    let (_, ready) = crate::common::get_json(b.addr, "/readyz").await;
+    assert_eq!(ready["status"], "limited", "{ready}");
     let http = reqwest::Client::new();
     let on = |addr: SocketAddr| format!("http://{addr}");
     let (_, login) =
@@ -231,7 +252,7 @@ async fn a_flex_chat_on_a_is_served_through_b() {
         .filter_map(|e| e["text"].as_str())
         .collect();
     assert_eq!(lines, ["one", "two", "from A"], "{r}");
-    assert_eq!(counters(b.addr).await["sessions"], 0);
+    assert_eq!(counters(b.addr).await["sessions"], 1, "only its own chat");
     assert!(counters(b.addr).await["forwarded-requests"].as_u64() >= Some(3));
 }
 
@@ -263,7 +284,7 @@ async fn resume_on(
 
 #[tokio::test]
 async fn a_basic_client_whose_chat_is_on_a_resumes_through_b() {
-    let Some((a, b, _)) = cluster("fwd_basic", 60).await else {
+    let Some(Pair { a, b, _dirs, .. }) = cluster("fwd_basic", 60, "").await else {
         return;
     };
     let mut customer = Client::connect(a.addr).await;
@@ -401,7 +422,7 @@ fn assert_refused(status: u16, body: &Value) {
 
 #[tokio::test]
 async fn forged_stale_replayed_and_misdirected_forwards_are_refused() {
-    let Some((a, b, url)) = cluster("fwd_bad", 60).await else {
+    let Some(Pair { a, b, url, _dirs }) = cluster("fwd_bad", 60, "").await else {
         return;
     };
     let (s, r) = Gms::request_at(a.addr, &[("nickname", "Ada")]).await;
@@ -489,7 +510,10 @@ async fn a_client_header_on_a_single_node_is_refused() {
 
 #[tokio::test]
 async fn the_owner_killed_while_a_client_sends_through_b() {
-    let Some((mut a, b, _)) = cluster("fwd_kill", 2).await else {
+    let Some(Pair {
+        mut a, b, _dirs, ..
+    }) = cluster("fwd_kill", 2, "").await
+    else {
         return;
     };
     let (s, r) = Gms::request_at(a.addr, &[("nickname", "Ada")]).await;

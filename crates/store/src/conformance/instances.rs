@@ -71,6 +71,39 @@ pub(super) async fn instances_register_renew_and_leave<S: Store>(store: &S, run:
     assert!(store.remove_instance(&b).await.expect("remove b"));
 }
 
+/// A live session's holder is known while its lease holds; nobody holds a lapsed, closed
+/// or unknown session.
+pub(super) async fn session_holder_is_the_live_lease<S: Store>(store: &S, run: &Run) {
+    let check = "session_holder_is_the_live_lease";
+    let (id, owner) = (run.session(), run.owner());
+    create(store, &id, &owner, T0 + 10_000).await;
+    let holder = |at: i64| {
+        let id = id.clone();
+        async move {
+            store
+                .session_holder(&id, UnixMillis(at))
+                .await
+                .expect("session_holder")
+        }
+    };
+    assert_eq!(holder(T0).await, Some(owner.clone()), "{check}: held");
+    assert_eq!(
+        holder(T0 + 10_000).await,
+        None,
+        "{check}: lapsed at lease_until"
+    );
+    assert_eq!(
+        store
+            .session_holder(&run.session(), UnixMillis(T0))
+            .await
+            .expect("session_holder"),
+        None,
+        "{check}: unknown"
+    );
+    commit_ok(store, vec![close(&id, FIRST, vec![], 0)], check).await;
+    assert_eq!(holder(T0).await, None, "{check}: closed");
+}
+
 /// The first candidate stored wins; every later call reads it back.
 pub(super) async fn cluster_secret_is_created_once<S: Store>(store: &S, run: &Run) {
     let check = "cluster_secret_is_created_once";

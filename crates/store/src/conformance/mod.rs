@@ -63,6 +63,7 @@ pub async fn run_all<S: Store>(store: &S) {
     agents::agent_tokens_expire_and_are_revoked(store, &run).await;
     instances::instances_register_renew_and_leave(store, &run).await;
     instances::cluster_secret_is_created_once(store, &run).await;
+    instances::session_holder_is_the_live_lease(store, &run).await;
     interactions::interaction_properties_merge(store, &run).await;
     interactions::interactions_are_listed_newest_first(store, &run).await;
     interactions::interactions_know_their_contact(store, &run).await;
