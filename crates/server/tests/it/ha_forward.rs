@@ -548,3 +548,57 @@ async fn the_owner_killed_while_a_client_sends_through_b() {
         "B holds the chat now"
     );
 }
+
+/// The owner dies while a basic client is piped to it through B: the client's connection
+/// closes, it reconnects to B and resumes, refused while A's lease lapses, then served
+/// by B with nothing lost.
+#[tokio::test]
+async fn a_piped_basic_client_follows_its_chat_when_the_owner_dies() {
+    let Some(Pair {
+        mut a, b, _dirs, ..
+    }) = cluster("fwd_ws_kill", 2, "").await
+    else {
+        return;
+    };
+    let mut customer = Client::connect(a.addr).await;
+    customer.register("Cleo", "CLIENT", 106).await;
+    let session = customer.create(json!({})).await.session_id;
+    let (user, key) = (customer.user_id.clone(), customer.secure_key.clone());
+    customer.close().await;
+    let (mut c, info) = resume_on(b.addr, "CLIENT", &user, &key, &session, 0).await;
+    assert!(matches!(info, ServerFrame::SessionInfo { .. }), "{info:?}");
+    c.say(&session, "before the crash").await;
+    a.kill9();
+    // The pipe's far side is gone: the client's side closes too.
+    c.closed().await;
+    let t0 = Instant::now();
+    let mut c = loop {
+        let (c, info) = resume_on(b.addr, "CLIENT", &user, &key, &session, 0).await;
+        match info {
+            ServerFrame::SessionInfo { .. } => break c,
+            ServerFrame::Error { code, .. } => {
+                assert_eq!(code, parley_proto::ErrorCode::Unavailable, "{code:?}");
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(t0.elapsed() < Duration::from_secs(30), "never resumed");
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    };
+    c.say(&session, "after the crash").await;
+    assert_eq!(
+        counters(b.addr).await["sessions"],
+        1,
+        "B holds the chat now"
+    );
+    let (user2, key2) = (user.clone(), key.clone());
+    let (_c2, info) = resume_on(b.addr, "CLIENT", &user2, &key2, &session, 0).await;
+    let ServerFrame::SessionInfo { events, .. } = info else {
+        panic!("{info:?}");
+    };
+    let lines: Vec<&str> = events
+        .iter()
+        .filter(|e| e.kind == "message")
+        .filter_map(|e| e.text.as_deref())
+        .collect();
+    assert_eq!(lines, ["before the crash", "after the crash"]);
+}

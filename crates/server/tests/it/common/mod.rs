@@ -156,6 +156,21 @@ impl Client {
         }
     }
 
+    /// Waits until the server closes the connection (frames before are dropped); the
+    /// close code, if the server sent one.
+    pub async fn closed(&mut self) -> Option<u16> {
+        loop {
+            let msg = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("timed out waiting for the connection to close");
+            match msg {
+                Some(Ok(Message::Close(c))) => return c.map(|c| u16::from(c.code)),
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+
     /// The frames received but not taken yet.
     pub fn backlog(&self) -> &[ServerFrame] {
         &self.backlog
