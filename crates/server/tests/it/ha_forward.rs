@@ -556,7 +556,7 @@ async fn the_owner_killed_while_a_client_sends_through_b() {
 async fn a_piped_basic_client_follows_its_chat_when_the_owner_dies() {
     let Some(Pair {
         mut a, b, _dirs, ..
-    }) = cluster("fwd_ws_kill", 2, "").await
+    }) = cluster("fwd_ws_kill", 2, "ws-ping-interval = 1").await
     else {
         return;
     };
@@ -568,6 +568,9 @@ async fn a_piped_basic_client_follows_its_chat_when_the_owner_dies() {
     let (mut c, info) = resume_on(b.addr, "CLIENT", &user, &key, &session, 0).await;
     assert!(matches!(info, ServerFrame::SessionInfo { .. }), "{info:?}");
     c.say(&session, "before the crash").await;
+    // The pipe answers the owner's pings: idle for several ping periods, it stays open.
+    c.idle(Duration::from_millis(3_500)).await;
+    c.say(&session, "still piped").await;
     a.kill9();
     // The pipe's far side is gone: the client's side closes too.
     c.closed().await;
@@ -600,5 +603,8 @@ async fn a_piped_basic_client_follows_its_chat_when_the_owner_dies() {
         .filter(|e| e.kind == "message")
         .filter_map(|e| e.text.as_deref())
         .collect();
-    assert_eq!(lines, ["before the crash", "after the crash"]);
+    assert_eq!(
+        lines,
+        ["before the crash", "still piped", "after the crash"]
+    );
 }

@@ -171,6 +171,22 @@ impl Client {
         }
     }
 
+    /// Keeps reading for `how_long` (answering pings; frames are kept for later).
+    pub async fn idle(&mut self, how_long: Duration) {
+        let until = tokio::time::Instant::now() + how_long;
+        while let Ok(msg) = tokio::time::timeout_at(until, self.ws.next()).await {
+            match msg {
+                Some(Ok(Message::Text(t))) => {
+                    self.backlog.push(serde_json::from_str(&t).expect("frame"));
+                }
+                Some(Ok(Message::Close(c))) => panic!("connection closed by server: {c:?}"),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => panic!("websocket error: {e}"),
+                None => panic!("connection closed"),
+            }
+        }
+    }
+
     /// The frames received but not taken yet.
     pub fn backlog(&self) -> &[ServerFrame] {
         &self.backlog
