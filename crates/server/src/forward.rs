@@ -115,9 +115,13 @@ pub async fn forward_held(State(state): State<AppState>, req: Request, next: Nex
         }
         Err(e) => {
             state.counters.forward_failures.inc();
-            cluster.forget_peer(&held.owner);
-            warn!(session_id = %held.session, owner = %held.owner.0, error = %e,
-                "could not forward a request to the session's owner; client told to retry");
+            let error = Cluster::error_chain(&e);
+            if cluster.peer_down(&held.owner) {
+                warn!(session_id = %held.session, owner = %held.owner.0, %error,
+                    "could not forward a request to the session's owner; clients are told to retry until it answers or its sessions are taken over");
+            } else {
+                debug!(session_id = %held.session, owner = %held.owner.0, %error, "owner still not answering");
+            }
             retry_later(resp)
         }
     }

@@ -104,9 +104,12 @@ impl Conn {
                 }
                 Err(e) => {
                     self.state.counters.forward_failures.inc();
-                    cluster.forget_peer(&held.owner);
-                    warn!(session_id = %held.session, owner = %held.owner.0, error = %e,
-                        "could not pipe a basic connection to the session's owner; client told to retry");
+                    if cluster.peer_down(&held.owner) {
+                        warn!(session_id = %held.session, owner = %held.owner.0, error = %e,
+                            "could not pipe a basic connection to the session's owner; clients are told to retry until it answers or its sessions are taken over");
+                    } else {
+                        debug!(session_id = %held.session, owner = %held.owner.0, error = %e, "owner still not answering");
+                    }
                     return false;
                 }
             }

@@ -29,6 +29,10 @@ pub use sign::{Forwarded, Refusal, HEADER};
 /// How long a peer's URL (or its absence) is trusted before the store is asked again.
 const PEER_CACHE: Duration = Duration::from_secs(2);
 
+/// How long a peer that failed to answer stays known as down for logging: its failure
+/// is logged at warn once in this time.
+const DOWN_LOG: Duration = Duration::from_secs(60);
+
 /// Most time a forwarded connection attempt may take: a live owner answers at once; a
 /// dead one refuses the connection or does not answer, and the client is told to retry.
 pub const CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
@@ -45,6 +49,8 @@ pub struct Cluster {
     store: AnyStore,
     peers: Mutex<HashMap<InstanceId, (Option<String>, Instant)>>,
     nonces: Mutex<sign::Nonces>,
+    /// Peers that failed to answer, and since when (for logging once).
+    down: Mutex<HashMap<InstanceId, Instant>>,
     /// One client for every forwarded HTTP request (connections to peers are reused).
     pub client: reqwest::Client,
 }
@@ -114,6 +120,7 @@ impl Cluster {
             store,
             peers: Mutex::default(),
             nonces: Mutex::default(),
+            down: Mutex::default(),
             client,
         };
         cluster.heartbeat(lease_ms).await?;
@@ -162,15 +169,40 @@ impl Cluster {
         url
     }
 
-    /// Forgets what is known of `owner` (it did not answer).
-    pub fn forget_peer(&self, owner: &InstanceId) {
-        self.lock_peers().remove(owner);
+    /// `owner` did not answer: for [`PEER_CACHE`] it counts as unreachable (requests for
+    /// its sessions are refused at once, without a connection attempt each), then it is
+    /// looked up again. True for the first failure in [`DOWN_LOG`]: the caller logs
+    /// that one at warn, and the retries of a failover at debug.
+    pub fn peer_down(&self, owner: &InstanceId) -> bool {
+        self.lock_peers()
+            .insert(owner.clone(), (None, Instant::now()));
+        let mut down = self.down.lock().unwrap_or_else(|p| p.into_inner());
+        down.retain(|_, at| at.elapsed() < DOWN_LOG);
+        match down.entry(owner.clone()) {
+            std::collections::hash_map::Entry::Occupied(_) => false,
+            std::collections::hash_map::Entry::Vacant(v) => {
+                v.insert(Instant::now());
+                true
+            }
+        }
     }
 
     fn lock_peers(
         &self,
     ) -> std::sync::MutexGuard<'_, HashMap<InstanceId, (Option<String>, Instant)>> {
         self.peers.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// An error and its causes, for a log line (`reqwest` shows only the outermost).
+    pub fn error_chain(e: &dyn std::error::Error) -> String {
+        let mut text = e.to_string();
+        let mut source = e.source();
+        while let Some(s) = source {
+            text.push_str(": ");
+            text.push_str(&s.to_string());
+            source = s.source();
+        }
+        text
     }
 
     /// The forwarding header for a request to `to`, on behalf of `client`.
