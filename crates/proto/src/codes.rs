@@ -54,6 +54,10 @@ codes! {
     NotAllowed = 1010, "NOT_ALLOWED";
     /// A size or count limit was exceeded (message text, user data, ...).
     LimitExceeded = 1011, "LIMIT_EXCEEDED";
+    /// A request carrying the instance-to-instance forwarding header that does not
+    /// authenticate: forged, altered, stale, replayed or addressed to another instance
+    /// (HTTP 401). Clients never send that header.
+    ForwardRefused = 1012, "FORWARD_REFUSED";
     /// The session does not exist (or no longer exists).
     SessionNotFound = 2001, "SESSION_NOT_FOUND";
     /// The session is over.

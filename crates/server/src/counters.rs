@@ -46,6 +46,14 @@ pub struct Counters {
     /// Connections closed by `user-register-timeout`, `request-header-timeout` or
     /// `http-idle-timeout`.
     pub connections_timed_out: Counter,
+    /// HTTP requests forwarded to the instance holding their session.
+    pub forwarded_requests: Counter,
+    /// Basic-protocol connections piped to the instance holding their session.
+    pub forwarded_connections: Counter,
+    /// Forwards that could not reach the owner (the client was told to retry).
+    pub forward_failures: Counter,
+    /// Requests refused for a forwarding header that did not verify.
+    pub forward_refused: Counter,
     sessions_live: AtomicU64,
     connections_live: AtomicU64,
 }
@@ -78,6 +86,14 @@ pub struct CountersSnapshot {
     pub connections_shed: u64,
     /// Cumulative: connections closed by a register, header or idle timeout.
     pub connections_timed_out: u64,
+    /// Cumulative: HTTP requests forwarded to their session's owner.
+    pub forwarded_requests: u64,
+    /// Cumulative: basic-protocol connections piped to their session's owner.
+    pub forwarded_connections: u64,
+    /// Cumulative: forwards that could not reach the owner.
+    pub forward_failures: u64,
+    /// Cumulative: requests refused for a forwarding header that did not verify.
+    pub forward_refused: u64,
 }
 
 impl Counters {
@@ -113,6 +129,10 @@ impl Counters {
             connections_opened: self.connections_opened.get(),
             connections_shed: self.connections_shed.get(),
             connections_timed_out: self.connections_timed_out.get(),
+            forwarded_requests: self.forwarded_requests.get(),
+            forwarded_connections: self.forwarded_connections.get(),
+            forward_failures: self.forward_failures.get(),
+            forward_refused: self.forward_refused.get(),
         }
     }
 }

@@ -16,6 +16,8 @@
 //! - front doors: `basic/` (WebSocket), `flex/` (HTTP long-poll), `gms/` (GMS v2),
 //!   `agent/` (agent login and desktop WebSocket), `esp/` (workflows), `admin/`,
 //!   `http/` (health, counters, web assets, HTTP error statuses)
+//! - `cluster/`      the instances of a cluster: registry, secret, signed forwarding
+//!   header; `forward.rs` the HTTP forwarding layer
 //! - `router.rs`     routes; `listen/` the accept loop (connection cap and timeouts);
 //!   `lib.rs` `run`, the one entry point (main and tests)
 
@@ -25,12 +27,14 @@ pub mod agent;
 pub mod basic;
 pub mod center;
 pub mod clock;
+pub mod cluster;
 pub mod config;
 pub mod counters;
 pub mod customer;
 pub mod drain;
 pub mod esp;
 pub mod flex;
+pub mod forward;
 pub mod gms;
 pub mod http;
 pub mod limits;
@@ -113,6 +117,18 @@ pub async fn run(
         config.clone(),
     );
     let shutdown_timeout = Duration::from_secs(config.settings.shutdown_timeout_s);
+    let addr = listener.local_addr()?;
+    let cluster = cluster::Cluster::start(
+        &config,
+        store.clone(),
+        instance.clone(),
+        addr,
+        policy.lease_ms,
+        policy.flex_refresh_max_wait,
+    )
+    .await
+    .context("while joining the cluster")?
+    .map(Arc::new);
     let state = Arc::new(Shared {
         config,
         policy,
@@ -124,6 +140,7 @@ pub async fn run(
         center,
         drain: Arc::new(drain::Drain::default()),
         limits: limits.clone(),
+        cluster,
     });
     if state.config.security.api_keys.is_empty() {
         warn!(
@@ -135,7 +152,6 @@ pub async fn run(
     tokio::spawn(state.sessions.clone().adopt_orphans());
     tokio::spawn(finish_drain(state.clone()));
     tokio::spawn(limits::watch(limits, token.clone()));
-    let addr = listener.local_addr()?;
     info!(%addr, instance = %instance.0, "parley listening");
     let app = router::router(state.clone());
     let stop = token.clone();
@@ -155,6 +171,9 @@ pub async fn run(
         warn!("shutdown-timeout reached with work still running");
     }
     leases.abort();
+    if let Some(cluster) = &state.cluster {
+        cluster.leave().await;
+    }
     writer.stop().await;
     // Webhook deliveries stop here; what is still queued is dropped (docs/webhooks.md).
     state.center.webhooks.shutdown();
@@ -215,6 +234,11 @@ async fn renew_leases(state: AppState) {
             .await
         {
             warn!(error = %e, "lease renewal failed");
+        }
+        if let Some(cluster) = &state.cluster {
+            if let Err(e) = cluster.heartbeat(state.policy.lease_ms).await {
+                warn!(error = %e, "cluster registration renewal failed");
+            }
         }
     }
 }

@@ -37,6 +37,10 @@ pub fn router(state: AppState) -> Router {
         .route("/counters", get(http::health::get_counters))
         .route("/Counters", get(http::health::get_counters))
         .merge(customer)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            crate::forward::forward_held,
+        ))
         .layer(TraceLayer::new_for_http().on_failure(on_failure))
         .with_state(state)
 }
@@ -59,7 +63,9 @@ fn on_failure(class: ServerErrorsFailureClass, latency: Duration, _span: &tracin
 /// draining instance, a session moving to another instance) when to try again.
 async fn count_errors(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let mut resp = next.run(req).await;
-    if resp.status().is_client_error() || resp.status().is_server_error() {
+    // A refusal for a session another instance holds is forwarded there, not an error.
+    let held = resp.extensions().get::<http::error::HeldBy>().is_some();
+    if (resp.status().is_client_error() || resp.status().is_server_error()) && !held {
         state.counters.request_errors.inc();
     }
     if resp.status() == StatusCode::SERVICE_UNAVAILABLE {

@@ -66,6 +66,17 @@ pub fn new_instance_id() -> String {
     hex::encode(random_bytes::<8>())
 }
 
+/// A nonce for a forwarded request's signature (128 bits).
+pub fn new_nonce() -> [u8; 16] {
+    random_bytes::<16>()
+}
+
+/// A cluster secret (256 bits, hex), offered to the store by an instance that finds
+/// none there.
+pub fn new_cluster_secret() -> String {
+    hex::encode(random_bytes::<32>())
+}
+
 /// The digest a session keeps of a secure key.
 pub fn hash_key(key: &str) -> KeyHash {
     KeyHash(Sha256::digest(key.as_bytes()).into())

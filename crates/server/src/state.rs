@@ -10,6 +10,7 @@ use tokio_util::task::TaskTracker;
 
 use crate::actor::Sessions;
 use crate::center::Center;
+use crate::cluster::Cluster;
 use crate::config::Config;
 use crate::counters::Counters;
 use crate::drain::Drain;
@@ -41,4 +42,7 @@ pub struct Shared {
     pub drain: Arc<Drain>,
     /// Load limits: whether new sessions, restorations and flex logins are refused.
     pub limits: Arc<Limits>,
+    /// This instance in its cluster (forwarding to sessions' owners); `None` on a single
+    /// node.
+    pub cluster: Option<Arc<Cluster>>,
 }

@@ -7,9 +7,9 @@ use parley_core::routing::AgentId;
 use parley_core::{SessionId, UnixMillis, UserData};
 
 use crate::{
-    AgentRecord, AgentStore, Claim, ContactStore, Document, DocumentStore, HealthStore, InstanceId,
-    InteractionFilter, InteractionRecord, InteractionStore, NewDocument, PgStore, SqliteStore,
-    StoreError, StoredSession, TranscriptStore, Write,
+    AgentRecord, AgentStore, Claim, ClusterStore, ContactStore, Document, DocumentStore,
+    HealthStore, InstanceId, InteractionFilter, InteractionRecord, InteractionStore, NewDocument,
+    PgStore, SqliteStore, StoreError, StoredSession, TranscriptStore, Write,
 };
 
 /// The store of a running server: one of the backends, by URL scheme.
@@ -348,6 +348,42 @@ impl AgentStore for AnyStore {
 
     async fn delete_agent_tokens(&self, login: &AgentId) -> Result<u64, StoreError> {
         delegate!(self.delete_agent_tokens(login))
+    }
+}
+
+impl ClusterStore for AnyStore {
+    async fn register_instance(
+        &self,
+        id: &InstanceId,
+        url: &str,
+        now: UnixMillis,
+        lease_until: UnixMillis,
+    ) -> Result<(), StoreError> {
+        delegate!(self.register_instance(id, url, now, lease_until))
+    }
+
+    async fn instance_url(
+        &self,
+        id: &InstanceId,
+        now: UnixMillis,
+    ) -> Result<Option<String>, StoreError> {
+        delegate!(self.instance_url(id, now))
+    }
+
+    async fn remove_instance(&self, id: &InstanceId) -> Result<bool, StoreError> {
+        delegate!(self.remove_instance(id))
+    }
+
+    async fn session_holder(
+        &self,
+        id: &SessionId,
+        now: UnixMillis,
+    ) -> Result<Option<InstanceId>, StoreError> {
+        delegate!(self.session_holder(id, now))
+    }
+
+    async fn cluster_secret(&self, candidate: &str) -> Result<String, StoreError> {
+        delegate!(self.cluster_secret(candidate))
     }
 }
 

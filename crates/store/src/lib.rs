@@ -40,6 +40,7 @@ mod codec;
 pub mod conformance;
 mod contacts;
 mod documents;
+mod instances;
 mod interactions;
 mod postgres;
 mod sqlite;
@@ -604,6 +605,48 @@ pub trait AgentStore: Send + Sync {
     ) -> impl Future<Output = Result<u64, StoreError>> + Send;
 }
 
+/// The cluster: where each live instance is reached by its peers, and the secret they
+/// sign forwarded requests with.
+pub trait ClusterStore: Send + Sync {
+    /// Registers (or renews) instance `id`, reached at `url`, live until `lease_until`;
+    /// rows of instances long dead are forgotten in the same call.
+    fn register_instance(
+        &self,
+        id: &InstanceId,
+        url: &str,
+        now: UnixMillis,
+        lease_until: UnixMillis,
+    ) -> impl Future<Output = Result<(), StoreError>> + Send;
+
+    /// The URL of instance `id` if its lease holds at `now`.
+    fn instance_url(
+        &self,
+        id: &InstanceId,
+        now: UnixMillis,
+    ) -> impl Future<Output = Result<Option<String>, StoreError>> + Send;
+
+    /// Forgets instance `id` (graceful shutdown); true when it was registered.
+    fn remove_instance(
+        &self,
+        id: &InstanceId,
+    ) -> impl Future<Output = Result<bool, StoreError>> + Send;
+
+    /// The owner of live session `id` while its lease holds at `now` (without claiming
+    /// it: for an instance that may not restore sessions but may forward to the owner).
+    fn session_holder(
+        &self,
+        id: &SessionId,
+        now: UnixMillis,
+    ) -> impl Future<Output = Result<Option<InstanceId>, StoreError>> + Send;
+
+    /// The cluster secret: `candidate` if none was stored yet (it is stored then), else
+    /// the stored one. Every instance gets the same answer.
+    fn cluster_secret(
+        &self,
+        candidate: &str,
+    ) -> impl Future<Output = Result<String, StoreError>> + Send;
+}
+
 /// Liveness of the backend.
 pub trait HealthStore: Send + Sync {
     /// A round trip to the database (for `/readyz`).
@@ -620,6 +663,7 @@ pub trait Store:
     + DocumentStore
     + ContactStore
     + AgentStore
+    + ClusterStore
     + HealthStore
     + Clone
     + 'static
@@ -631,6 +675,7 @@ impl<T> Store for T where
         + DocumentStore
         + ContactStore
         + AgentStore
+        + ClusterStore
         + HealthStore
         + Clone
         + 'static

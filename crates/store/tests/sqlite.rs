@@ -97,7 +97,7 @@ async fn migrates_an_empty_database() {
             .expect("migrations table");
     assert_eq!(
         versions,
-        [1, 2, 3, 4, 5, 6],
+        [1, 2, 3, 4, 5, 6, 7],
         "migrated to the latest version"
     );
     let tables: Vec<String> = sqlx::query_scalar(
@@ -109,6 +109,7 @@ async fn migrates_an_empty_database() {
     .expect("schema");
     for expected in [
         "agents",
+        "cluster_secret",
         "contact_interactions",
         "contacts",
         "contacts_email",
@@ -116,6 +117,7 @@ async fn migrates_an_empty_database() {
         "contacts_phone",
         "documents",
         "events",
+        "instances",
         "interactions",
         "interactions_alive_created",
         "interactions_queue_created",

@@ -8,6 +8,7 @@ use parley_core::session::{EndedBy, EndedReason};
 use parley_core::view::{EventView, SessionSnapshot};
 use parley_core::{AfterAction, CoreError, EventId, KeyHash, PartyId, SessionId};
 use parley_proto::ErrorCode;
+use parley_store::InstanceId;
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 
@@ -18,6 +19,9 @@ pub struct CmdError {
     pub code: ErrorCode,
     /// Human-readable detail.
     pub message: String,
+    /// Set on an `Unavailable` refusal because another live instance holds the session:
+    /// that owner, to whom a front door may forward the request (nothing was done here).
+    pub held_by: Option<Held>,
 }
 
 impl CmdError {
@@ -26,8 +30,29 @@ impl CmdError {
         CmdError {
             code,
             message: message.into(),
+            held_by: None,
         }
     }
+
+    /// The refusal of a request for `session`, which live instance `owner` holds.
+    pub fn held(session: SessionId, owner: InstanceId) -> CmdError {
+        CmdError {
+            held_by: Some(Held { session, owner }),
+            ..CmdError::new(
+                ErrorCode::Unavailable,
+                "the session is served by another instance",
+            )
+        }
+    }
+}
+
+/// A session held by another live instance.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Held {
+    /// The session.
+    pub session: SessionId,
+    /// Its owner.
+    pub owner: InstanceId,
 }
 
 impl From<CoreError> for CmdError {

@@ -29,8 +29,8 @@ mod waiters;
 
 use command::Queued;
 pub use command::{
-    Acked, CmdError, Command, ConnId, FileOp, Inbox, Push, PushError, Refreshed, SessionHandle,
-    Subscriber,
+    Acked, CmdError, Command, ConnId, FileOp, Held, Inbox, Push, PushError, Refreshed,
+    SessionHandle, Subscriber,
 };
 pub use facts::SessionFact;
 
@@ -43,7 +43,9 @@ use parley_core::session::{Effect, ExternalRequest, Stored, DEFAULT_EXTERNAL_NIC
 use parley_core::view::SessionSnapshot;
 use parley_core::{EventBody, EventId, LeftReason, Session, SessionId, Visibility};
 use parley_proto::ErrorCode;
-use parley_store::{AnyStore, Claim, Epoch, HealthStore, InstanceId, NewSession, TranscriptStore};
+use parley_store::{
+    AnyStore, Claim, ClusterStore, Epoch, HealthStore, InstanceId, NewSession, TranscriptStore,
+};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
@@ -208,7 +210,13 @@ impl Sessions {
         }
         // A limited instance restores nothing (a client coming back is refused and may
         // try elsewhere; an orphan waits for another instance or for the load to fall).
-        self.limits.check()?;
+        // A session a live peer holds is still named, for the front door to forward to.
+        if let Err(refused) = self.limits.check() {
+            return Err(self
+                .held_elsewhere(id)
+                .await
+                .unwrap_or_else(|| refused.into()));
+        }
         let _one_at_a_time = self.registry.restoring(id).lock().await;
         if let Some(h) = self.registry.get(id) {
             return Ok(h);
@@ -239,12 +247,7 @@ impl Sessions {
                     "the chat session is over",
                 ))
             }
-            Claim::Held { .. } => {
-                return Err(CmdError::new(
-                    ErrorCode::Unavailable,
-                    "the session is served by another instance",
-                ))
-            }
+            Claim::Held { owner } => return Err(CmdError::held(id.clone(), owner)),
         };
         let epoch = stored.epoch;
         let durable = stored
@@ -275,6 +278,24 @@ impl Sessions {
             agents,
         });
         Ok(handle)
+    }
+}
+
+impl Sessions {
+    /// The refusal naming the live instance that holds `id`, if another does (looked up
+    /// without claiming; never on a single node).
+    async fn held_elsewhere(&self, id: &SessionId) -> Option<CmdError> {
+        if self.store.single_node() {
+            return None;
+        }
+        match self.store.session_holder(id, now()).await {
+            Ok(Some(owner)) if owner != self.instance => Some(CmdError::held(id.clone(), owner)),
+            Ok(_) => None,
+            Err(e) => {
+                warn!(session_id = %id, error = %e, "could not look up a session's owner");
+                None
+            }
+        }
     }
 }
 

@@ -13,18 +13,21 @@ use serde_json::json;
 
 use crate::actor::FileOp;
 use crate::customer::{self, Caller};
-use crate::http::error::status_of;
+use crate::http::error::{mark_held, status_of};
 use crate::state::AppState;
 
 /// Largest agent document (agents are not bound by the customer allowances, but every
 /// body is bounded).
 const MAX_DOCUMENT_BYTES: usize = 64 * 1024 * 1024;
 
+/// Largest body of the route (a document and its multipart framing).
+pub const MAX_BODY_BYTES: usize = MAX_DOCUMENT_BYTES + 64 * 1024;
+
 /// The route.
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/basic/v1/documents", post(store_document))
-        .layer(DefaultBodyLimit::max(MAX_DOCUMENT_BYTES + 64 * 1024))
+        .layer(DefaultBodyLimit::max(MAX_BODY_BYTES))
 }
 
 /// `POST /basic/v1/documents` — `multipart/form-data`: `userId`, `secureKey`,
@@ -51,10 +54,15 @@ async fn store_document(State(state): State<AppState>, req: Request) -> Response
             "mimeType": f.mime,
         }))
         .into_response(),
-        Err(e) => (
-            status_of(e.code),
-            Json(json!({"error": {"code": e.code, "name": e.code.name(), "message": e.message}})),
-        )
-            .into_response(),
+        Err(e) => mark_held(
+            (
+                status_of(e.code),
+                Json(
+                    json!({"error": {"code": e.code, "name": e.code.name(), "message": e.message}}),
+                ),
+            )
+                .into_response(),
+            e.held_by.as_ref(),
+        ),
     }
 }

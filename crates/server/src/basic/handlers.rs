@@ -60,6 +60,13 @@ impl Conn {
             }
         };
         let (request_id, session) = frame_ids(&frame);
+        // A session piped to the instance holding it: the frame goes there as written.
+        if let Some(s) = &session {
+            if self.relay(s, text).await {
+                return None;
+            }
+        }
+        let meets_owner = matches!(frame, ClientFrame::Join { .. } | ClientFrame::Resume { .. });
         let result = match frame {
             ClientFrame::Register {
                 nickname,
@@ -169,6 +176,11 @@ impl Conn {
         };
         match result {
             Ok(pending) => Some(pending),
+            // Nothing was done here: the owner carries the request out.
+            Err(CmdError {
+                held_by: Some(held),
+                ..
+            }) if meets_owner && self.pipe(&held, text).await => None,
             Err(e) => {
                 debug!(code = e.code.name(), message = %e.message, "request refused");
                 self.reply(error_frame(request_id, session.as_deref(), e))
@@ -216,6 +228,7 @@ impl Conn {
             ));
         }
         let version = map::client_version(client_version)?;
+        let replay = (nickname.clone(), party_type, credentials.clone());
         let party_type = map::party_type(party_type);
         let agent = match credentials.as_ref().and_then(|c| c.agent_token.as_deref()) {
             Some(token) => Some(self.directory_agent(token, party_type).await?),
@@ -273,6 +286,18 @@ impl Conn {
             client_version: version.get(),
             protocol_version: PROTOCOL_VERSION,
         };
+        self.replay_register = serde_json::to_string(&ClientFrame::Register {
+            request_id: None,
+            nickname: replay.0,
+            party_type: replay.1,
+            client_version,
+            credentials: replay.2,
+            resume: Some(ResumeIdentity {
+                user_id: id.to_string(),
+                secure_key: key.clone(),
+            }),
+        })
+        .ok();
         self.user = Some(User {
             id,
             key_hash: secrets::hash_key(&key),
@@ -359,6 +384,9 @@ impl Conn {
         let user = self.user()?;
         let id: SessionId = parse(session_id)?;
         let mut visibility = map::visibility(visibility);
+        // Found first: a session held by another instance is joined there, where
+        // routing gave it (and the grant is checked).
+        let handle = self.state.sessions.find(&id).await?;
         if let Some(agent) = &user.agent {
             // Directory agents join only what routing gave them, the way it gave it.
             visibility = self.state.center.join_grant(agent, &id).ok_or_else(|| {
@@ -368,7 +396,6 @@ impl Conn {
                 )
             })?;
         }
-        let handle = self.state.sessions.find(&id).await?;
         let req = JoinRequest {
             party: user.id.clone(),
             nickname: user.nickname.clone(),

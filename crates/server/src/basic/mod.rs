@@ -6,10 +6,12 @@
 //!
 //! Layout: `mod.rs` the connection, `handlers.rs` one function per request, `decode.rs`
 //! bounded frame decoding, `map.rs` pure translation to and from the core, `documents.rs`
-//! the HTTP step of an agent's file transfer.
+//! the HTTP step of an agent's file transfer, `forward.rs` the pipe to the instance
+//! holding a session (in a cluster).
 
 pub mod decode;
 pub mod documents;
+mod forward;
 mod handlers;
 pub mod map;
 
@@ -19,19 +21,22 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
-use axum::extract::State;
+use axum::extract::{ConnectInfo, State};
 use axum::response::Response;
+use axum::Extension;
 use futures::stream::FuturesUnordered;
 use futures::{SinkExt, StreamExt};
 use parley_core::ClientVersion;
 use parley_core::{KeyHash, PartyId, PartyType, SessionId};
 use parley_proto::basic::ServerFrame;
 use parley_proto::ErrorCode;
+use std::net::SocketAddr;
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, info_span, Instrument};
 
 use crate::actor::{Command, ConnId, Inbox, Push, PushError, SessionHandle};
+use crate::cluster::Forwarded;
 use crate::state::AppState;
 
 /// Read buffer of one WebSocket: what one `read` asks for. A larger frame takes several
@@ -51,8 +56,18 @@ const HARD_CAP_FACTOR: usize = 4;
 
 static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
 
-/// `GET /basic`: upgrade to the basic protocol.
-pub async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+/// `GET /basic`: upgrade to the basic protocol. `peer` is the client (the original one
+/// for a connection another instance forwarded, which `forwarded` says).
+pub async fn upgrade(
+    State(state): State<AppState>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    forwarded: Option<Extension<Forwarded>>,
+    ws: WebSocketUpgrade,
+) -> Response {
+    let origin = Origin {
+        client: peer.to_string(),
+        forwarded: forwarded.is_some(),
+    };
     let cap = state.policy.max_frame_bytes.saturating_mul(HARD_CAP_FACTOR);
     // Small buffers: chat frames are small, and tungstenite's defaults (128 KiB each way
     // per connection) would make idle connections cost far more than their sessions.
@@ -60,7 +75,15 @@ pub async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Res
         .max_frame_size(cap)
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
-        .on_upgrade(move |socket| serve(state, socket))
+        .on_upgrade(move |socket| serve(state, socket, origin))
+}
+
+/// Where a connection comes from.
+struct Origin {
+    /// The client's address.
+    client: String,
+    /// Another instance forwarded it (it is never forwarded on).
+    forwarded: bool,
 }
 
 /// Who the connection registered as.
@@ -82,6 +105,8 @@ pub(crate) enum Out {
     Frame(Box<ServerFrame>),
     /// A session's push.
     Push(Box<Push>),
+    /// A frame from the instance a session is piped to, relayed as it came.
+    Text(Utf8Bytes),
 }
 
 /// A connection's queue as its sessions see it.
@@ -106,24 +131,40 @@ pub(crate) struct Conn {
     pub(crate) kick: CancellationToken,
     pub(crate) user: Option<User>,
     pub(crate) sessions: HashMap<SessionId, SessionHandle>,
+    /// The client's address (for the forwarding header).
+    pub(crate) client: String,
+    /// Another instance forwarded this connection: it never forwards on.
+    pub(crate) forwarded: bool,
+    /// The register frame to replay to the owner of a piped session: the client's, with
+    /// the identity this connection was given.
+    pub(crate) replay_register: Option<String>,
+    /// Sessions piped to the instances holding them.
+    pub(crate) pipes: forward::Pipes,
+    /// The close frame an owner's side chose for the client, shared with the writer.
+    pub(crate) close_with: forward::CloseWith,
 }
 
 /// A reply still waiting for its commit.
 pub(crate) type Pending = futures::future::BoxFuture<'static, ServerFrame>;
 
-async fn serve(state: AppState, socket: WebSocket) {
+async fn serve(state: AppState, socket: WebSocket, origin: Origin) {
     let id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
     let span = info_span!("conn", conn = id);
     let tracker = state.tracker.clone();
     tracker
-        .track_future(run_connection(state, socket, id).instrument(span))
+        .track_future(run_connection(state, socket, id, origin).instrument(span))
         .await;
 }
 
-async fn run_connection(state: AppState, socket: WebSocket, id: ConnId) {
+async fn run_connection(state: AppState, socket: WebSocket, id: ConnId, origin: Origin) {
     // The listener counts the connection (`conns`, all protocols); this is the WebSocket.
     let conns = state.counters.conns_live();
-    info!(conns, "connection opened");
+    if origin.forwarded {
+        info!(conns, client = %origin.client, "forwarded connection opened");
+    } else {
+        info!(conns, "connection opened");
+    }
+    let close_with = forward::CloseWith::default();
     let (sink, mut stream) = socket.split();
     let (out, out_rx) = mpsc::channel(OUTBOUND);
     let kick = CancellationToken::new();
@@ -134,6 +175,7 @@ async fn run_connection(state: AppState, socket: WebSocket, id: ConnId) {
         kick.clone(),
         last_seen.clone(),
         state.policy.ping_interval,
+        close_with.clone(),
     ));
     let mut conn = Conn {
         state: state.clone(),
@@ -143,7 +185,13 @@ async fn run_connection(state: AppState, socket: WebSocket, id: ConnId) {
         kick: kick.clone(),
         user: None,
         sessions: HashMap::new(),
+        client: origin.client,
+        forwarded: origin.forwarded,
+        replay_register: None,
+        pipes: forward::Pipes::default(),
+        close_with,
     };
+    let mut client_close = None;
     let mut pending: FuturesUnordered<Pending> = FuturesUnordered::new();
     let register_deadline = tokio::time::Instant::now() + state.policy.register_timeout;
     let shutdown = state.shutdown.clone();
@@ -164,7 +212,10 @@ async fn run_connection(state: AppState, socket: WebSocket, id: ConnId) {
                         ErrorCode::NotText,
                         "binary frames are not part of the basic protocol; send JSON text",
                     )).await,
-                    Message::Close(_) => break,
+                    Message::Close(frame) => {
+                        client_close = frame;
+                        break;
+                    }
                     Message::Ping(_) | Message::Pong(_) => {}
                 }
             }
@@ -189,6 +240,7 @@ async fn run_connection(state: AppState, socket: WebSocket, id: ConnId) {
     while let Some(frame) = pending.next().await {
         conn.reply(frame).await;
     }
+    conn.close_pipes(client_close.as_ref());
     conn.detach_all().await;
     drop(conn);
     let _ = writer.await;
@@ -202,6 +254,7 @@ async fn write_loop(
     kick: CancellationToken,
     last_seen: Arc<AtomicI64>,
     ping: Option<Duration>,
+    close_with: forward::CloseWith,
 ) {
     let period = ping.unwrap_or(Duration::from_secs(3600));
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
@@ -236,10 +289,12 @@ async fn write_loop(
                 }
             }
             () = kick.cancelled() => {
-                let _ = sink.send(Message::Close(Some(CloseFrame {
+                // The close code of the instance a session is piped to passes through.
+                let chosen = close_with.lock().unwrap_or_else(|p| p.into_inner()).take();
+                let _ = sink.send(Message::Close(Some(chosen.unwrap_or(CloseFrame {
                     code: 1008,
                     reason: Utf8Bytes::from_static("closing: slow consumer, session moved or timeout"),
-                }))).await;
+                })))).await;
                 break;
             }
         }
@@ -253,6 +308,7 @@ async fn feed(sink: &mut futures::stream::SplitSink<WebSocket, Message>, out: Ou
     let text = match out {
         Out::Frame(frame) => serde_json::to_string(&frame),
         Out::Push(push) => serde_json::to_string(&map::render_push(*push)),
+        Out::Text(text) => return sink.feed(Message::Text(text)).await.is_ok(),
     };
     match text {
         Ok(text) => sink.feed(Message::Text(text.into())).await.is_ok(),

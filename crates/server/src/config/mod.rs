@@ -21,6 +21,7 @@
 //!   `[client-file-transfer]`, `[web]`, `[security]`
 //! - `center.rs`    the declarations of `[routing]`, `[queues.<name>]`, `[agents.<login>]`,
 //!   `[webhooks]`
+//! - `cluster.rs`   the declaration of `[cluster]` and its checks
 //! - `maps.rs`      the free-form maps `[endpoints.<tenant>]` and `[gms-chat-services]`
 //! - `schema.rs`    the option table: kinds, ranges, every section in file order
 //! - `check.rs`     the type check of the merged TOML table against the option table
@@ -47,6 +48,7 @@
 
 mod center;
 mod check;
+mod cluster;
 mod declare;
 mod env;
 mod error;
@@ -76,6 +78,7 @@ use serde::Deserialize;
 use toml::{Table, Value};
 
 pub use center::{AgentConfig, MaxWaitAction, QueueConfig, Role, Routing, Webhooks};
+pub use cluster::Cluster;
 pub use error::{ConfigError, ConfigProblem};
 pub use example::example_toml;
 pub use password::hash_password;
@@ -141,6 +144,10 @@ pub struct Config {
     /// default: every option at its default (no webhooks)
     #[serde(default)]
     pub webhooks: Webhooks,
+    /// `[cluster]`: how the instances on one PostgreSQL reach each other.
+    /// default: every option at its default
+    #[serde(default)]
+    pub cluster: Cluster,
 }
 
 impl Default for Config {
@@ -158,6 +165,7 @@ impl Default for Config {
             queues: BTreeMap::new(),
             agents: BTreeMap::new(),
             webhooks: Webhooks::default(),
+            cluster: Cluster::default(),
         }
     }
 }

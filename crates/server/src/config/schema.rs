@@ -18,6 +18,7 @@ use std::net::SocketAddr;
 use toml::Value;
 
 use super::center::{AgentConfig, QueueConfig, Routing, Webhooks};
+use super::cluster::Cluster;
 use super::declare::DeclaredSection;
 use super::maps::{MapSpec, ENDPOINTS_MAP, GMS_CHAT_SERVICES_MAP};
 use super::sections::{ClientFileTransfer, LogFilterData, Security, ServerSection, Web};
@@ -264,6 +265,7 @@ pub(super) const SECTIONS: &[Section] = &[
     Section::Options(&<QueueConfig as DeclaredSection>::SPEC),
     Section::Options(&<AgentConfig as DeclaredSection>::SPEC),
     Section::Options(&<Webhooks as DeclaredSection>::SPEC),
+    Section::Options(&<Cluster as DeclaredSection>::SPEC),
 ];
 
 /// The fixed and keyed sections, in order.

@@ -36,6 +36,7 @@ pub(super) fn problems(config: &Config) -> Vec<ConfigProblem> {
     web(config, &mut p);
     security(config, &mut p);
     validate_center::problems(config, &mut p);
+    super::cluster::problems(config, &mut p);
     p
 }
 

@@ -93,6 +93,9 @@ pub struct EspError {
     pub message: String,
     /// The parameter at fault, by its seed name (`Visibility`, `timeout-alert`, ...).
     pub parameter: Option<String>,
+    /// The live instance holding the session, on a refusal the forwarding layer replays
+    /// there (`forward.rs`).
+    pub held_by: Option<crate::actor::Held>,
 }
 
 impl EspError {
@@ -102,6 +105,7 @@ impl EspError {
             code,
             message: message.into(),
             parameter: None,
+            held_by: None,
         }
     }
 
@@ -111,6 +115,7 @@ impl EspError {
             code,
             message: message.into(),
             parameter: Some(bounded(parameter)),
+            held_by: None,
         }
     }
 
@@ -157,7 +162,10 @@ impl EspError {
             ErrorCode::InvalidField | ErrorCode::NotAllowed => EspCode::InvalidParameter,
             _ => EspCode::Internal,
         };
-        EspError::new(code, e.message)
+        EspError {
+            held_by: e.held_by,
+            ..EspError::new(code, e.message)
+        }
     }
 }
 
@@ -179,7 +187,7 @@ fn bounded(name: &str) -> String {
 impl IntoResponse for EspError {
     fn into_response(self) -> Response {
         let status = self.code.status();
-        if status.is_server_error() {
+        if status.is_server_error() && self.held_by.is_none() {
             error!(code = self.code.as_str(), message = %self.message, "ESP request failed");
         } else {
             debug!(
@@ -208,6 +216,6 @@ impl IntoResponse for EspError {
             resp.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
         }
-        resp
+        crate::http::error::mark_held(resp, self.held_by.as_ref())
     }
 }

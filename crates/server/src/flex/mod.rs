@@ -33,7 +33,7 @@ use crate::actor::{CmdError, Refreshed};
 use crate::basic::map;
 use crate::clock::now;
 use crate::customer::{self, Caller, Creator, Login, NewChat};
-use crate::http::error::{is_retry_later, is_server_fault, status_of};
+use crate::http::error::{is_retry_later, is_server_fault, mark_held, status_of};
 use crate::secrets;
 use crate::state::AppState;
 use logins::PendingLogins;
@@ -57,7 +57,15 @@ pub fn routes(state: &AppState) -> Router<AppState> {
 }
 
 /// A flex reply with its HTTP status.
-pub(crate) struct Reply(FlexReply);
+/// The second field names the live instance holding the session, on a refusal that the
+/// forwarding layer replays there (`forward.rs`).
+pub(crate) struct Reply(FlexReply, Option<crate::actor::Held>);
+
+impl Reply {
+    fn ok(reply: FlexReply) -> Reply {
+        Reply(reply, None)
+    }
+}
 
 impl IntoResponse for Reply {
     fn into_response(self) -> Response {
@@ -66,7 +74,7 @@ impl IntoResponse for Reply {
             .error
             .as_ref()
             .map_or(StatusCode::OK, |e| status_of(e.code));
-        (status, Json(self.0)).into_response()
+        mark_held((status, Json(self.0)).into_response(), self.1.as_ref())
     }
 }
 
@@ -77,12 +85,12 @@ impl From<CmdError> for Reply {
         } else {
             debug!(code = e.code.name(), message = %e.message, "flex request refused");
         }
-        Reply(FlexReply::error(e.code, e.message))
+        Reply(FlexReply::error(e.code, e.message), e.held_by)
     }
 }
 
 fn result(r: Result<FlexReply, CmdError>) -> Reply {
-    r.map_or_else(Reply::from, Reply)
+    r.map_or_else(Reply::from, Reply::ok)
 }
 
 /// Decodes a JSON body with a typed error (the body limit bounds its size; serde_json

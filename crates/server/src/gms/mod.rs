@@ -21,9 +21,10 @@ use parley_proto::gms::{GmsError, GmsResponse};
 use parley_proto::ErrorCode;
 use tracing::{debug, error};
 
-use crate::actor::{CmdError, FileOp, Refreshed};
+use crate::actor::{CmdError, FileOp, Held, Refreshed};
 use crate::customer::{self, Caller, Creator, Login, NewChat};
-use crate::http::error::{is_retry_later, is_server_fault, status_of};
+use crate::http::error::{is_retry_later, is_server_fault, mark_held, status_of};
+
 use crate::secrets;
 use crate::state::AppState;
 use form::Form;
@@ -82,11 +83,13 @@ fn with_slash(
 }
 
 /// A v2 reply with its HTTP status.
-struct Reply(StatusCode, GmsResponse);
+/// The third field names the live instance holding the session, on a refusal that
+/// the forwarding layer replays there (`forward.rs`).
+struct Reply(StatusCode, GmsResponse, Option<Held>);
 
 impl IntoResponse for Reply {
     fn into_response(self) -> Response {
-        (self.0, Json(self.1)).into_response()
+        mark_held((self.0, Json(self.1)).into_response(), self.2.as_ref())
     }
 }
 
@@ -109,6 +112,7 @@ impl From<CmdError> for Reply {
                 }]),
                 ..GmsResponse::default()
             },
+            e.held_by,
         )
     }
 }
@@ -134,6 +138,7 @@ fn ok(state: &AppState, r: GmsResponse) -> Reply {
             alias: Some(state.sessions.instance.0.clone()),
             ..r
         },
+        None,
     )
 }
 

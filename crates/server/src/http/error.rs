@@ -1,6 +1,8 @@
 //! HTTP status codes for the stable error codes, shared by the HTTP front doors.
 
+use crate::actor::Held;
 use axum::http::StatusCode;
+use axum::response::Response;
 use parley_proto::ErrorCode;
 
 /// The HTTP status an error code is answered with.
@@ -16,9 +18,10 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::AlreadyJoined
         | ErrorCode::NoSuchReceiver => StatusCode::BAD_REQUEST,
         ErrorCode::FrameTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
-        ErrorCode::Unauthorized | ErrorCode::BadSecureKey | ErrorCode::LoggedOut => {
-            StatusCode::UNAUTHORIZED
-        }
+        ErrorCode::Unauthorized
+        | ErrorCode::BadSecureKey
+        | ErrorCode::LoggedOut
+        | ErrorCode::ForwardRefused => StatusCode::UNAUTHORIZED,
         ErrorCode::WrongSessionPassword | ErrorCode::NotAllowed | ErrorCode::NoSuchUser => {
             StatusCode::FORBIDDEN
         }
@@ -40,4 +43,18 @@ pub fn is_server_fault(code: ErrorCode) -> bool {
 /// front doors log it at debug, not once per refused request at error.
 pub fn is_retry_later(code: ErrorCode) -> bool {
     code == ErrorCode::Unavailable
+}
+
+/// On a response: the request was refused, having done nothing, because live instance
+/// `.0` holds its session. The forwarding layer (`forward.rs`) replays the request
+/// there and never lets this reach the client.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeldBy(pub Held);
+
+/// `resp`, marked [`HeldBy`] the owner `e` names (if any).
+pub fn mark_held(mut resp: Response, e: Option<&Held>) -> Response {
+    if let Some(owner) = e {
+        resp.extensions_mut().insert(HeldBy(owner.clone()));
+    }
+    resp
 }

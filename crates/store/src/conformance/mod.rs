@@ -10,6 +10,7 @@ mod agents;
 mod batches;
 mod contacts;
 mod documents;
+mod instances;
 mod interactions;
 mod ownership;
 mod payloads;
@@ -60,6 +61,9 @@ pub async fn run_all<S: Store>(store: &S) {
     agents::agents_round_trip_upsert_and_delete(store, &run).await;
     agents::agents_are_listed_by_login(store, &run).await;
     agents::agent_tokens_expire_and_are_revoked(store, &run).await;
+    instances::instances_register_renew_and_leave(store, &run).await;
+    instances::cluster_secret_is_created_once(store, &run).await;
+    instances::session_holder_is_the_live_lease(store, &run).await;
     interactions::interaction_properties_merge(store, &run).await;
     interactions::interactions_are_listed_newest_first(store, &run).await;
     interactions::interactions_know_their_contact(store, &run).await;

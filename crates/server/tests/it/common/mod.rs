@@ -156,6 +156,42 @@ impl Client {
         }
     }
 
+    /// Waits until the server closes the connection (frames before are dropped); the
+    /// close code, if the server sent one.
+    pub async fn closed(&mut self) -> Option<u16> {
+        loop {
+            let msg = tokio::time::timeout(WAIT, self.ws.next())
+                .await
+                .expect("timed out waiting for the connection to close");
+            match msg {
+                Some(Ok(Message::Close(c))) => return c.map(|c| u16::from(c.code)),
+                Some(Ok(_)) => {}
+                Some(Err(_)) | None => return None,
+            }
+        }
+    }
+
+    /// Keeps reading for `how_long` (answering pings; frames are kept for later).
+    pub async fn idle(&mut self, how_long: Duration) {
+        let until = tokio::time::Instant::now() + how_long;
+        while let Ok(msg) = tokio::time::timeout_at(until, self.ws.next()).await {
+            match msg {
+                Some(Ok(Message::Text(t))) => {
+                    self.backlog.push(serde_json::from_str(&t).expect("frame"));
+                }
+                Some(Ok(Message::Close(c))) => panic!("connection closed by server: {c:?}"),
+                Some(Ok(_)) => {}
+                Some(Err(e)) => panic!("websocket error: {e}"),
+                None => panic!("connection closed"),
+            }
+        }
+    }
+
+    /// The frames received but not taken yet.
+    pub fn backlog(&self) -> &[ServerFrame] {
+        &self.backlog
+    }
+
     /// Sends a raw text frame.
     pub async fn send_text(&mut self, text: impl Into<String>) {
         self.ws
