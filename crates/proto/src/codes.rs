@@ -54,6 +54,9 @@ codes! {
     NotAllowed = 1010, "NOT_ALLOWED";
     /// A size or count limit was exceeded (message text, user data, ...).
     LimitExceeded = 1011, "LIMIT_EXCEEDED";
+    /// The request comes from a web page whose origin is not allowed
+    /// (`[web] cors-allowed-origins`).
+    OriginNotAllowed = 1012, "ORIGIN_NOT_ALLOWED";
     /// The session does not exist (or no longer exists).
     SessionNotFound = 2001, "SESSION_NOT_FOUND";
     /// The session is over.

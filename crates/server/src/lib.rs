@@ -2,8 +2,8 @@
 //!
 //! Layout, lowest layer first (`scripts/check-layers` keeps the arrows pointing down;
 //! docs/architecture.md has the map):
-//! - `clock.rs`, `secrets.rs`, `counters.rs`  the wall clock; ids and keys from the OS
-//!   CSPRNG; KPI counters
+//! - `clock.rs`, `secrets.rs`, `counters.rs`, `proxies.rs`  the wall clock; ids and keys
+//!   from the OS CSPRNG; KPI counters; the client's address behind trusted proxies
 //! - `config/`, `telemetry.rs`, `policy.rs`  the typed configuration (Genesys option
 //!   names); tracing and log filters; what sessions need of the configuration
 //! - `persist.rs`    group commit of transcript writes
@@ -15,7 +15,8 @@
 //! - `customer/`     operations shared by the customer front doors (sessions, files)
 //! - front doors: `basic/` (WebSocket), `flex/` (HTTP long-poll), `gms/` (GMS v2),
 //!   `agent/` (agent login and desktop WebSocket), `esp/` (workflows), `admin/`,
-//!   `http/` (health, counters, web assets, HTTP error statuses)
+//!   `http/` (health, counters, web assets, HTTP error statuses, client address and
+//!   origin checks)
 //! - `router.rs`     routes; `listen/` the accept loop (connection cap and timeouts);
 //!   `lib.rs` `run`, the one entry point (main and tests)
 
@@ -37,6 +38,7 @@ pub mod limits;
 pub mod listen;
 pub mod persist;
 pub mod policy;
+pub mod proxies;
 pub mod router;
 pub mod secrets;
 pub mod state;
@@ -114,6 +116,7 @@ pub async fn run(
     );
     let shutdown_timeout = Duration::from_secs(config.settings.shutdown_timeout_s);
     let state = Arc::new(Shared {
+        trusted_proxies: Arc::new(proxies::of(&config.web.trusted_proxies)),
         config,
         policy,
         store: store.clone(),

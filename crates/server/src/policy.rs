@@ -32,6 +32,8 @@ pub struct Policy {
     pub restoration: bool,
     /// `session-password-enforce`.
     pub password_enforce: bool,
+    /// `bad-secure-key-removes-party`: the Genesys reaction to a wrong secure key.
+    pub bad_key_removes_party: bool,
     /// Core settings for every session.
     pub session: SessionSettings,
     /// Ownership lease of live sessions.
@@ -64,6 +66,7 @@ impl Policy {
             restoration: s.session_restoration_mode == config::RestorationMode::Simple
                 && auto_save != AutoSave::Off,
             password_enforce: s.session_password_enforce,
+            bad_key_removes_party: c.security.bad_secure_key_removes_party,
             session: SessionSettings {
                 save_notices: match s.transcript_save_notices {
                     config::SaveNotices::Default => SaveNotices::Default,
@@ -88,6 +91,7 @@ impl Policy {
                     ..Limits::default()
                 },
                 idempotency_window: 1024,
+                customer_join_by_id: c.security.customer_join_by_chat_id,
             },
             lease_ms: s.session_lease_timeout_s.saturating_mul(1000),
             max_frame_bytes: s.max_frame_size_bytes,

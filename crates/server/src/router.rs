@@ -37,6 +37,14 @@ pub fn router(state: AppState) -> Router {
         .route("/counters", get(http::health::get_counters))
         .route("/Counters", get(http::health::get_counters))
         .merge(customer)
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            http::client::check_origin,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            http::client::resolve,
+        ))
         .layer(TraceLayer::new_for_http().on_failure(on_failure))
         .with_state(state)
 }

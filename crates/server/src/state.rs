@@ -15,6 +15,7 @@ use crate::counters::Counters;
 use crate::drain::Drain;
 use crate::limits::Limits;
 use crate::policy::Policy;
+use crate::proxies::TrustedProxies;
 
 /// Shared by every connection.
 pub type AppState = Arc<Shared>;
@@ -41,4 +42,6 @@ pub struct Shared {
     pub drain: Arc<Drain>,
     /// Load limits: whether new sessions, restorations and flex logins are refused.
     pub limits: Arc<Limits>,
+    /// Whose forwarding headers name the client (`[web] trusted-proxies`).
+    pub trusted_proxies: Arc<TrustedProxies>,
 }

@@ -85,6 +85,9 @@ pub struct SessionSettings {
     pub limits: Limits,
     /// How many recent client message ids are remembered for idempotent retries.
     pub idempotency_window: usize,
+    /// Whether a customer may join a chat without its session password, by its id alone
+    /// (the Genesys behaviour; `customer-join-by-chat-id`).
+    pub customer_join_by_id: bool,
 }
 
 impl Default for SessionSettings {
@@ -96,6 +99,7 @@ impl Default for SessionSettings {
             files: FileSettings::default(),
             limits: Limits::default(),
             idempotency_window: 1024,
+            customer_join_by_id: false,
         }
     }
 }

@@ -331,11 +331,13 @@ impl Actor {
                 ))
             }
             Err(CoreError::BadSecureKey) => {
+                // A wrong key proves nothing about the real customer: it stays, unless the
+                // operator chose the Genesys behaviour (`bad-secure-key-removes-party`).
                 let flex_present = self
                     .session
                     .party(party)
                     .is_some_and(|p| p.present && p.protocol == Protocol::Flex);
-                if flex_present {
+                if flex_present && self.ctx.policy.bad_key_removes_party {
                     self.input(
                         Input::Remove {
                             party: party.clone(),

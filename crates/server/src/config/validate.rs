@@ -275,6 +275,19 @@ fn web(config: &Config, p: &mut Vec<ConfigProblem>) {
             ));
         }
     }
+    for entry in &w.trusted_proxies {
+        if !crate::proxies::is_proxy_entry(entry) {
+            p.push(ConfigProblem::new(
+                "web",
+                "trusted-proxies",
+                format!(
+                    "entry {} is not an IP address or network; write addresses such as \
+                     \"10.0.0.7\" or \"::1\" and networks such as \"10.0.0.0/8\"",
+                    show_str(entry)
+                ),
+            ));
+        }
+    }
     if w.web_dir.as_ref().is_some_and(|d| d.as_os_str().is_empty()) {
         p.push(ConfigProblem::new(
             "web",

@@ -19,9 +19,10 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::Unauthorized | ErrorCode::BadSecureKey | ErrorCode::LoggedOut => {
             StatusCode::UNAUTHORIZED
         }
-        ErrorCode::WrongSessionPassword | ErrorCode::NotAllowed | ErrorCode::NoSuchUser => {
-            StatusCode::FORBIDDEN
-        }
+        ErrorCode::WrongSessionPassword
+        | ErrorCode::NotAllowed
+        | ErrorCode::OriginNotAllowed
+        | ErrorCode::NoSuchUser => StatusCode::FORBIDDEN,
         ErrorCode::LimitExceeded => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::SessionNotFound => StatusCode::NOT_FOUND,
         ErrorCode::SessionOver => StatusCode::GONE,

@@ -26,4 +26,5 @@ mod limits;
 mod logs;
 mod routing;
 mod routing_webhooks;
+mod security;
 mod webhooks;

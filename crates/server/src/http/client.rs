@@ -1,0 +1,112 @@
+//! Who a request comes from: the client's real address and the page that sent it.
+//!
+//! - **Address.** The TCP peer, or behind a trusted proxy the client it names
+//!   (`crate::proxies`).
+//! - **Origin.** Browsers name the page behind every WebSocket upgrade and every
+//!   cross-origin request in `Origin`. When `[web] cors-allowed-origins` lists sites, a
+//!   request from any other page is refused before it reaches a front door: CORS alone
+//!   only hides answers from scripts, it does not stop a WebSocket or a form post.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, Request, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::middleware::Next;
+use axum::response::{IntoResponse, Response};
+use axum::Json;
+use parley_proto::ErrorCode;
+use serde_json::json;
+use tracing::debug;
+
+use crate::config::Web;
+use crate::state::AppState;
+
+/// The client's address as far as this instance can tell (see the module doc). Every
+/// request carries one; take it with `Extension<ClientAddr>`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ClientAddr(pub IpAddr);
+
+/// Middleware: puts the request's [`ClientAddr`] in its extensions.
+pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
+    let peer = req
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
+    let client = state.trusted_proxies.client(peer, req.headers());
+    req.extensions_mut().insert(ClientAddr(client));
+    next.run(req).await
+}
+
+/// Middleware: refuses a request whose `Origin` is neither this server's own nor one of
+/// `cors-allowed-origins` (403 `ORIGIN_NOT_ALLOWED`). A request without `Origin` is not
+/// a browser's cross-origin request (a server, curl, a same-origin navigation) and goes
+/// on; with `"*"` listed every origin goes on.
+pub async fn check_origin(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    match req.headers().get(header::ORIGIN).map(|o| o.to_str()) {
+        None => next.run(req).await,
+        Some(Ok(origin)) if origin_allowed(&state.config.web, origin, req.headers()) => {
+            next.run(req).await
+        }
+        Some(origin) => {
+            debug!(origin = ?origin.unwrap_or("(not text)"), path = req.uri().path(), "origin refused");
+            origin_refused()
+        }
+    }
+}
+
+fn origin_allowed(web: &Web, origin: &str, headers: &HeaderMap) -> bool {
+    web.allows_origin(origin) || same_origin(origin, headers)
+}
+
+/// Whether `origin` names the host the request was sent to: the widget's own page and
+/// the desktop, served by Parley itself. The scheme is not compared: a proxy in front
+/// may terminate TLS.
+fn same_origin(origin: &str, headers: &HeaderMap) -> bool {
+    let Some(host) = headers.get(header::HOST).and_then(|h| h.to_str().ok()) else {
+        return false;
+    };
+    origin
+        .split_once("://")
+        .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host))
+}
+
+fn origin_refused() -> Response {
+    let code = ErrorCode::OriginNotAllowed;
+    (
+        StatusCode::FORBIDDEN,
+        Json(json!({
+            "status": "error",
+            "error": {
+                "code": code.number(),
+                "name": code.name(),
+                "message": "requests from this page's origin are not allowed \
+                            ([web] cors-allowed-origins)",
+            },
+        })),
+    )
+        .into_response()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::http::HeaderValue;
+
+    fn headers(pairs: &[(&'static str, &str)]) -> HeaderMap {
+        let mut h = HeaderMap::new();
+        for (k, v) in pairs {
+            h.append(*k, HeaderValue::from_str(v).unwrap());
+        }
+        h
+    }
+
+    #[test]
+    fn same_origin_compares_the_host() {
+        let h = headers(&[("host", "chat.example:8080")]);
+        assert!(same_origin("http://chat.example:8080", &h));
+        assert!(same_origin("https://CHAT.example:8080", &h));
+        assert!(!same_origin("https://chat.example", &h));
+        assert!(!same_origin("null", &h));
+        assert!(!same_origin("https://evil.example", &HeaderMap::new()));
+    }
+}
