@@ -46,6 +46,8 @@ pub struct Counters {
     /// Connections closed by `user-register-timeout`, `request-header-timeout` or
     /// `http-idle-timeout`.
     pub connections_timed_out: Counter,
+    /// Requests refused by a rate limit (`[rate-limits]`).
+    pub rate_limited: Counter,
     sessions_live: AtomicU64,
     connections_live: AtomicU64,
 }
@@ -78,6 +80,8 @@ pub struct CountersSnapshot {
     pub connections_shed: u64,
     /// Cumulative: connections closed by a register, header or idle timeout.
     pub connections_timed_out: u64,
+    /// Cumulative: requests refused by a rate limit.
+    pub rate_limited: u64,
 }
 
 impl Counters {
@@ -113,6 +117,7 @@ impl Counters {
             connections_opened: self.connections_opened.get(),
             connections_shed: self.connections_shed.get(),
             connections_timed_out: self.connections_timed_out.get(),
+            rate_limited: self.rate_limited.get(),
         }
     }
 }

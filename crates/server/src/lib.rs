@@ -43,6 +43,7 @@ pub mod router;
 pub mod secrets;
 pub mod state;
 pub mod telemetry;
+pub mod throttle;
 pub mod webhooks;
 
 use std::future::Future;
@@ -117,6 +118,7 @@ pub async fn run(
     let shutdown_timeout = Duration::from_secs(config.settings.shutdown_timeout_s);
     let state = Arc::new(Shared {
         trusted_proxies: Arc::new(proxies::of(&config.web.trusted_proxies)),
+        address_limits: Arc::new(throttle::AddressLimits::new(&config.rate_limits)),
         config,
         policy,
         store: store.clone(),
@@ -138,6 +140,7 @@ pub async fn run(
     tokio::spawn(state.sessions.clone().adopt_orphans());
     tokio::spawn(finish_drain(state.clone()));
     tokio::spawn(limits::watch(limits, token.clone()));
+    tokio::spawn(throttle::sweep(state.address_limits.clone(), token.clone()));
     let addr = listener.local_addr()?;
     info!(%addr, instance = %instance.0, "parley listening");
     let app = router::router(state.clone());

@@ -48,6 +48,8 @@ pub struct Policy {
     pub log: crate::telemetry::LogPolicy,
     /// The longest a flex/GMS refresh long-poll waits (`flex-refresh-max-wait`).
     pub flex_refresh_max_wait: Duration,
+    /// How fast one customer may send in one chat (`[rate-limits]`).
+    pub customer_quotas: crate::throttle::CustomerQuotas,
 }
 
 impl Policy {
@@ -100,6 +102,7 @@ impl Policy {
                 .then(|| Duration::from_secs(s.ws_ping_interval_s)),
             log: crate::telemetry::LogPolicy::from_config(c),
             flex_refresh_max_wait: Duration::from_secs(s.flex_refresh_max_wait_s),
+            customer_quotas: crate::throttle::CustomerQuotas::new(&c.rate_limits),
         }
     }
 }

@@ -16,6 +16,7 @@ use crate::drain::Drain;
 use crate::limits::Limits;
 use crate::policy::Policy;
 use crate::proxies::TrustedProxies;
+use crate::throttle::AddressLimits;
 
 /// Shared by every connection.
 pub type AppState = Arc<Shared>;
@@ -44,4 +45,6 @@ pub struct Shared {
     pub limits: Arc<Limits>,
     /// Whose forwarding headers name the client (`[web] trusted-proxies`).
     pub trusted_proxies: Arc<TrustedProxies>,
+    /// Rate limits by client address (`[rate-limits]`).
+    pub address_limits: Arc<AddressLimits>,
 }

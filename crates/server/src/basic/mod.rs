@@ -14,6 +14,7 @@ mod handlers;
 pub mod map;
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -21,6 +22,7 @@ use std::time::Duration;
 use axum::extract::ws::{CloseFrame, Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
 use axum::response::Response;
+use axum::Extension;
 use futures::stream::FuturesUnordered;
 use futures::{SinkExt, StreamExt};
 use parley_core::ClientVersion;
@@ -32,6 +34,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, info_span, Instrument};
 
 use crate::actor::{Command, ConnId, Inbox, Push, PushError, SessionHandle};
+use crate::http::client::ClientAddr;
 use crate::state::AppState;
 
 /// Read buffer of one WebSocket: what one `read` asks for. A larger frame takes several
@@ -52,7 +55,11 @@ const HARD_CAP_FACTOR: usize = 4;
 static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
 
 /// `GET /basic`: upgrade to the basic protocol.
-pub async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+pub async fn upgrade(
+    State(state): State<AppState>,
+    Extension(client): Extension<ClientAddr>,
+    ws: WebSocketUpgrade,
+) -> Response {
     let cap = state.policy.max_frame_bytes.saturating_mul(HARD_CAP_FACTOR);
     // Small buffers: chat frames are small, and tungstenite's defaults (128 KiB each way
     // per connection) would make idle connections cost far more than their sessions.
@@ -60,7 +67,7 @@ pub async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Res
         .max_frame_size(cap)
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
-        .on_upgrade(move |socket| serve(state, socket))
+        .on_upgrade(move |socket| serve(state, socket, client.0))
 }
 
 /// Who the connection registered as.
@@ -106,21 +113,23 @@ pub(crate) struct Conn {
     pub(crate) kick: CancellationToken,
     pub(crate) user: Option<User>,
     pub(crate) sessions: HashMap<SessionId, SessionHandle>,
+    /// The client's address (behind trusted proxies, the one they name).
+    pub(crate) address: IpAddr,
 }
 
 /// A reply still waiting for its commit.
 pub(crate) type Pending = futures::future::BoxFuture<'static, ServerFrame>;
 
-async fn serve(state: AppState, socket: WebSocket) {
+async fn serve(state: AppState, socket: WebSocket, address: IpAddr) {
     let id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
     let span = info_span!("conn", conn = id);
     let tracker = state.tracker.clone();
     tracker
-        .track_future(run_connection(state, socket, id).instrument(span))
+        .track_future(run_connection(state, socket, id, address).instrument(span))
         .await;
 }
 
-async fn run_connection(state: AppState, socket: WebSocket, id: ConnId) {
+async fn run_connection(state: AppState, socket: WebSocket, id: ConnId, address: IpAddr) {
     // The listener counts the connection (`conns`, all protocols); this is the WebSocket.
     let conns = state.counters.conns_live();
     info!(conns, "connection opened");
@@ -143,6 +152,7 @@ async fn run_connection(state: AppState, socket: WebSocket, id: ConnId) {
         kick: kick.clone(),
         user: None,
         sessions: HashMap::new(),
+        address,
     };
     let mut pending: FuturesUnordered<Pending> = FuturesUnordered::new();
     let register_deadline = tokio::time::Instant::now() + state.policy.register_timeout;

@@ -35,6 +35,7 @@ pub(super) fn problems(config: &Config) -> Vec<ConfigProblem> {
     gms_chat_services(config, &mut p);
     web(config, &mut p);
     security(config, &mut p);
+    ranges(&config.rate_limits, &mut p);
     validate_center::problems(config, &mut p);
     p
 }

@@ -26,13 +26,33 @@ use crate::state::AppState;
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ClientAddr(pub IpAddr);
 
-/// Middleware: puts the request's [`ClientAddr`] in its extensions.
+impl ClientAddr {
+    /// The address [`resolve`] put in a request (unspecified if it did not run).
+    pub fn of<B>(req: &axum::http::Request<B>) -> IpAddr {
+        req.extensions()
+            .get::<ClientAddr>()
+            .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0)
+    }
+}
+
+/// Middleware: puts the request's [`ClientAddr`] in its extensions, and refuses it when
+/// that address goes faster than `requests-per-address` (429 `RATE_LIMITED`).
 pub async fn resolve(State(state): State<AppState>, mut req: Request, next: Next) -> Response {
     let peer = req
         .extensions()
         .get::<ConnectInfo<SocketAddr>>()
         .map_or(IpAddr::from([0, 0, 0, 0]), |c| c.0.ip());
     let client = state.trusted_proxies.client(peer, req.headers());
+    if let Err(e) = state.address_limits.request(client) {
+        state.counters.rate_limited.inc();
+        debug!(%client, "request refused: {e}");
+        return refused(
+            StatusCode::TOO_MANY_REQUESTS,
+            ErrorCode::RateLimited,
+            &e.to_string(),
+            Some(e.retry_after_s()),
+        );
+    }
     req.extensions_mut().insert(ClientAddr(client));
     next.run(req).await
 }
@@ -49,7 +69,12 @@ pub async fn check_origin(State(state): State<AppState>, req: Request, next: Nex
         }
         Some(origin) => {
             debug!(origin = ?origin.unwrap_or("(not text)"), path = req.uri().path(), "origin refused");
-            origin_refused()
+            refused(
+                StatusCode::FORBIDDEN,
+                ErrorCode::OriginNotAllowed,
+                "requests from this page's origin are not allowed ([web] cors-allowed-origins)",
+                None,
+            )
         }
     }
 }
@@ -70,21 +95,23 @@ fn same_origin(origin: &str, headers: &HeaderMap) -> bool {
         .is_some_and(|(_, authority)| authority.eq_ignore_ascii_case(host))
 }
 
-fn origin_refused() -> Response {
-    let code = ErrorCode::OriginNotAllowed;
-    (
-        StatusCode::FORBIDDEN,
-        Json(json!({
-            "status": "error",
-            "error": {
-                "code": code.number(),
-                "name": code.name(),
-                "message": "requests from this page's origin are not allowed \
-                            ([web] cors-allowed-origins)",
-            },
-        })),
-    )
-        .into_response()
+/// A refusal before any front door: the flex error shape, which every door's clients
+/// read as `{code, name, message}`.
+fn refused(
+    status: StatusCode,
+    code: ErrorCode,
+    message: &str,
+    retry_after_s: Option<u64>,
+) -> Response {
+    let body = Json(json!({
+        "status": "error",
+        "error": {"code": code.number(), "name": code.name(), "message": message},
+    }));
+    let mut resp = (status, body).into_response();
+    if let Some(s) = retry_after_s {
+        resp.headers_mut().insert(header::RETRY_AFTER, s.into());
+    }
+    resp
 }
 
 #[cfg(test)]

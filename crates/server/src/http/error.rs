@@ -24,6 +24,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::OriginNotAllowed
         | ErrorCode::NoSuchUser => StatusCode::FORBIDDEN,
         ErrorCode::LimitExceeded => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::SessionNotFound => StatusCode::NOT_FOUND,
         ErrorCode::SessionOver => StatusCode::GONE,
         ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,

@@ -24,6 +24,7 @@ mod ha;
 mod ha_desk;
 mod limits;
 mod logs;
+mod rate_limits;
 mod routing;
 mod routing_webhooks;
 mod security;
