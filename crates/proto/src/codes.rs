@@ -56,10 +56,10 @@ codes! {
     LimitExceeded = 1011, "LIMIT_EXCEEDED";
     /// The request comes from a web page whose origin is not allowed
     /// (`[web] cors-allowed-origins`).
-    OriginNotAllowed = 1012, "ORIGIN_NOT_ALLOWED";
+    OriginNotAllowed = 1013, "ORIGIN_NOT_ALLOWED";
     /// The client goes faster than `[rate-limits]` allows: retry later (HTTP 429 with
     /// `Retry-After`); a WebSocket connection stays usable.
-    RateLimited = 1013, "RATE_LIMITED";
+    RateLimited = 1014, "RATE_LIMITED";
     /// The session does not exist (or no longer exists).
     SessionNotFound = 2001, "SESSION_NOT_FOUND";
     /// The session is over.

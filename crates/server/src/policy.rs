@@ -90,6 +90,8 @@ impl Policy {
                 },
                 limits: Limits {
                     max_text_bytes: s.max_message_size_bytes,
+                    max_transcript_events: s.max_transcript_events,
+                    max_transcript_bytes: s.max_transcript_size_bytes,
                     ..Limits::default()
                 },
                 idempotency_window: 1024,

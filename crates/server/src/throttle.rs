@@ -1,7 +1,7 @@
 //! Rate limits (`[rate-limits]`): token buckets from `governor`, per client address for
 //! what a stranger can start (chats, flex logins, requests) and per customer in a chat
 //! for what it sends (messages, notices, files). A client over a limit is refused with
-//! `RATE_LIMITED` (1013) and a wait; nothing else slows down: the buckets are lock-free
+//! `RATE_LIMITED` (1014) and a wait; nothing else slows down: the buckets are lock-free
 //! (per-address maps are sharded), and reading the clock is no system call.
 //!
 //! Memory is bounded: the per-address maps forget addresses whose buckets are full again

@@ -6,7 +6,7 @@ use super::declare::config_section;
 
 config_section! {
     /// Parley's own: how fast one client may go. A client over a limit gets HTTP 429 with
-    /// Retry-After (RATE_LIMITED, 1013) or, on a WebSocket, an error frame with that code; its
+    /// Retry-After (RATE_LIMITED, 1014) or, on a WebSocket, an error frame with that code; its
     /// connection stays usable. Limits by address use the client's address as trusted-proxies
     /// resolves it. Each limit allows a burst of its whole count, then one per period / count.
     /// 0 turns a limit off (benchmarks that drive many chats from one address do so).

@@ -48,7 +48,7 @@ async fn a_flooding_gms_customer_is_throttled_and_another_goes_on() {
         match s {
             200 => assert!(refused == 0, "a send got through after the bucket ran dry"),
             429 => {
-                assert_error(s, &body, 429, 1013);
+                assert_error(s, &body, 429, 1014);
                 assert!(retry.is_some_and(|r| r >= 1), "Retry-After: {retry:?}");
                 refused += 1;
             }
@@ -76,7 +76,7 @@ async fn a_throttled_websocket_gets_an_error_frame_and_stays_usable() {
             .await;
         codes.push(code_of(&r));
     }
-    assert_eq!(codes, [0, 0, 0, 1013, 1013], "acks, then RATE_LIMITED");
+    assert_eq!(codes, [0, 0, 0, 1014, 1014], "acks, then RATE_LIMITED");
     // Typing has its own bucket, and the connection still works.
     let r = chat
         .customer
@@ -135,7 +135,7 @@ async fn session_and_login_floods_stop_at_their_limits_per_address() {
     let r = c
         .call(json!({"type": "createSession", "userData": {}}))
         .await;
-    assert_eq!(code_of(&r), 1013, "{r:?}");
+    assert_eq!(code_of(&r), 1014, "{r:?}");
     server.stop().await;
 }
 

@@ -158,7 +158,7 @@ async fn pages_from_other_origins_are_refused_on_websockets_and_http() {
 
     let (s, body) = flex_login_from(addr, Some("https://evil.example")).await;
     assert_eq!(s, 403);
-    assert_eq!(body["error"]["code"], 1012, "{body}");
+    assert_eq!(body["error"]["code"], 1013, "{body}");
     assert_eq!(body["error"]["name"], "ORIGIN_NOT_ALLOWED");
     assert_eq!(
         flex_login_from(addr, Some("https://shop.example")).await.0,
@@ -301,5 +301,38 @@ async fn the_genesys_reaction_to_a_wrong_key_is_an_option() {
     assert_eq!(post(&http, &base, "send", forged).await.0, 401);
     let (s, body) = pat.call("send", json!({"text": "still here?"})).await;
     assert_ne!(s, 200, "removed, as Genesys does: {body}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_chat_holds_a_bounded_transcript_and_still_ends() {
+    let server = TestServer::start(|c| {
+        c.settings.max_transcript_size_bytes = 65536;
+        c.rate_limits.messages_per_customer = 0;
+    })
+    .await;
+    let mut chat = crate::common::Chat::start(&server).await;
+    let big = "x".repeat(16 * 1024);
+    let mut refused = 0;
+    for _ in 0..6 {
+        let r = chat
+            .customer
+            .call(json!({"type": "message", "sessionId": chat.session, "text": big}))
+            .await;
+        if let parley_proto::basic::ServerFrame::Error { code, .. } = r {
+            assert_eq!(code.number(), 1011);
+            refused += 1;
+        }
+    }
+    assert_eq!(refused, 2, "4 × 16 KiB fit in 64 KiB, then no more");
+    // The agent still closes the chat.
+    let r = chat
+        .agent
+        .call(json!({"type": "release", "sessionId": chat.session, "afterAction": "ForceClose"}))
+        .await;
+    assert!(
+        matches!(r, parley_proto::basic::ServerFrame::Released { .. }),
+        "{r:?}"
+    );
     server.stop().await;
 }

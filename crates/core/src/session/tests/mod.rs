@@ -15,6 +15,7 @@ mod join;
 mod leave;
 mod notices;
 mod restore;
+mod send;
 mod view;
 mod visibility;
 
