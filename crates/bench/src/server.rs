@@ -40,6 +40,10 @@ pub struct ServerSpec<'a> {
     pub keep: bool,
 }
 
+/// `[rate-limits]` of a bench server: the bench drives every chat from one loopback
+/// address, far faster than one customer may go on the internet.
+pub const NO_RATE_LIMITS: &str = "\n[rate-limits]\nsessions-per-address = 0\nlogins-per-address = 0\nrequests-per-address = 0\nmessages-per-customer = 0\nnotices-per-customer = 0\nfiles-per-customer = 0\n";
+
 /// The config file: settings, then the key (quoted as a TOML basic string).
 fn config_toml(spec: &ServerSpec<'_>) -> anyhow::Result<String> {
     let mut s = format!("[settings]\ntranscript-auto-save = {}\n", spec.auto_save);
@@ -53,6 +57,7 @@ fn config_toml(spec: &ServerSpec<'_>) -> anyhow::Result<String> {
         "\n[security]\napi-keys = [{}]\n",
         serde_json::to_string(spec.api_key)?
     ));
+    s.push_str(NO_RATE_LIMITS);
     Ok(s)
 }
 

@@ -213,6 +213,16 @@ impl Event {
         }
     }
 
+    /// Bytes of text a party wrote into this event (a message's or a notice's text): what
+    /// `max-transcript-size` counts.
+    pub fn text_bytes(&self) -> usize {
+        match &self.body {
+            EventBody::Message { text, .. } => text.len(),
+            EventBody::Notice { text, .. } => text.as_ref().map_or(0, String::len),
+            _ => 0,
+        }
+    }
+
     /// Whether this is a read confirmation (annihilated by later ones, leave, restore).
     pub fn is_read_confirm(&self) -> bool {
         matches!(

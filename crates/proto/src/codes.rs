@@ -58,6 +58,12 @@ codes! {
     /// authenticate: forged, altered, stale, replayed or addressed to another instance
     /// (HTTP 401). Clients never send that header.
     ForwardRefused = 1012, "FORWARD_REFUSED";
+    /// The request comes from a web page whose origin is not allowed
+    /// (`[web] cors-allowed-origins`).
+    OriginNotAllowed = 1013, "ORIGIN_NOT_ALLOWED";
+    /// The client goes faster than `[rate-limits]` allows: retry later (HTTP 429 with
+    /// `Retry-After`); a WebSocket connection stays usable.
+    RateLimited = 1014, "RATE_LIMITED";
     /// The session does not exist (or no longer exists).
     SessionNotFound = 2001, "SESSION_NOT_FOUND";
     /// The session is over.

@@ -54,6 +54,8 @@ pub struct Counters {
     pub forward_failures: Counter,
     /// Requests refused for a forwarding header that did not verify.
     pub forward_refused: Counter,
+    /// Requests refused by a rate limit (`[rate-limits]`).
+    pub rate_limited: Counter,
     sessions_live: AtomicU64,
     connections_live: AtomicU64,
 }
@@ -94,6 +96,8 @@ pub struct CountersSnapshot {
     pub forward_failures: u64,
     /// Cumulative: requests refused for a forwarding header that did not verify.
     pub forward_refused: u64,
+    /// Cumulative: requests refused by a rate limit.
+    pub rate_limited: u64,
 }
 
 impl Counters {
@@ -133,6 +137,7 @@ impl Counters {
             forwarded_connections: self.forwarded_connections.get(),
             forward_failures: self.forward_failures.get(),
             forward_refused: self.forward_refused.get(),
+            rate_limited: self.rate_limited.get(),
         }
     }
 }

@@ -78,10 +78,15 @@ pub async fn forward_held(State(state): State<AppState>, req: Request, next: Nex
     let method = parts.method.clone();
     let uri = parts.uri.clone();
     let headers = parts.headers.clone();
+    // The client as this instance resolves it (behind trusted proxies, the one they
+    // name): the owner counts and logs that address.
     let client = parts
         .extensions
         .get::<ConnectInfo<SocketAddr>>()
-        .map(|c| c.0.to_string())
+        .map(|c| {
+            let ip = state.trusted_proxies.client(c.0.ip(), &parts.headers);
+            SocketAddr::new(ip, c.0.port()).to_string()
+        })
         .unwrap_or_default();
     let req = Request::from_parts(parts, Body::from(bytes.clone()));
     let (req, forwarded) = match check(cluster, req, bytes.clone()) {

@@ -2,8 +2,8 @@
 //!
 //! Layout, lowest layer first (`scripts/check-layers` keeps the arrows pointing down;
 //! docs/architecture.md has the map):
-//! - `clock.rs`, `secrets.rs`, `counters.rs`  the wall clock; ids and keys from the OS
-//!   CSPRNG; KPI counters
+//! - `clock.rs`, `secrets.rs`, `counters.rs`, `proxies.rs`  the wall clock; ids and keys
+//!   from the OS CSPRNG; KPI counters; the client's address behind trusted proxies
 //! - `config/`, `telemetry.rs`, `policy.rs`  the typed configuration (Genesys option
 //!   names); tracing and log filters; what sessions need of the configuration
 //! - `persist.rs`    group commit of transcript writes
@@ -15,7 +15,8 @@
 //! - `customer/`     operations shared by the customer front doors (sessions, files)
 //! - front doors: `basic/` (WebSocket), `flex/` (HTTP long-poll), `gms/` (GMS v2),
 //!   `agent/` (agent login and desktop WebSocket), `esp/` (workflows), `admin/`,
-//!   `http/` (health, counters, web assets, HTTP error statuses)
+//!   `http/` (health, counters, web assets, HTTP error statuses, client address and
+//!   origin checks)
 //! - `cluster/`      the instances of a cluster: registry, secret, signed forwarding
 //!   header; `forward.rs` the HTTP forwarding layer
 //! - `router.rs`     routes; `listen/` the accept loop (connection cap and timeouts);
@@ -41,10 +42,12 @@ pub mod limits;
 pub mod listen;
 pub mod persist;
 pub mod policy;
+pub mod proxies;
 pub mod router;
 pub mod secrets;
 pub mod state;
 pub mod telemetry;
+pub mod throttle;
 pub mod webhooks;
 
 use std::future::Future;
@@ -130,6 +133,8 @@ pub async fn run(
     .context("while joining the cluster")?
     .map(Arc::new);
     let state = Arc::new(Shared {
+        trusted_proxies: Arc::new(proxies::of(&config.web.trusted_proxies)),
+        address_limits: Arc::new(throttle::AddressLimits::new(&config.rate_limits)),
         config,
         policy,
         store: store.clone(),
@@ -152,6 +157,7 @@ pub async fn run(
     tokio::spawn(state.sessions.clone().adopt_orphans());
     tokio::spawn(finish_drain(state.clone()));
     tokio::spawn(limits::watch(limits, token.clone()));
+    tokio::spawn(throttle::sweep(state.address_limits.clone(), token.clone()));
     info!(%addr, instance = %instance.0, "parley listening");
     let app = router::router(state.clone());
     let stop = token.clone();

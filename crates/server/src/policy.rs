@@ -32,6 +32,8 @@ pub struct Policy {
     pub restoration: bool,
     /// `session-password-enforce`.
     pub password_enforce: bool,
+    /// `bad-secure-key-removes-party`: the Genesys reaction to a wrong secure key.
+    pub bad_key_removes_party: bool,
     /// Core settings for every session.
     pub session: SessionSettings,
     /// Ownership lease of live sessions.
@@ -46,6 +48,8 @@ pub struct Policy {
     pub log: crate::telemetry::LogPolicy,
     /// The longest a flex/GMS refresh long-poll waits (`flex-refresh-max-wait`).
     pub flex_refresh_max_wait: Duration,
+    /// How fast one customer may send in one chat (`[rate-limits]`).
+    pub customer_quotas: crate::throttle::CustomerQuotas,
 }
 
 impl Policy {
@@ -64,6 +68,7 @@ impl Policy {
             restoration: s.session_restoration_mode == config::RestorationMode::Simple
                 && auto_save != AutoSave::Off,
             password_enforce: s.session_password_enforce,
+            bad_key_removes_party: c.security.bad_secure_key_removes_party,
             session: SessionSettings {
                 save_notices: match s.transcript_save_notices {
                     config::SaveNotices::Default => SaveNotices::Default,
@@ -85,9 +90,12 @@ impl Policy {
                 },
                 limits: Limits {
                     max_text_bytes: s.max_message_size_bytes,
+                    max_transcript_events: s.max_transcript_events,
+                    max_transcript_bytes: s.max_transcript_size_bytes,
                     ..Limits::default()
                 },
                 idempotency_window: 1024,
+                customer_join_by_id: c.security.customer_join_by_chat_id,
             },
             lease_ms: s.session_lease_timeout_s.saturating_mul(1000),
             max_frame_bytes: s.max_frame_size_bytes,
@@ -96,6 +104,7 @@ impl Policy {
                 .then(|| Duration::from_secs(s.ws_ping_interval_s)),
             log: crate::telemetry::LogPolicy::from_config(c),
             flex_refresh_max_wait: Duration::from_secs(s.flex_refresh_max_wait_s),
+            customer_quotas: crate::throttle::CustomerQuotas::new(&c.rate_limits),
         }
     }
 }

@@ -39,6 +39,14 @@ pub fn router(state: AppState) -> Router {
         .merge(customer)
         .layer(middleware::from_fn_with_state(
             state.clone(),
+            http::client::check_origin,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            http::client::resolve,
+        ))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
             crate::forward::forward_held,
         ))
         .layer(TraceLayer::new_for_http().on_failure(on_failure))
@@ -60,7 +68,8 @@ fn on_failure(class: ServerErrorsFailureClass, latency: Duration, _span: &tracin
 
 /// Counts the refused and failed HTTP requests of the customer front doors (the basic
 /// protocol counts its error frames itself), and tells a client refused with 503 (a
-/// draining instance, a session moving to another instance) when to try again.
+/// draining instance, a session moving to another instance) or 429 (a customer over its
+/// `[rate-limits]`, whose buckets refill within a second or a few) when to try again.
 async fn count_errors(State(state): State<AppState>, req: Request, next: Next) -> Response {
     let mut resp = next.run(req).await;
     // A refusal for a session another instance holds is forwarded there, not an error.
@@ -68,10 +77,15 @@ async fn count_errors(State(state): State<AppState>, req: Request, next: Next) -
     if (resp.status().is_client_error() || resp.status().is_server_error()) && !held {
         state.counters.request_errors.inc();
     }
-    if resp.status() == StatusCode::SERVICE_UNAVAILABLE {
+    let retry_after = match resp.status() {
+        StatusCode::SERVICE_UNAVAILABLE => Some(RETRY_AFTER_S),
+        StatusCode::TOO_MANY_REQUESTS => Some(RETRY_AFTER_THROTTLED_S),
+        _ => None,
+    };
+    if let Some(s) = retry_after {
         resp.headers_mut()
             .entry(header::RETRY_AFTER)
-            .or_insert(HeaderValue::from_static(RETRY_AFTER_S));
+            .or_insert(HeaderValue::from_static(s));
     }
     resp
 }
@@ -79,6 +93,10 @@ async fn count_errors(State(state): State<AppState>, req: Request, next: Next) -
 /// Seconds a refused customer request waits before trying again (about a lease period:
 /// by then another instance holds the session or takes new chats).
 const RETRY_AFTER_S: &str = "5";
+
+/// Seconds a throttled customer waits: its bucket gets a token back within about that
+/// (the per-address refusals before the doors carry their exact wait).
+const RETRY_AFTER_THROTTLED_S: &str = "1";
 
 /// Customer endpoints take no cookies (identity is in the request), so allowing other
 /// origins exposes nothing a page could not already send.

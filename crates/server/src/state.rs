@@ -16,6 +16,8 @@ use crate::counters::Counters;
 use crate::drain::Drain;
 use crate::limits::Limits;
 use crate::policy::Policy;
+use crate::proxies::TrustedProxies;
+use crate::throttle::AddressLimits;
 
 /// Shared by every connection.
 pub type AppState = Arc<Shared>;
@@ -45,4 +47,8 @@ pub struct Shared {
     /// This instance in its cluster (forwarding to sessions' owners); `None` on a single
     /// node.
     pub cluster: Option<Arc<Cluster>>,
+    /// Whose forwarding headers name the client (`[web] trusted-proxies`).
+    pub trusted_proxies: Arc<TrustedProxies>,
+    /// Rate limits by client address (`[rate-limits]`).
+    pub address_limits: Arc<AddressLimits>,
 }

@@ -286,6 +286,7 @@ pub fn config_toml(
         serde_json::to_string(api_key)?,
         serde_json::to_string(admin_key)?
     ));
+    s.push_str(crate::server::NO_RATE_LIMITS);
     Ok(s)
 }
 

@@ -64,10 +64,22 @@ impl Session {
             req.user_data.remove(ORIGINAL_NICKNAME_KEY);
         }
         if kind == JoinKind::Request {
-            if let Some(pw) = &self.password {
-                if !presented.as_deref().is_some_and(|p| pw.matches(p)) {
+            match &self.password {
+                Some(pw) if !presented.as_deref().is_some_and(|p| pw.matches(p)) => {
                     return Err(CoreError::WrongSessionPassword);
                 }
+                // Without a password to check, a chat id alone would open the chat to
+                // anyone who saw it (in a URL, a log): only staff, who join by the
+                // router's grant or an API key, may join then, unless the operator chose
+                // the Genesys behaviour.
+                None if req.party_type == PartyType::Client
+                    && !self.settings.customer_join_by_id =>
+                {
+                    return Err(CoreError::NotAllowed(
+                        "a customer joins another customer's chat only with its session password",
+                    ));
+                }
+                _ => {}
             }
         }
         let nickname = self.check_nickname(&req.nickname)?;

@@ -55,6 +55,11 @@ pub struct Limits {
     pub max_user_data_entries: usize,
     /// Largest user-data key plus value, in bytes.
     pub max_user_data_item_bytes: usize,
+    /// Most events a transcript keeps before parties' messages and notices are refused
+    /// (`max-transcript-events`): a session's memory is bounded whatever a client sends.
+    pub max_transcript_events: usize,
+    /// Most bytes of parties' text a transcript keeps (`max-transcript-size`).
+    pub max_transcript_bytes: usize,
 }
 
 impl Default for Limits {
@@ -64,6 +69,8 @@ impl Default for Limits {
             max_nickname_chars: 64,
             max_user_data_entries: 64,
             max_user_data_item_bytes: 4096,
+            max_transcript_events: 10_000,
+            max_transcript_bytes: 4 * 1024 * 1024,
         }
     }
 }
@@ -85,6 +92,9 @@ pub struct SessionSettings {
     pub limits: Limits,
     /// How many recent client message ids are remembered for idempotent retries.
     pub idempotency_window: usize,
+    /// Whether a customer may join a chat without its session password, by its id alone
+    /// (the Genesys behaviour; `customer-join-by-chat-id`).
+    pub customer_join_by_id: bool,
 }
 
 impl Default for SessionSettings {
@@ -96,6 +106,7 @@ impl Default for SessionSettings {
             files: FileSettings::default(),
             limits: Limits::default(),
             idempotency_window: 1024,
+            customer_join_by_id: false,
         }
     }
 }
@@ -230,6 +241,8 @@ pub struct Session {
     password: Option<SessionPassword>,
     parties: Vec<Party>,
     transcript: Vec<Event>,
+    /// Bytes of parties' text in `transcript` (see `Limits::max_transcript_bytes`).
+    transcript_bytes: usize,
     next_id: EventId,
     recent: VecDeque<(PartyId, ClientMsgId)>,
     recent_ids: HashMap<(PartyId, ClientMsgId), EventId>,
@@ -275,6 +288,7 @@ impl Session {
             password,
             parties: Vec::new(),
             transcript: Vec::new(),
+            transcript_bytes: 0,
             next_id: EventId(1),
             recent: VecDeque::new(),
             recent_ids: HashMap::new(),
@@ -578,6 +592,7 @@ impl Session {
             }
         }
         if keep {
+            self.transcript_bytes += event.text_bytes();
             self.transcript.push(event.clone());
         }
     }

@@ -67,6 +67,26 @@ impl Session {
         Ok(())
     }
 
+    /// Refuses a party's message or notice when the transcript is full
+    /// (`max-transcript-events`, `max-transcript-size`): a session's memory and storage are
+    /// bounded whatever its clients send. The server's own events (parties leaving, the
+    /// end) still go in, so a full chat can end normally.
+    fn check_room(&self, body: &SendBody) -> Result<(), CoreError> {
+        let bytes = match body {
+            SendBody::Message { text, .. } => text.len(),
+            SendBody::Notice { text, .. } => text.as_ref().map_or(0, String::len),
+        };
+        let l = &self.settings.limits;
+        if self.transcript.len() >= l.max_transcript_events
+            || self.transcript_bytes.saturating_add(bytes) > l.max_transcript_bytes
+        {
+            return Err(CoreError::LimitExceeded(
+                "the chat's transcript is full (max-transcript-events, max-transcript-size)",
+            ));
+        }
+        Ok(())
+    }
+
     pub(super) fn send(
         &mut self,
         now: UnixMillis,
@@ -109,6 +129,7 @@ impl Session {
             }
         }
         let limits = self.settings.limits;
+        self.check_room(&req.body)?;
         match req.body {
             SendBody::Message { text, message_type } => {
                 self.check_message(&text, message_type.as_deref())?;

@@ -131,6 +131,9 @@ proptest! {
                 max_nickname_chars: 8,
                 max_user_data_entries: 2,
                 max_user_data_item_bytes: 12,
+                // Small enough that hostile sequences fill the transcript.
+                max_transcript_events: 20,
+                max_transcript_bytes: 64,
             },
             ..SessionSettings::default()
         };

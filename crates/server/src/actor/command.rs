@@ -61,6 +61,12 @@ impl From<CoreError> for CmdError {
     }
 }
 
+impl From<crate::throttle::RateLimited> for CmdError {
+    fn from(e: crate::throttle::RateLimited) -> Self {
+        CmdError::new(ErrorCode::RateLimited, e.to_string())
+    }
+}
+
 impl From<crate::limits::Refused> for CmdError {
     fn from(e: crate::limits::Refused) -> Self {
         CmdError::new(ErrorCode::Unavailable, e.to_string())

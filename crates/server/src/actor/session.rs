@@ -3,10 +3,12 @@
 //! in order as commits complete. Time comes from the shell: the loop sleeps until the
 //! core's next deadline and then feeds it a `Tick`.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
+use parley_core::session::SendBody;
 use parley_core::{
-    CoreError, Effect, EventId, Input, KeyHash, LeftReason, PartyId, Protocol, Session,
+    CoreError, Effect, EventId, Input, KeyHash, LeftReason, PartyId, PartyType, Protocol, Session,
 };
 use parley_proto::ErrorCode;
 use parley_store::{Epoch, NewSession};
@@ -18,6 +20,7 @@ use super::reply::Deferred;
 use super::Sessions;
 use super::{CmdError, Command, FileOp, Queued, RegistryGuard, SessionHandle};
 use crate::clock::now;
+use crate::throttle::{CustomerBuckets, Sent};
 
 /// Most commands applied before their effects are submitted as one job.
 const DRAIN_MAX: usize = 64;
@@ -49,6 +52,7 @@ pub(super) fn spawn(
                 session,
                 ctx,
                 flex_users: 0,
+                buckets: HashMap::new(),
             };
             if let Some(r) = record {
                 actor.batches.create(r);
@@ -70,6 +74,8 @@ struct Actor {
     batches: Batches,
     /// Flex users present in the session, as last added to the load limits' gauge.
     flex_users: i64,
+    /// Each customer's rate-limit buckets (`[rate-limits]`), made on its first send.
+    buckets: HashMap<PartyId, CustomerBuckets>,
 }
 
 impl Drop for Actor {
@@ -195,7 +201,14 @@ impl Actor {
                 );
             }
             Command::Send { req, key, reply } => {
-                if let Err(e) = self.authorize(&req.from, key.as_ref(), false) {
+                let sent = match req.body {
+                    SendBody::Message { .. } => Sent::Message,
+                    SendBody::Notice { .. } => Sent::Notice,
+                };
+                let checked = self
+                    .authorize(&req.from, key.as_ref(), false)
+                    .and_then(|()| self.throttle(&req.from, sent));
+                if let Err(e) = checked {
                     let _ = reply.send(Err(e));
                     return;
                 }
@@ -331,11 +344,13 @@ impl Actor {
                 ))
             }
             Err(CoreError::BadSecureKey) => {
+                // A wrong key proves nothing about the real customer: it stays, unless the
+                // operator chose the Genesys behaviour (`bad-secure-key-removes-party`).
                 let flex_present = self
                     .session
                     .party(party)
                     .is_some_and(|p| p.present && p.protocol == Protocol::Flex);
-                if flex_present {
+                if flex_present && self.ctx.policy.bad_key_removes_party {
                     self.input(
                         Input::Remove {
                             party: party.clone(),
@@ -351,6 +366,28 @@ impl Actor {
         }
     }
 
+    /// Takes a token from a customer's bucket for what it sends; staff are not limited
+    /// here (they are authenticated, and bots may be fast on purpose).
+    fn throttle(&mut self, party: &PartyId, sent: Sent) -> Result<(), CmdError> {
+        if !self
+            .session
+            .party(party)
+            .is_some_and(|p| p.party_type == PartyType::Client)
+        {
+            return Ok(());
+        }
+        let quotas = &self.ctx.policy.customer_quotas;
+        let taken = self
+            .buckets
+            .entry(party.clone())
+            .or_insert_with(|| quotas.buckets())
+            .take(sent);
+        taken.map_err(|e| {
+            self.ctx.counters.rate_limited.inc();
+            CmdError::from(e)
+        })
+    }
+
     fn present(&self, party: &PartyId) -> bool {
         self.session.party(party).is_some_and(|p| p.present)
     }
@@ -358,11 +395,12 @@ impl Actor {
     fn file(&mut self, party: PartyId, op: FileOp) {
         match op {
             FileOp::Allowance { name, reply } => {
-                let _ = reply.send(
+                // Every upload asks for its allowance before a byte is stored.
+                let _ = reply.send(self.throttle(&party, Sent::File).and_then(|()| {
                     self.session
                         .upload_allowance(&party, &name)
-                        .map_err(CmdError::from),
-                );
+                        .map_err(CmdError::from)
+                }));
             }
             FileOp::StaffOnly { reply } => {
                 let staff = self

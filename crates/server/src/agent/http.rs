@@ -2,12 +2,11 @@
 //! `GET /agent/v1/interactions/{id}`, and the desktop WebSocket `/agent/v1/ws`
 //! (docs/protocol/desktop.md).
 
-use std::net::SocketAddr;
-
-use axum::extract::{ConnectInfo, DefaultBodyLimit, Path, State};
+use axum::extract::{DefaultBodyLimit, Path, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
+use axum::Extension;
 use axum::{Json, Router};
 use parley_core::SessionId;
 use serde::Deserialize;
@@ -17,6 +16,7 @@ use tracing::info;
 use crate::center::directory::LoginError;
 use crate::center::AgentProfile;
 use crate::config::Role;
+use crate::http::client::ClientAddr;
 use crate::state::AppState;
 
 /// Largest login body accepted.
@@ -50,7 +50,7 @@ struct LoginBody {
 
 async fn login(
     State(state): State<AppState>,
-    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(ClientAddr(client)): Extension<ClientAddr>,
     body: Result<Json<LoginBody>, axum::extract::rejection::JsonRejection>,
 ) -> Response {
     let Ok(Json(body)) = body else {
@@ -63,7 +63,7 @@ async fn login(
     match state
         .center
         .directory
-        .login(&body.login, &body.password, peer.ip())
+        .login(&body.login, &body.password, client)
         .await
     {
         Ok((token, profile)) => {

@@ -360,6 +360,7 @@ impl Conn {
             version: user.version,
             protocol: Protocol::Basic,
             sub: Some(self.subscriber(&user.id)),
+            address: self.address,
         };
         let mut chat = NewChat {
             endpoint,

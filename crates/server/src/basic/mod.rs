@@ -30,13 +30,14 @@ use parley_core::ClientVersion;
 use parley_core::{KeyHash, PartyId, PartyType, SessionId};
 use parley_proto::basic::ServerFrame;
 use parley_proto::ErrorCode;
-use std::net::SocketAddr;
+use std::net::{IpAddr, SocketAddr};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, info_span, Instrument};
 
 use crate::actor::{Command, ConnId, Inbox, Push, PushError, SessionHandle};
 use crate::cluster::Forwarded;
+use crate::http::client::ClientAddr;
 use crate::state::AppState;
 
 /// Read buffer of one WebSocket: what one `read` asks for. A larger frame takes several
@@ -57,15 +58,18 @@ const HARD_CAP_FACTOR: usize = 4;
 static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
 
 /// `GET /basic`: upgrade to the basic protocol. `peer` is the client (the original one
-/// for a connection another instance forwarded, which `forwarded` says).
+/// for a connection another instance forwarded, which `forwarded` says); `address` its
+/// address as rate limits count it (behind trusted proxies, the one they name).
 pub async fn upgrade(
     State(state): State<AppState>,
     ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    Extension(ClientAddr(address)): Extension<ClientAddr>,
     forwarded: Option<Extension<Forwarded>>,
     ws: WebSocketUpgrade,
 ) -> Response {
     let origin = Origin {
-        client: peer.to_string(),
+        client: SocketAddr::new(address, peer.port()).to_string(),
+        address,
         forwarded: forwarded.is_some(),
     };
     let cap = state.policy.max_frame_bytes.saturating_mul(HARD_CAP_FACTOR);
@@ -82,6 +86,8 @@ pub async fn upgrade(
 struct Origin {
     /// The client's address.
     client: String,
+    /// The client's address for rate limits.
+    address: IpAddr,
     /// Another instance forwarded it (it is never forwarded on).
     forwarded: bool,
 }
@@ -142,6 +148,8 @@ pub(crate) struct Conn {
     pub(crate) pipes: forward::Pipes,
     /// The close frame an owner's side chose for the client, shared with the writer.
     pub(crate) close_with: forward::CloseWith,
+    /// The client's address (behind trusted proxies, the one they name).
+    pub(crate) address: IpAddr,
 }
 
 /// A reply still waiting for its commit.
@@ -190,6 +198,7 @@ async fn run_connection(state: AppState, socket: WebSocket, id: ConnId, origin: 
         replay_register: None,
         pipes: forward::Pipes::default(),
         close_with,
+        address: origin.address,
     };
     let mut client_close = None;
     let mut pending: FuturesUnordered<Pending> = FuturesUnordered::new();

@@ -55,6 +55,7 @@ mod error;
 mod example;
 mod maps;
 mod password;
+mod rate;
 mod schema;
 mod secret;
 mod sections;
@@ -82,6 +83,7 @@ pub use cluster::Cluster;
 pub use error::{ConfigError, ConfigProblem};
 pub use example::example_toml;
 pub use password::hash_password;
+pub use rate::RateLimits;
 pub use secret::Secret;
 pub use sections::{ClientFileTransfer, FilterAction, LogFilterData, Security, ServerSection, Web};
 pub use settings::{AutoSave, RestorationMode, SaveNotices, SaveOnError, Settings};
@@ -127,6 +129,10 @@ pub struct Config {
     /// default: every option at its default
     #[serde(default)]
     pub security: Security,
+    /// `[rate-limits]`: how fast one client may go.
+    /// default: every option at its default
+    #[serde(default, rename = "rate-limits")]
+    pub rate_limits: RateLimits,
     /// `[routing]`: the built-in strategy and agent sessions.
     /// default: every option at its default
     #[serde(default)]
@@ -161,6 +167,7 @@ impl Default for Config {
             gms_chat_services: default_gms_chat_services(),
             web: Web::default(),
             security: Security::default(),
+            rate_limits: RateLimits::default(),
             routing: Routing::default(),
             queues: BTreeMap::new(),
             agents: BTreeMap::new(),

@@ -120,9 +120,20 @@ config_section! {
         /// (CORS). Each entry is "*" (any origin) or an http or https origin without a path, such
         /// as "https://shop.example" or "http://localhost:3000", written as browsers send it: in
         /// lower case and without the default port (:80 for http, :443 for https). [] allows no
-        /// cross-origin call. List your sites in production instead of "*".
+        /// cross-origin call. List your sites in production instead of "*". Unless "*" is listed, a
+        /// browser request or WebSocket from any other page (by its Origin header) is refused
+        /// with 403 ORIGIN_NOT_ALLOWED; pages served by Parley itself are always allowed.
         #[option("cors-allowed-origins", StrList, default = ["*"])]
         pub cors_allowed_origins: Vec<String>,
+
+        /// Reverse proxies (addresses such as "10.0.0.7" or networks such as "10.0.0.0/8")
+        /// whose Forwarded or X-Forwarded-For header names the real client. The client's address
+        /// (used by the failed-login limits and the logs) is the nearest address in that chain
+        /// that is not listed here; a peer that is not listed is the client whatever headers it
+        /// sends. [] believes no header: list your proxies when Parley runs behind one, or every
+        /// client looks like the proxy.
+        #[option("trusted-proxies", StrList, default = [], example = ["127.0.0.1", "10.0.0.0/8"])]
+        pub trusted_proxies: Vec<String>,
 
         /// Serve the web files (web/) from this directory instead of the copies compiled into the
         /// binary, so edits show without a rebuild. For development. Unset serves the compiled-in
@@ -166,6 +177,22 @@ config_section! {
         /// PARLEY_SECURITY__ADMIN_API_KEYS.
         #[option("admin-api-keys", SecretList, default = [])]
         pub admin_api_keys: Vec<Secret>,
+
+        /// Parley's own. Whether a customer who knows a chat's id may join that chat without its
+        /// session password (the Genesys behaviour). Off: a customer reaches only the chats it
+        /// created, or another chat by presenting that chat's session password; a join by id
+        /// alone is refused with NOT_ALLOWED (1010). Risk of turning it on: chat ids appear in
+        /// GMS URLs, logs and reports, and whoever holds one reads that chat's whole transcript
+        /// and files.
+        #[option("customer-join-by-chat-id", Bool, default = false)]
+        pub customer_join_by_chat_id: bool,
+
+        /// Parley's own. Whether a request presenting a wrong secure key for a flex or GMS customer
+        /// removes that customer from the chat (party-left reason 6, the Genesys behaviour). Off:
+        /// the request is refused with BAD_SECURE_KEY (8210) and the real customer stays. Risk of
+        /// turning it on: anyone who knows a chat id and a user id can end that customer's chat.
+        #[option("bad-secure-key-removes-party", Bool, default = false)]
+        pub bad_secure_key_removes_party: bool,
     }
 }
 

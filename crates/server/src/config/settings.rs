@@ -119,6 +119,18 @@ config_section! {
         #[option("max-message-size", Int(1..=1_048_576, "bytes"), default = 16384)]
         pub max_message_size_bytes: usize,
 
+        /// Parley's own. Most events one chat's transcript may hold. Past it, parties' messages
+        /// and notices are refused with LIMIT_EXCEEDED (1011) while the chat can still end
+        /// normally: a live session keeps its transcript in memory, so this bounds what one
+        /// client can make the server hold.
+        #[option("max-transcript-events", Int(100..=10_000_000), default = 10000)]
+        pub max_transcript_events: usize,
+
+        /// Parley's own. Most bytes of message and notice text one chat's transcript may hold,
+        /// with the same effect as max-transcript-events (4194304 = 4 MiB).
+        #[option("max-transcript-size", Int(65536..=1_073_741_824, "bytes"), default = 4194304)]
+        pub max_transcript_size_bytes: usize,
+
         /// Seconds a basic party (agent, supervisor, bot) whose connection dropped stays in its
         /// sessions waiting to resume. After that it leaves them. 0 = leave at once.
         #[option("basic-reconnect-timeout", Int(0..=86_400, "seconds"), default = 60)]

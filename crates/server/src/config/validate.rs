@@ -35,6 +35,7 @@ pub(super) fn problems(config: &Config) -> Vec<ConfigProblem> {
     gms_chat_services(config, &mut p);
     web(config, &mut p);
     security(config, &mut p);
+    ranges(&config.rate_limits, &mut p);
     validate_center::problems(config, &mut p);
     super::cluster::problems(config, &mut p);
     p
@@ -272,6 +273,19 @@ fn web(config: &Config, p: &mut Vec<ConfigProblem>) {
                      without a path, such as \"https://shop.example\" or \
                      \"http://localhost:3000\"",
                     show_str(origin)
+                ),
+            ));
+        }
+    }
+    for entry in &w.trusted_proxies {
+        if !crate::proxies::is_proxy_entry(entry) {
+            p.push(ConfigProblem::new(
+                "web",
+                "trusted-proxies",
+                format!(
+                    "entry {} is not an IP address or network; write addresses such as \
+                     \"10.0.0.7\" or \"::1\" and networks such as \"10.0.0.0/8\"",
+                    show_str(entry)
                 ),
             ));
         }

@@ -46,6 +46,8 @@ pub struct Creator {
     pub protocol: Protocol,
     /// Its connection, for the basic protocol.
     pub sub: Option<Subscriber>,
+    /// Its client's address (`sessions-per-address`).
+    pub address: std::net::IpAddr,
 }
 
 /// What the new session is for.
@@ -96,6 +98,12 @@ pub fn create_session(
         ));
     }
     state.limits.check()?;
+    if creator.party_type == PartyType::Client {
+        state.address_limits.session(creator.address).map_err(|e| {
+            state.counters.rate_limited.inc();
+            CmdError::from(e)
+        })?;
+    }
     let (tenant, endpoint) = resolve_endpoint(&state.config, chat.endpoint.as_deref());
     let queue = state
         .config

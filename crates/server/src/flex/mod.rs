@@ -33,6 +33,7 @@ use crate::actor::{CmdError, Refreshed};
 use crate::basic::map;
 use crate::clock::now;
 use crate::customer::{self, Caller, Creator, Login, NewChat};
+use crate::http::client::ClientAddr;
 use crate::http::error::{is_retry_later, is_server_fault, mark_held, status_of};
 use crate::secrets;
 use crate::state::AppState;
@@ -132,12 +133,17 @@ fn from_refresh(r: Refreshed) -> FlexReply {
 async fn login(
     State(state): State<AppState>,
     Extension(logins): Extension<Arc<PendingLogins>>,
+    Extension(ClientAddr(address)): Extension<ClientAddr>,
     body: Bytes,
 ) -> Reply {
     result(
         async {
             // A limited instance takes no new flex user (docs/ha.md, "Load limits").
             state.limits.check()?;
+            state.address_limits.login(address).map_err(|e| {
+                state.counters.rate_limited.inc();
+                CmdError::from(e)
+            })?;
             let req: LoginRequest = parse(&body)?;
             let version = req
                 .client_version
@@ -168,6 +174,7 @@ async fn login(
 async fn join(
     State(state): State<AppState>,
     Extension(logins): Extension<Arc<PendingLogins>>,
+    Extension(ClientAddr(address)): Extension<ClientAddr>,
     body: Bytes,
 ) -> Reply {
     result(
@@ -209,6 +216,7 @@ async fn join(
                         version: login.version,
                         protocol: parley_core::Protocol::Flex,
                         sub: None,
+                        address,
                     };
                     let mut chat = NewChat {
                         endpoint: req.endpoint,

@@ -23,6 +23,7 @@ use tracing::{debug, error};
 
 use crate::actor::{CmdError, FileOp, Held, Refreshed};
 use crate::customer::{self, Caller, Creator, Login, NewChat};
+use crate::http::client::ClientAddr;
 use crate::http::error::{is_retry_later, is_server_fault, mark_held, status_of};
 
 use crate::secrets;
@@ -127,6 +128,7 @@ fn advice(code: ErrorCode) -> &'static str {
         ErrorCode::Unavailable | ErrorCode::StoreFailed | ErrorCode::Internal => {
             "retry the request"
         }
+        ErrorCode::RateLimited => "retry after the time in Retry-After",
         _ => "correct the request",
     }
 }
@@ -176,6 +178,7 @@ async fn request_chat(
     Path(service): Path<String>,
     req: Request,
 ) -> Reply {
+    let address = ClientAddr::of(&req);
     let r = async {
         let (tenant, endpoint) = check_service(&state, &service)?;
         let form = Form::read(req, &state).await?;
@@ -206,6 +209,7 @@ async fn request_chat(
             version: login.version,
             protocol: parley_core::Protocol::Flex,
             sub: None,
+            address,
         };
         let mut chat = NewChat {
             endpoint: Some(format!("{tenant}:{endpoint}")),

@@ -22,10 +22,12 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | ErrorCode::BadSecureKey
         | ErrorCode::LoggedOut
         | ErrorCode::ForwardRefused => StatusCode::UNAUTHORIZED,
-        ErrorCode::WrongSessionPassword | ErrorCode::NotAllowed | ErrorCode::NoSuchUser => {
-            StatusCode::FORBIDDEN
-        }
+        ErrorCode::WrongSessionPassword
+        | ErrorCode::NotAllowed
+        | ErrorCode::OriginNotAllowed
+        | ErrorCode::NoSuchUser => StatusCode::FORBIDDEN,
         ErrorCode::LimitExceeded => StatusCode::UNPROCESSABLE_ENTITY,
+        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
         ErrorCode::SessionNotFound => StatusCode::NOT_FOUND,
         ErrorCode::SessionOver => StatusCode::GONE,
         ErrorCode::Unavailable => StatusCode::SERVICE_UNAVAILABLE,

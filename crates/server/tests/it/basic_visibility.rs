@@ -44,7 +44,8 @@ async fn a_monitor_is_invisible_to_the_customer_and_its_lines_stay_internal() {
 
 #[tokio::test]
 async fn vip_lines_reach_supervisors_and_coaches_only() {
-    let server = TestServer::start(|_| {}).await;
+    // A second customer joins by the chat's id below (the Genesys behaviour).
+    let server = TestServer::start(|c| c.security.customer_join_by_chat_id = true).await;
     let mut chat = Chat::start(&server).await;
     let mut coach = server.client().await;
     coach.register("Coach", "AGENT", 106).await;

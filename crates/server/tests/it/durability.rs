@@ -191,7 +191,7 @@ async fn the_interaction_record_keeps_end_reasons_when_a_customer_leaves_first()
 async fn every_acknowledged_message_survives_sigkill_under_traffic() {
     let dir = tempfile::tempdir().unwrap();
     let config = format!(
-        "[settings]\ntranscript-auto-save = 1\nsession-restoration-mode = \"simple\"\n\n[security]\napi-keys = [\"{API_KEY}\"]\n"
+        "[settings]\ntranscript-auto-save = 1\nsession-restoration-mode = \"simple\"\n\n[security]\napi-keys = [\"{API_KEY}\"]\n\n[rate-limits]\nmessages-per-customer = 0\n"
     );
     let mut proc = ServerProcess::start(&config, dir.path(), &[]).await;
     let chat = Chat::start_at(proc.addr).await;
@@ -200,7 +200,8 @@ async fn every_acknowledged_message_survives_sigkill_under_traffic() {
         agent,
         session,
     } = chat;
-    // Pipeline sends without waiting for each ack, so messages are in flight at the kill.
+    // Pipeline sends without waiting for each ack, so messages are in flight at the kill
+    // (faster than a customer may send by default: the config lifts that limit).
     let total = 400u64;
     let mut acked: BTreeMap<u64, String> = BTreeMap::new();
     let mut req_text = BTreeMap::new();

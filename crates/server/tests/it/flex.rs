@@ -167,8 +167,8 @@ async fn a_flex_customer_chats_with_an_agent_and_long_polls_without_gaps_or_repe
 }
 
 #[tokio::test]
-async fn a_bad_secure_key_removes_the_flex_customer_at_once() {
-    let server = TestServer::start(|_| {}).await;
+async fn with_the_genesys_option_a_bad_secure_key_removes_the_flex_customer_at_once() {
+    let server = TestServer::start(|c| c.security.bad_secure_key_removes_party = true).await;
     let c = Flex::start(&server, "Pat").await;
     let mut agent = agent_joins(&server, &c.session).await;
     let (s, r) = post(

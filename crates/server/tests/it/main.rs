@@ -25,6 +25,8 @@ mod ha_desk;
 mod ha_forward;
 mod limits;
 mod logs;
+mod rate_limits;
 mod routing;
 mod routing_webhooks;
+mod security;
 mod webhooks;

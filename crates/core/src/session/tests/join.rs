@@ -363,3 +363,25 @@ fn a_client_cannot_set_the_keys_only_the_server_sets() {
     );
     assert_eq!(fx.party("mallory").style, PartyStyle::Normal);
 }
+
+#[test]
+fn by_default_a_customer_joins_anothers_chat_only_with_its_password() {
+    let refusal = CoreError::NotAllowed(
+        "a customer joins another customer's chat only with its session password",
+    );
+    // No password: the chat id alone lets no customer in; staff join as before.
+    let mut fx = Fx::create(SessionSettings::default(), None, customer("cust"));
+    fx.refused(Input::Join(customer("eve")), refusal.clone());
+    fx.refused(
+        Input::Join(with_password(customer("eve"), "a guess")),
+        refusal,
+    );
+    fx.join(agent("agent"));
+    // With a password, presenting it is what lets a second customer in.
+    let mut fx = Fx::create(SessionSettings::default(), Some(PW), customer("cust"));
+    fx.refused(
+        Input::Join(customer("friend")),
+        CoreError::WrongSessionPassword,
+    );
+    fx.join(with_password(customer("friend"), PW));
+}

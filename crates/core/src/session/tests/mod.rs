@@ -15,6 +15,7 @@ mod join;
 mod leave;
 mod notices;
 mod restore;
+mod send;
 mod view;
 mod visibility;
 
@@ -204,9 +205,14 @@ impl Fx {
         }
     }
 
-    /// A session a customer `cust` started.
+    /// A session a customer `cust` started, in the Genesys mode where a second customer
+    /// may join by the chat's id (many tests here have one; `join.rs` tests the default).
     fn with_customer() -> Fx {
-        Fx::create(SessionSettings::default(), None, customer("cust"))
+        let settings = SessionSettings {
+            customer_join_by_id: true,
+            ..SessionSettings::default()
+        };
+        Fx::create(settings, None, customer("cust"))
     }
 
     /// `cust` and an agent `agent`.
