@@ -22,6 +22,7 @@ mod flex;
 mod gms;
 mod ha;
 mod ha_desk;
+mod http_paths;
 mod limits;
 mod logs;
 mod routing;
