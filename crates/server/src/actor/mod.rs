@@ -13,12 +13,14 @@
 //! their batch is durable; `stage.rs` staging a batch's writes; `deliver.rs` delivery to
 //! subscribers; `waiters.rs` long-polling refreshes; `reply.rs` the replies that wait for
 //! a commit; `refresh.rs` answering connectionless refreshes (live and closed sessions);
-//! `facts.rs` the facts reported after a commit.
+//! `facts.rs` the facts reported after a commit; `gate.rs` holding a new subscriber's
+//! pushes until its reply is out.
 
 mod batches;
 mod command;
 mod deliver;
 mod facts;
+mod gate;
 mod refresh;
 mod reply;
 mod session;
@@ -33,6 +35,7 @@ pub use command::{
     Subscriber,
 };
 pub use facts::SessionFact;
+pub use gate::ReplyGate;
 
 use std::collections::HashMap;
 use std::ops::Deref;
