@@ -22,6 +22,7 @@ mod flex;
 mod gms;
 mod ha;
 mod ha_desk;
+mod ha_sweep;
 mod http_paths;
 mod limits;
 mod logs;
