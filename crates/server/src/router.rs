@@ -2,16 +2,24 @@
 //! one command starts a complete system; the paths keep them apart. The customer front
 //! doors (flex, GMS v2, widget assets) answer cross-origin requests from the origins in
 //! `[web] cors-allowed-origins`, since the widget runs on the customers' own sites.
+//!
+//! Every path also answers with a trailing slash (`/healthz/`, `/agent/v1/login/`,
+//! `…/{chatId}/send/`): GMS accepts both forms and clients written against real GMS
+//! deployments send them, so the slash is trimmed before routing, for every door at once,
+//! and each route is declared once. A path no door serves gets 404 with a coded body.
 
 use axum::extract::{Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
-use axum::response::Response;
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
+use axum::{Json, Router};
+use serde_json::json;
 use std::time::Duration;
+use tower::Layer;
 use tower_http::classify::ServerErrorsFailureClass;
 use tower_http::cors::{AllowOrigin, CorsLayer};
+use tower_http::normalize_path::NormalizePathLayer;
 use tower_http::trace::TraceLayer;
 
 use crate::state::AppState;
@@ -25,7 +33,7 @@ pub fn router(state: AppState) -> Router {
         .route("/web/{name}", get(http::assets::get_asset))
         .layer(middleware::from_fn_with_state(state.clone(), count_errors))
         .layer(cors(&state));
-    Router::new()
+    let routes = Router::new()
         .route("/", get(http::assets::get_index))
         .route("/basic", get(basic::upgrade))
         .merge(basic::documents::routes())
@@ -37,6 +45,7 @@ pub fn router(state: AppState) -> Router {
         .route("/counters", get(http::health::get_counters))
         .route("/Counters", get(http::health::get_counters))
         .merge(customer)
+        .fallback(no_such_path)
         .layer(middleware::from_fn_with_state(
             state.clone(),
             http::client::check_origin,
@@ -50,7 +59,23 @@ pub fn router(state: AppState) -> Router {
             crate::forward::forward_held,
         ))
         .layer(TraceLayer::new_for_http().on_failure(on_failure))
-        .with_state(state)
+        .with_state(state);
+    // Trimming must happen before routing, so it wraps the whole router (a layer added
+    // with `Router::layer` runs after the route is chosen). The query string is kept, and
+    // `/` stays `/`.
+    Router::new().fallback_service(NormalizePathLayer::trim_trailing_slash().layer(routes))
+}
+
+/// A path that no door serves: 404 with a coded body, in the admin API's error shape.
+async fn no_such_path() -> Response {
+    (
+        StatusCode::NOT_FOUND,
+        Json(json!({
+            "code": "not-found",
+            "message": "no such path; see the documentation for the paths Parley serves",
+        })),
+    )
+        .into_response()
 }
 
 /// Logs a failed HTTP response at error, except 503: an instance that is draining or at

@@ -108,6 +108,26 @@ impl TranscriptStore for AnyStore {
         }
     }
 
+    async fn claim_orphans(
+        &self,
+        ids: &[SessionId],
+        me: &InstanceId,
+        now: UnixMillis,
+        lease_until: UnixMillis,
+        any_other_owner: bool,
+    ) -> Result<Vec<StoredSession>, StoreError> {
+        match self {
+            AnyStore::Sqlite(s) => {
+                s.claim_orphans(ids, me, now, lease_until, any_other_owner)
+                    .await
+            }
+            AnyStore::Postgres(s) => {
+                s.claim_orphans(ids, me, now, lease_until, any_other_owner)
+                    .await
+            }
+        }
+    }
+
     async fn renew_leases(
         &self,
         owner: &InstanceId,

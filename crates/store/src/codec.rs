@@ -244,6 +244,11 @@ pub(crate) struct SessionRow {
 }
 
 impl SessionRow {
+    /// The session's id, as stored.
+    pub(crate) fn id(&self) -> &str {
+        &self.id
+    }
+
     /// The stored session, with its events.
     pub(crate) fn into_stored(self, events: Vec<Event>) -> Result<StoredSession, StoreError> {
         Ok(StoredSession {

@@ -329,6 +329,21 @@ pub trait TranscriptStore: Send + Sync {
         force: bool,
     ) -> impl Future<Output = Result<Claim, StoreError>> + Send;
 
+    /// Takes over, in one transaction, those of `ids` that are orphans at `now` (alive,
+    /// held by another owner whose lease has lapsed, or by any other owner when
+    /// `any_other_owner`), each as [`TranscriptStore::claim_session`] does: owner `me`,
+    /// lease to `lease_until`, epoch + 1. Sessions that are not orphans (held, closed,
+    /// already `me`'s, unknown) and, on a shared store, those a concurrent claim holds
+    /// locked are left alone. Returns the claimed sessions with their events, in id order.
+    fn claim_orphans(
+        &self,
+        ids: &[SessionId],
+        me: &InstanceId,
+        now: UnixMillis,
+        lease_until: UnixMillis,
+        any_other_owner: bool,
+    ) -> impl Future<Output = Result<Vec<StoredSession>, StoreError>> + Send;
+
     /// Extends the lease of every live session `owner` holds; returns how many.
     fn renew_leases(
         &self,

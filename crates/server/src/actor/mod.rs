@@ -13,12 +13,15 @@
 //! their batch is durable; `stage.rs` staging a batch's writes; `deliver.rs` delivery to
 //! subscribers; `waiters.rs` long-polling refreshes; `reply.rs` the replies that wait for
 //! a commit; `refresh.rs` answering connectionless refreshes (live and closed sessions);
-//! `facts.rs` the facts reported after a commit.
+//! `facts.rs` the facts reported after a commit; `orphans.rs` the orphan sweep;
+//! `gate.rs` holding a new subscriber's pushes until its reply is out.
 
 mod batches;
 mod command;
 mod deliver;
 mod facts;
+mod gate;
+mod orphans;
 mod refresh;
 mod reply;
 mod session;
@@ -33,18 +36,19 @@ pub use command::{
     SessionHandle, Subscriber,
 };
 pub use facts::SessionFact;
+pub use gate::ReplyGate;
 
 use std::collections::HashMap;
 use std::ops::Deref;
 use std::sync::{Arc, Mutex};
-use std::time::Duration;
 
 use parley_core::session::{Effect, ExternalRequest, Stored, DEFAULT_EXTERNAL_NICKNAME};
 use parley_core::view::SessionSnapshot;
 use parley_core::{EventBody, EventId, LeftReason, Session, SessionId, Visibility};
 use parley_proto::ErrorCode;
 use parley_store::{
-    AnyStore, Claim, ClusterStore, Epoch, HealthStore, InstanceId, NewSession, TranscriptStore,
+    AnyStore, Claim, ClusterStore, Epoch, HealthStore, InstanceId, NewSession, StoredSession,
+    TranscriptStore,
 };
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
@@ -249,6 +253,15 @@ impl Sessions {
             }
             Claim::Held { owner } => return Err(CmdError::held(id.clone(), owner)),
         };
+        Ok(self.restore(*stored))
+    }
+
+    /// Starts the actor of a session this instance has just claimed (`stored` comes with
+    /// the claim): restored from its transcript and normalised as the seed says, its
+    /// parties shown leaving. The caller holds the session's restoration lock.
+    fn restore(&self, stored: StoredSession) -> SessionHandle {
+        let id = stored.id.clone();
+        let now = now();
         let epoch = stored.epoch;
         let durable = stored
             .events
@@ -256,9 +269,9 @@ impl Sessions {
             .map_or(stored.last_event_id, |e| e.id.max(stored.last_event_id));
         let (session, effects) = Session::restore(
             Stored {
-                id: stored.id.clone(),
+                id: stored.id,
                 created_at: stored.created_at,
-                password: stored.password.clone(),
+                password: stored.password,
                 events: stored.events,
                 last_event_id: stored.last_event_id,
             },
@@ -273,11 +286,11 @@ impl Sessions {
         self.registry.insert(id.clone(), handle.clone());
         self.live_changed(self.registry.len());
         let _ = self.facts.send(SessionFact::Restored {
-            interaction: id.clone(),
+            interaction: id,
             customer: customer.unwrap_or_default(),
             agents,
         });
-        Ok(handle)
+        handle
     }
 }
 
@@ -321,91 +334,6 @@ fn agents_marked_gone(session: &Session, effects: &[Effect]) -> Vec<String> {
         .filter(|p| p.is_visible_agent() && p.visibility == Visibility::All)
         .filter_map(|p| p.person_id.clone())
         .collect()
-}
-
-/// Most orphans read per page of the sweep.
-const ORPHAN_PAGE: u32 = 256;
-
-/// Orphans restored at once. Each restoration is a claim transaction (its commit waits
-/// for the WAL flush) and a read of the transcript; run one after another, 10,000
-/// orphans took 40 s on PostgreSQL, while concurrent commits share their flushes. Below
-/// the store's pool size, so requests keep connections of their own.
-const ORPHAN_CONCURRENCY: usize = 6;
-
-/// Sweeps per lease: an orphan is found at most a quarter lease after its lease lapsed.
-const SWEEPS_PER_LEASE: u64 = 4;
-
-impl Sessions {
-    /// Takes over, until shutdown, the live sessions that no live instance holds: those
-    /// of an instance that died once its lease lapses, those another released at its
-    /// shutdown, and on a single node those of this process's previous life. Each is
-    /// restored as if a client had come back (so its parties are shown leaving and its
-    /// timers run: one nobody returns to ends by the usual timeouts, and routing puts a
-    /// waiting one back in its queue); nothing stays alive forever without an owner.
-    /// Runs every quarter lease, at once on start; restores `ORPHAN_CONCURRENCY` at once.
-    /// A sweep stops while this instance is limited by its load limits, leaving the rest
-    /// to another instance (or a later sweep).
-    pub async fn adopt_orphans(self) {
-        use futures::StreamExt;
-        if !self.policy.restoration {
-            return;
-        }
-        let period = Duration::from_millis((self.policy.lease_ms / SWEEPS_PER_LEASE).max(500));
-        let mut ticker = tokio::time::interval(period);
-        ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = ticker.tick() => {}
-                () = self.shutdown.cancelled() => return,
-            }
-            let mut after: Option<SessionId> = None;
-            while self.limits.check().is_ok() {
-                let page = self
-                    .store
-                    .orphaned_sessions(
-                        &self.instance,
-                        now(),
-                        self.store.single_node(),
-                        after.as_ref(),
-                        ORPHAN_PAGE,
-                    )
-                    .await;
-                let page = match page {
-                    Ok(p) => p,
-                    Err(e) => {
-                        warn!(error = %e, "could not look for orphaned sessions");
-                        break;
-                    }
-                };
-                let me = &self;
-                // With load limits on, one at a time: each restoration checks the limit
-                // that the previous one may have reached.
-                let concurrency = if self.limits.enabled() {
-                    1
-                } else {
-                    ORPHAN_CONCURRENCY
-                };
-                let adopt = futures::stream::iter(&page)
-                    .take_while(|_| {
-                        std::future::ready(!me.shutdown.is_cancelled() && me.limits.check().is_ok())
-                    })
-                    .for_each_concurrent(concurrency, |id| async move {
-                        // Another instance may win the claim: then it holds the session.
-                        if let Err(e) = me.find(id).await {
-                            tracing::debug!(session_id = %id, error = %e.message, "orphan not adopted");
-                        }
-                    });
-                adopt.await;
-                if self.shutdown.is_cancelled() {
-                    return;
-                }
-                if page.len() < ORPHAN_PAGE as usize {
-                    break;
-                }
-                after = page.last().cloned();
-            }
-        }
-    }
 }
 
 /// Live sessions of this process.

@@ -2,6 +2,8 @@
 //! session actor and turns the answer into a frame. Errors become `error` frames with
 //! the request id; the connection always goes on.
 
+use std::sync::Arc;
+
 use futures::FutureExt;
 use parley_core::session::{
     JoinRequest, SendBody, SendRequest, UploadedFile, FILE_DELETED, FILE_UPLOADED,
@@ -19,7 +21,7 @@ use tracing::{debug, info};
 use super::decode::decode;
 use super::map;
 use super::{Conn, Pending, User};
-use crate::actor::{self, CmdError, Command, FileOp, SessionHandle, Subscriber};
+use crate::actor::{self, CmdError, Command, FileOp, ReplyGate, SessionHandle, Subscriber};
 use crate::customer::{self, Creator, NewChat};
 use crate::secrets;
 use parley_core::view::SessionSnapshot;
@@ -196,13 +198,17 @@ impl Conn {
             .ok_or_else(|| CmdError::new(ErrorCode::NotRegistered, "send register first"))
     }
 
-    fn subscriber(&self, party: &PartyId) -> Subscriber {
-        Subscriber {
+    /// A subscription for `party` whose pushes wait behind the gate until the reply
+    /// that starts it is queued (`actor::ReplyGate`).
+    fn subscriber(&self, party: &PartyId) -> (Subscriber, Arc<ReplyGate>) {
+        let gate = ReplyGate::new(self.inbox.clone());
+        let sub = Subscriber {
             conn: self.id,
             party: party.clone(),
-            inbox: self.inbox.clone(),
+            inbox: gate.clone(),
             kick: self.kick.clone(),
-        }
+        };
+        (sub, gate)
     }
 
     fn log_message(&self, session_id: &str, text: &str) {
@@ -306,7 +312,7 @@ impl Conn {
             version,
             agent: agent.map(|a| a.login),
         });
-        Ok(futures::future::ready(frame).boxed())
+        Ok(futures::future::ready((frame, None)).boxed())
     }
 
     /// The directory agent a login token belongs to, if it may register as `party_type`
@@ -352,6 +358,7 @@ impl Conn {
         endpoint: Option<String>,
     ) -> Reply {
         let user = self.user()?;
+        let (sub, gate) = self.subscriber(&user.id);
         let creator = Creator {
             party: user.id.clone(),
             key_hash: user.key_hash,
@@ -359,7 +366,7 @@ impl Conn {
             party_type: user.party_type,
             version: user.version,
             protocol: Protocol::Basic,
-            sub: Some(self.subscriber(&user.id)),
+            sub: Some(sub),
             address: self.address,
         };
         let mut chat = NewChat {
@@ -371,7 +378,7 @@ impl Conn {
         let (id, handle, rx) = customer::create_session(&self.state, creator, chat)?;
         customer::contact::link(&self.state, contact, &id).await;
         self.sessions.insert(id.clone(), handle);
-        Ok(info_reply(rx, request_id, id))
+        Ok(info_reply(rx, request_id, id, gate))
     }
 
     /// `join`: join an existing session.
@@ -409,16 +416,16 @@ impl Conn {
             user_data,
         };
         let (tx, rx) = oneshot::channel();
-        let sub = Some(self.subscriber(&user.id));
+        let (sub, gate) = self.subscriber(&user.id);
         handle
             .send(Command::Join {
                 req,
-                sub,
+                sub: Some(sub),
                 reply: tx,
             })
             .await?;
         self.sessions.insert(id.clone(), handle);
-        Ok(info_reply(rx, request_id, id))
+        Ok(info_reply(rx, request_id, id, gate))
     }
 
     /// `resume`: come back to a session after a reconnect (or a server restart).
@@ -427,17 +434,18 @@ impl Conn {
         let id: SessionId = parse(session_id)?;
         let handle = self.state.sessions.find(&id).await?;
         let (tx, rx) = oneshot::channel();
+        let (sub, gate) = self.subscriber(&user.id);
         let cmd = Command::Resume {
             party: user.id.clone(),
             key: user.key_hash,
             party_type: user.party_type,
             last: EventId(last),
-            sub: Some(self.subscriber(&user.id)),
+            sub: Some(sub),
             reply: tx,
         };
         handle.send(cmd).await?;
         self.sessions.insert(id.clone(), handle);
-        Ok(info_reply(rx, request_id, id))
+        Ok(info_reply(rx, request_id, id, gate))
     }
 
     fn session(&self, id: &SessionId) -> Result<SessionHandle, CmdError> {
@@ -579,6 +587,7 @@ impl Conn {
                 ),
             }
         }
+        .map(|frame| (frame, None))
         .boxed())
     }
 }
@@ -600,14 +609,17 @@ fn ack_reply(
             Err(e) => error_frame(request_id, Some(id.as_str()), e),
         }
     }
+    .map(|frame| (frame, None))
     .boxed()
 }
 
-/// The future of a `sessionInfo` reply.
+/// The future of a `sessionInfo` reply, which opens `gate` (the subscription's pushes
+/// follow the reply).
 fn info_reply(
     rx: oneshot::Receiver<Result<SessionSnapshot, CmdError>>,
     request_id: Option<u64>,
     id: SessionId,
+    gate: Arc<ReplyGate>,
 ) -> Pending {
     async move {
         match rx.await {
@@ -621,6 +633,7 @@ fn info_reply(
             ),
         }
     }
+    .map(move |frame| (frame, Some(gate)))
     .boxed()
 }
 

@@ -35,7 +35,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, info_span, Instrument};
 
-use crate::actor::{Command, ConnId, Inbox, Push, PushError, SessionHandle};
+use crate::actor::{Command, ConnId, Inbox, Push, PushError, ReplyGate, SessionHandle};
 use crate::cluster::Forwarded;
 use crate::http::client::ClientAddr;
 use crate::state::AppState;
@@ -152,8 +152,10 @@ pub(crate) struct Conn {
     pub(crate) address: IpAddr,
 }
 
-/// A reply still waiting for its commit.
-pub(crate) type Pending = futures::future::BoxFuture<'static, ServerFrame>;
+/// A reply still waiting for its commit, with the gate its queuing opens (a join, resume
+/// or creation: the subscription's live pushes follow the reply, never precede it).
+pub(crate) type Pending =
+    futures::future::BoxFuture<'static, (ServerFrame, Option<Arc<ReplyGate>>)>;
 
 async fn serve(state: AppState, socket: WebSocket, origin: Origin) {
     let id = NEXT_CONN.fetch_add(1, Ordering::Relaxed);
@@ -228,8 +230,8 @@ async fn run_connection(state: AppState, socket: WebSocket, id: ConnId, origin: 
                     Message::Ping(_) | Message::Pong(_) => {}
                 }
             }
-            Some(frame) = pending.next(), if !pending.is_empty() => {
-                conn.reply(frame).await;
+            Some((frame, gate)) = pending.next(), if !pending.is_empty() => {
+                conn.answer(frame, gate);
             }
             () = tokio::time::sleep_until(register_deadline), if conn.user.is_none() => {
                 conn.reply(ServerFrame::error(
@@ -246,8 +248,8 @@ async fn run_connection(state: AppState, socket: WebSocket, id: ConnId, origin: 
     }
     // Replies already owed are still sent (they are durable); then the party is detached
     // from its sessions and may resume within basic-reconnect-timeout.
-    while let Some(frame) = pending.next().await {
-        conn.reply(frame).await;
+    while let Some((frame, gate)) = pending.next().await {
+        conn.answer(frame, gate);
     }
     conn.close_pipes(client_close.as_ref());
     conn.detach_all().await;
@@ -331,10 +333,25 @@ async fn feed(sink: &mut futures::stream::SplitSink<WebSocket, Message>, out: Ou
 impl Conn {
     /// Queues a frame for the client; a full queue means the client is too slow.
     pub(crate) async fn reply(&self, frame: ServerFrame) {
+        self.queue(frame);
+    }
+
+    /// [`Conn::reply`], for callers that cannot wait.
+    fn queue(&self, frame: ServerFrame) {
         if matches!(frame, ServerFrame::Error { .. }) {
             self.state.counters.request_errors.inc();
         }
         if self.out.try_send(Out::Frame(Box::new(frame))).is_err() {
+            self.kick.cancel();
+        }
+    }
+
+    /// Queues a reply that waited for its commit; then what its gate held.
+    fn answer(&self, frame: ServerFrame, gate: Option<Arc<ReplyGate>>) {
+        let Some(gate) = gate else {
+            return self.queue(frame);
+        };
+        if gate.open(|| self.queue(frame)).is_err() {
             self.kick.cancel();
         }
     }

@@ -13,7 +13,7 @@ use std::time::Duration;
 use axum::extract::{DefaultBodyLimit, Path, Request, State};
 use axum::http::StatusCode;
 use axum::response::{IntoResponse, Response};
-use axum::routing::{post, MethodRouter};
+use axum::routing::post;
 use axum::{Json, Router};
 use parley_core::session::SendBody;
 use parley_core::{ClientVersion, EventId, NoticeType, UserData};
@@ -34,53 +34,34 @@ use form::Form;
 const MULTIPART_OVERHEAD: usize = 64 * 1024;
 
 /// The facade's routes. Every path also answers with a trailing slash
-/// (`…/customer-support/`, `…/{chatId}/send/`): GMS accepts both, and clients written
-/// against real GMS deployments send them.
+/// (`…/customer-support/`, `…/{chatId}/send/`), as every door does (`router.rs`).
 pub fn routes(state: &AppState) -> Router<AppState> {
     let max_file = usize::try_from(state.policy.session.files.max_file_size).unwrap_or(usize::MAX);
-    let uploads = with_slash(
-        Router::new(),
-        "/genesys/2/chat/{service}/{chat_id}/file",
-        post(file_upload),
-    )
-    .layer(DefaultBodyLimit::max(
-        max_file.saturating_add(MULTIPART_OVERHEAD),
-    ));
-    let mut r = Router::new();
-    r = with_slash(r, "/genesys/2/chat/{service}", post(request_chat));
-    r = with_slash(
-        r,
-        "/genesys/2/chat/{service}/{chat_id}/{op}",
-        post(operation),
-    );
-    r = with_slash(
-        r,
-        "/genesys/2/chat/{service}/{chat_id}/file/limits",
-        post(file_limits),
-    );
-    r = with_slash(
-        r,
-        "/genesys/2/chat/{service}/{chat_id}/file/{file_id}/download",
-        post(file_download),
-    );
-    r = with_slash(
-        r,
-        "/genesys/2/chat/{service}/{chat_id}/file/{file_id}/delete",
-        post(file_delete),
-    );
-    r.layer(DefaultBodyLimit::max(state.policy.max_frame_bytes))
+    let uploads = Router::new()
+        .route(
+            "/genesys/2/chat/{service}/{chat_id}/file",
+            post(file_upload),
+        )
+        .layer(DefaultBodyLimit::max(
+            max_file.saturating_add(MULTIPART_OVERHEAD),
+        ));
+    Router::new()
+        .route("/genesys/2/chat/{service}", post(request_chat))
+        .route("/genesys/2/chat/{service}/{chat_id}/{op}", post(operation))
+        .route(
+            "/genesys/2/chat/{service}/{chat_id}/file/limits",
+            post(file_limits),
+        )
+        .route(
+            "/genesys/2/chat/{service}/{chat_id}/file/{file_id}/download",
+            post(file_download),
+        )
+        .route(
+            "/genesys/2/chat/{service}/{chat_id}/file/{file_id}/delete",
+            post(file_delete),
+        )
+        .layer(DefaultBodyLimit::max(state.policy.max_frame_bytes))
         .merge(uploads)
-}
-
-/// Routes `path` and `path/` to `handler`.
-fn with_slash(
-    router: Router<AppState>,
-    path: &str,
-    handler: MethodRouter<AppState>,
-) -> Router<AppState> {
-    router
-        .route(path, handler.clone())
-        .route(&format!("{path}/"), handler)
 }
 
 /// A v2 reply with its HTTP status.

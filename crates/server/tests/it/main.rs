@@ -23,6 +23,8 @@ mod gms;
 mod ha;
 mod ha_desk;
 mod ha_forward;
+mod ha_sweep;
+mod http_paths;
 mod limits;
 mod logs;
 mod rate_limits;

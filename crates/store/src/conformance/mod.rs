@@ -6,6 +6,7 @@
 //! Each check reads back what it wrote: a backend that acknowledged a write without
 //! storing it fails.
 
+mod adoption;
 mod agents;
 mod batches;
 mod contacts;
@@ -51,6 +52,8 @@ pub async fn run_all<S: Store>(store: &S) {
     ownership::renew_and_release_leases(store, &run).await;
     ownership::concurrent_claims_have_one_winner(store, &run).await;
     ownership::orphans_are_live_sessions_nobody_holds(store, &run).await;
+    adoption::orphans_are_claimed_in_one_batch(store, &run).await;
+    adoption::a_batch_claim_racing_a_claim_has_one_winner(store, &run).await;
     documents::documents_round_trip_and_delete(store, &run).await;
     documents::user_data_updates_merge(store, &run).await;
     contacts::contacts_are_found_each_way(store, &run).await;

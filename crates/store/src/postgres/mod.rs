@@ -9,6 +9,7 @@
 
 mod write;
 
+use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
@@ -109,6 +110,28 @@ const ORPHANS: &str = "SELECT id FROM sessions WHERE state = 'alive' AND owner <
 
 const RENEW: &str = "UPDATE sessions SET lease_until = $1 WHERE owner = $2 AND state = 'alive'";
 
+/// Claims the orphans among `ids` in one statement: the inner select locks the rows it
+/// takes (re-checking the lease on their latest version) and skips those a concurrent
+/// claim holds, so a client's request racing the sweep, or another instance sweeping at
+/// once, is neither waited for nor claimed over.
+const CLAIM_ORPHANS: &str = "UPDATE sessions SET owner = $1, lease_until = $2, epoch = epoch + 1 \
+     WHERE id IN (SELECT id FROM sessions WHERE id = ANY($3) AND state = 'alive' \
+     AND owner <> $1 AND ($4 OR lease_until <= $5) FOR UPDATE SKIP LOCKED) \
+     RETURNING id, created_at, tenant, endpoint, queue, subject, user_data::text AS user_data, \
+     password, state, owner, epoch, lease_until, last_event_id";
+
+/// The events of the claimed sessions, in one read.
+const SELECT_EVENTS_OF: &str = "SELECT session_id, event_id, payload::text AS payload \
+     FROM events WHERE session_id = ANY($1) ORDER BY event_id";
+
+/// An `events` row of one of several sessions.
+#[derive(sqlx::FromRow)]
+struct SessionEventRow {
+    session_id: String,
+    #[sqlx(flatten)]
+    event: EventRow,
+}
+
 impl TranscriptStore for PgStore {
     async fn commit(&self, batch: &[Write]) -> Result<Vec<Result<(), StoreError>>, StoreError> {
         if batch.is_empty() {
@@ -169,6 +192,49 @@ impl TranscriptStore for PgStore {
         };
         tx.commit().await?;
         Ok(claim)
+    }
+
+    async fn claim_orphans(
+        &self,
+        ids: &[SessionId],
+        me: &InstanceId,
+        now: UnixMillis,
+        lease_until: UnixMillis,
+        any_other_owner: bool,
+    ) -> Result<Vec<StoredSession>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let ids: Vec<&str> = ids.iter().map(SessionId::as_str).collect();
+        let mut tx = self.pool.begin().await?;
+        let mut rows: Vec<SessionRow> = sqlx::query_as(CLAIM_ORPHANS)
+            .bind(&me.0)
+            .bind(lease_until.0)
+            .bind(&ids)
+            .bind(any_other_owner)
+            .bind(now.0)
+            .fetch_all(&mut *tx)
+            .await?;
+        // In id order, as the contract says (and the sweep restores them).
+        rows.sort_by(|a, b| a.id().cmp(b.id()));
+        let claimed: Vec<&str> = rows.iter().map(SessionRow::id).collect();
+        // Claimed rows stay locked until the commit, so no write of the previous owner
+        // lands between the claim and this read (and after it, none ever will: fenced).
+        let events: Vec<SessionEventRow> = sqlx::query_as(SELECT_EVENTS_OF)
+            .bind(&claimed)
+            .fetch_all(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        let mut by_session: HashMap<String, Vec<EventRow>> = HashMap::new();
+        for e in events {
+            by_session.entry(e.session_id).or_default().push(e.event);
+        }
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            let events = by_session.remove(row.id()).unwrap_or_default();
+            out.push(row.into_stored(codec::events(events)?)?);
+        }
+        Ok(out)
     }
 
     async fn renew_leases(

@@ -135,6 +135,10 @@ const ORPHANS: &str = "SELECT id FROM sessions WHERE state = 'alive' AND owner <
 
 const RENEW: &str = "UPDATE sessions SET lease_until = $1 WHERE owner = $2 AND state = 'alive'";
 
+/// Claims one orphan (the batch claim runs it per id, in one transaction: one sync).
+const CLAIM_ORPHAN: &str = "UPDATE sessions SET owner = $1, lease_until = $2, epoch = epoch + 1 \
+     WHERE id = $3 AND state = 'alive' AND owner <> $1 AND ($4 OR lease_until <= $5)";
+
 impl TranscriptStore for SqliteStore {
     async fn commit(&self, batch: &[Write]) -> Result<Vec<Result<(), StoreError>>, StoreError> {
         if batch.is_empty() {
@@ -195,6 +199,48 @@ impl TranscriptStore for SqliteStore {
         };
         tx.commit().await?;
         Ok(claim)
+    }
+
+    async fn claim_orphans(
+        &self,
+        ids: &[SessionId],
+        me: &InstanceId,
+        now: UnixMillis,
+        lease_until: UnixMillis,
+        any_other_owner: bool,
+    ) -> Result<Vec<StoredSession>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let mut ids = ids.to_vec();
+        ids.sort();
+        ids.dedup();
+        let mut tx = self.writer.begin_with("BEGIN IMMEDIATE").await?;
+        let mut out = Vec::new();
+        for id in &ids {
+            let claimed = sqlx::query(CLAIM_ORPHAN)
+                .bind(&me.0)
+                .bind(lease_until.0)
+                .bind(id.as_str())
+                .bind(any_other_owner)
+                .bind(now.0)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected()
+                > 0;
+            if claimed {
+                match fetch_session(&mut tx, id).await? {
+                    Some(stored) => out.push(stored),
+                    None => {
+                        return Err(StoreError::Backend(format!(
+                            "claimed session {id} vanished"
+                        )))
+                    }
+                }
+            }
+        }
+        tx.commit().await?;
+        Ok(out)
     }
 
     async fn renew_leases(
