@@ -48,12 +48,25 @@ async fn a_sweep_racing_returning_customers_restores_each_session_once() {
         })
         .await;
 
+    // The log is read from the process's pipe as it comes: wait (bounded) until every
+    // restoration's line is in, since the last ones may still be on their way.
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(20);
+    let restored = loop {
+        let restored = restorations(&b.output());
+        if restored.len() >= CHATS || std::time::Instant::now() > deadline {
+            break restored;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    };
+    let twice: Vec<_> = restored.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "restored more than once: {twice:?}");
+    assert_eq!(restored.len(), CHATS, "every session restored");
+}
+
+/// How many times the log says each session was restored.
+fn restorations(log: &str) -> HashMap<String, usize> {
     let mut restored: HashMap<String, usize> = HashMap::new();
-    for line in b
-        .output()
-        .lines()
-        .filter(|l| l.contains("session restored"))
-    {
+    for line in log.lines().filter(|l| l.contains("session restored")) {
         let id = line
             .split("session_id=")
             .nth(1)
@@ -61,7 +74,5 @@ async fn a_sweep_racing_returning_customers_restores_each_session_once() {
             .unwrap_or_else(|| panic!("no session id in {line:?}"));
         *restored.entry(id.to_owned()).or_default() += 1;
     }
-    let twice: Vec<_> = restored.iter().filter(|(_, n)| **n > 1).collect();
-    assert!(twice.is_empty(), "restored more than once: {twice:?}");
-    assert_eq!(restored.len(), CHATS, "every session restored");
+    restored
 }
