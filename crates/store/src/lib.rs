@@ -42,11 +42,15 @@ mod contacts;
 mod documents;
 mod interactions;
 mod postgres;
+mod routing;
 mod sqlite;
 
 pub use agents::{AgentRecord, AgentRole, AgentSource, MAX_AGENTS};
 pub use any::{open, AnyStore};
 pub use postgres::PgStore;
+pub use routing::{
+    BusMessage, BusWakeups, Leader, RoutingStore, BUS_CHANNEL, NEW_LEADER, ROUTING_LEASE,
+};
 pub use sqlite::SqliteStore;
 
 /// A failed store operation. "Not found" and "conflict" are the caller's business;
@@ -621,6 +625,7 @@ pub trait Store:
     + ContactStore
     + AgentStore
     + HealthStore
+    + RoutingStore
     + Clone
     + 'static
 {
@@ -632,6 +637,7 @@ impl<T> Store for T where
         + ContactStore
         + AgentStore
         + HealthStore
+        + RoutingStore
         + Clone
         + 'static
 {
