@@ -361,12 +361,17 @@ impl Conn {
         let mut visibility = map::visibility(visibility);
         if let Some(agent) = &user.agent {
             // Directory agents join only what routing gave them, the way it gave it.
-            visibility = self.state.center.join_grant(agent, &id).ok_or_else(|| {
-                CmdError::new(
-                    ErrorCode::NotAllowed,
-                    "join only the chats routing assigned to you",
-                )
-            })?;
+            visibility = self
+                .state
+                .center
+                .join_grant(agent, &id)
+                .await
+                .ok_or_else(|| {
+                    CmdError::new(
+                        ErrorCode::NotAllowed,
+                        "join only the chats routing assigned to you",
+                    )
+                })?;
         }
         let handle = self.state.sessions.find(&id).await?;
         let req = JoinRequest {

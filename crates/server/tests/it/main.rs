@@ -22,6 +22,7 @@ mod flex;
 mod gms;
 mod ha;
 mod ha_desk;
+mod ha_route;
 mod limits;
 mod logs;
 mod routing;
