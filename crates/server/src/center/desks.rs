@@ -10,8 +10,66 @@ use std::sync::{Arc, Mutex};
 use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 
-use super::task::{Desk, DeskFrame};
+use parley_proto::desktop::DesktopEvent;
+
 use super::AgentProfile;
+
+/// A desktop connection as routing sees it: where to send its events, and how to close
+/// it. On the leader, a desktop of another instance is a proxy whose frames go over the
+/// bus (`cluster.rs`).
+pub struct Desk {
+    /// The connection (unique across the cluster: ids start at a random point).
+    pub conn: u64,
+    /// Its outbound queue.
+    pub tx: mpsc::Sender<DeskFrame>,
+    /// Cancelled to close it (logged out, replaced).
+    pub kick: CancellationToken,
+    /// Whether it asked for overviews (supervisors).
+    pub watching: bool,
+    /// Whether it was last told it is ready (set by its writer; a new leader is told).
+    pub ready: Arc<AtomicBool>,
+}
+
+/// A frame to a desktop: an event, or one already in the desktop protocol's JSON (from
+/// the leader on another instance).
+#[derive(Debug, Clone)]
+pub enum DeskFrame {
+    /// An event.
+    Event(DesktopEvent),
+    /// Its JSON.
+    Json(String),
+}
+
+impl From<DesktopEvent> for DeskFrame {
+    fn from(e: DesktopEvent) -> DeskFrame {
+        DeskFrame::Event(e)
+    }
+}
+
+impl DeskFrame {
+    /// The JSON text.
+    pub fn text(&self) -> Option<String> {
+        match self {
+            DeskFrame::Event(e) => serde_json::to_string(e).ok(),
+            DeskFrame::Json(j) => Some(j.clone()),
+        }
+    }
+
+    /// `Some(ready)` for a status frame.
+    pub fn readiness(&self) -> Option<bool> {
+        match self {
+            DeskFrame::Event(DesktopEvent::Status(s)) => Some(s.status == "ready"),
+            DeskFrame::Event(_) => None,
+            DeskFrame::Json(j) => {
+                if !j.contains("\"status\"") {
+                    return None;
+                }
+                let v: serde_json::Value = serde_json::from_str(j).ok()?;
+                (v["type"] == "status").then(|| v["status"] == "ready")
+            }
+        }
+    }
+}
 
 /// One desktop connection of this instance.
 #[derive(Clone)]

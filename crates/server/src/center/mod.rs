@@ -15,11 +15,13 @@
 //! Each method below goes to the router task when this instance leads (always on
 //! SQLite), else over the bus to the leader.
 
+mod bus_io;
 mod cluster;
 mod desks;
 pub mod directory;
 mod effects;
 mod gauges;
+mod inbox;
 mod properties;
 mod resume;
 mod task;

@@ -5,7 +5,6 @@
 //! deadline.
 
 use std::collections::{BTreeSet, HashMap};
-use std::sync::atomic::AtomicBool;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,9 +14,9 @@ use parley_core::routing::{
 use parley_core::session::EndedAgent;
 use parley_core::{PartyId, SessionId, UnixMillis, UserData};
 use tokio::sync::{mpsc, oneshot};
-use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
+pub use super::desks::{Desk, DeskFrame};
 use super::{AgentProfile, Center, Submitted};
 use crate::actor::SessionFact;
 use crate::clock::now;
@@ -26,63 +25,6 @@ use parley_proto::desktop::{DesktopEvent, StatusInfo};
 
 /// How often supervisors' overviews are refreshed at most.
 const OVERVIEW_PERIOD: Duration = Duration::from_secs(1);
-
-/// A desktop connection as routing sees it: where to send its events, and how to close
-/// it. On the leader, a desktop of another instance is a proxy whose frames go over the
-/// bus (`cluster.rs`).
-pub struct Desk {
-    /// The connection (unique across the cluster: ids start at a random point).
-    pub conn: u64,
-    /// Its outbound queue.
-    pub tx: mpsc::Sender<DeskFrame>,
-    /// Cancelled to close it (logged out, replaced).
-    pub kick: CancellationToken,
-    /// Whether it asked for overviews (supervisors).
-    pub watching: bool,
-    /// Whether it was last told it is ready (set by its writer; a new leader is told).
-    pub ready: Arc<AtomicBool>,
-}
-
-/// A frame to a desktop: an event, or one already in the desktop protocol's JSON (from
-/// the leader on another instance).
-#[derive(Debug, Clone)]
-pub enum DeskFrame {
-    /// An event.
-    Event(DesktopEvent),
-    /// Its JSON.
-    Json(String),
-}
-
-impl From<DesktopEvent> for DeskFrame {
-    fn from(e: DesktopEvent) -> DeskFrame {
-        DeskFrame::Event(e)
-    }
-}
-
-impl DeskFrame {
-    /// The JSON text.
-    pub fn text(&self) -> Option<String> {
-        match self {
-            DeskFrame::Event(e) => serde_json::to_string(e).ok(),
-            DeskFrame::Json(j) => Some(j.clone()),
-        }
-    }
-
-    /// `Some(ready)` for a status frame.
-    pub fn readiness(&self) -> Option<bool> {
-        match self {
-            DeskFrame::Event(DesktopEvent::Status(s)) => Some(s.status == "ready"),
-            DeskFrame::Event(_) => None,
-            DeskFrame::Json(j) => {
-                if !j.contains("\"status\"") {
-                    return None;
-                }
-                let v: serde_json::Value = serde_json::from_str(j).ok()?;
-                (v["type"] == "status").then(|| v["status"] == "ready")
-            }
-        }
-    }
-}
 
 /// A message to the router task.
 pub(crate) enum Msg {
