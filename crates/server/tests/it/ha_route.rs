@@ -34,11 +34,20 @@ fn config(url: &str, extra: &str) -> String {
 
 /// `n` instances on a fresh database, started one after another (the first leads).
 async fn cluster(prefix: &str, n: usize) -> Option<(Vec<ServerProcess>, Vec<tempfile::TempDir>)> {
+    cluster_with(prefix, n, "").await
+}
+
+/// [`cluster`] with more configuration.
+async fn cluster_with(
+    prefix: &str,
+    n: usize,
+    extra: &str,
+) -> Option<(Vec<ServerProcess>, Vec<tempfile::TempDir>)> {
     let Some(url) = crate::common::postgres_database(prefix).await else {
         eprintln!("skipped: PARLEY_TEST_POSTGRES_URL unset");
         return None;
     };
-    let config = config(&url, "");
+    let config = config(&url, extra);
     let mut servers = Vec::new();
     let mut dirs = Vec::new();
     for _ in 0..n {
@@ -243,27 +252,37 @@ async fn agent_load_survives_a_leader_change() {
 #[tokio::test]
 #[ignore = "a measurement"]
 async fn offer_latency() {
-    let Some((servers, _dirs)) = cluster("route_latency", 2).await else {
+    let cara = format!(
+        "[agents.cara]\npassword-hash = \"{}\"\nqueues = [\"default\"]\ncapacity = 100\n",
+        desk::hash(desk::PASSWORD)
+    );
+    let Some((servers, _dirs)) = cluster_with("route_latency", 2, &cara).await else {
         return;
     };
-    for (name, desk_at) in [
-        ("same instance", servers[0].addr),
-        ("across instances", servers[1].addr),
+    let sqlite_dir = tempfile::tempdir().unwrap();
+    let sqlite_config = config("", &cara).replace("[server]\nstore-url = \"\"\n", "");
+    let sqlite = start(&sqlite_config, sqlite_dir.path()).await;
+    for (name, desk_at, chat_at) in [
+        ("single SQLite instance", sqlite.addr, sqlite.addr),
+        ("same instance", servers[0].addr, servers[0].addr),
+        ("across instances", servers[1].addr, servers[0].addr),
     ] {
-        let token = desk::token(desk_at, "anna").await;
+        let token = desk::token(desk_at, "cara").await;
         let mut d = Desk::open(desk_at, &token).await;
         let mut samples = Vec::new();
+        let mut chats = Vec::new();
         d.ok(json!({"type": "ready"})).await;
         for _ in 0..20 {
             let t0 = Instant::now();
-            let chat = customer(servers[0].addr, "Lat").await;
+            let chat = customer(chat_at, "Lat").await;
             let id = chat.chat_id.clone();
             d.recv_where(|f| f["type"] == "offer" && f["interactionId"] == id.as_str())
                 .await;
             samples.push(t0.elapsed());
+            chats.push(chat);
+        }
+        for chat in chats {
             let _ = chat.op("disconnect", &[]).await;
-            d.recv_where(|f| f["type"] == "offerWithdrawn" && f["interactionId"] == id.as_str())
-                .await;
         }
         samples.sort();
         let ms = |d: Duration| d.as_secs_f64() * 1000.0;
