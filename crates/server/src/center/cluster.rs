@@ -13,6 +13,7 @@ use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
+use parley_core::routing::AgentId;
 use parley_core::routing::RouteInput;
 use parley_store::{InstanceId, RoutingStore, ROUTING_LEASE};
 use tokio::sync::{mpsc, oneshot, Notify};
@@ -158,7 +159,56 @@ fn start_leading(
 
 fn stop_leading(center: &Center, task: tokio::task::JoinHandle<()>) {
     *center.leader.lock().unwrap_or_else(|p| p.into_inner()) = None;
+    center.proxies_map().clear();
     task.abort();
+}
+
+/// The name of an instance's liveness lease (renewed with the routing lease).
+fn alive_lease(instance: &str) -> String {
+    format!("alive:{instance}")
+}
+
+/// While this instance leads: the desktops of instances whose liveness lease has lapsed
+/// (they died) are taken as disconnected, so their agents' offers are withdrawn and their
+/// chats re-queued after `agent-disconnect-timeout`. A lapsed lease is taken over with a
+/// lease that is already over (`lead` with `lease_until = now`), which tells the death
+/// (instance ids are never reused).
+async fn drop_dead_instances(center: &Center, me: &InstanceId) {
+    let Some(tx) = center.local() else {
+        return;
+    };
+    let mut targets: Vec<String> = center
+        .proxies_map()
+        .values()
+        .map(|(t, _)| t.clone())
+        .collect();
+    targets.sort();
+    targets.dedup();
+    for target in targets {
+        let t = now();
+        let Ok(holder) = center.store.lead(&alive_lease(&target), me, t, t).await else {
+            continue;
+        };
+        if holder.instance.0 == target {
+            continue;
+        }
+        let gone: Vec<(u64, AgentId)> = {
+            let mut proxies = center.proxies_map();
+            let conns: Vec<u64> = proxies
+                .iter()
+                .filter(|(_, (i, _))| *i == target)
+                .map(|(c, _)| *c)
+                .collect();
+            conns
+                .into_iter()
+                .filter_map(|c| proxies.remove(&c).map(|(_, a)| (c, a)))
+                .collect()
+        };
+        warn!(instance = %target, desktops = gone.len(), "routing leader: an instance died; its desktops are disconnected");
+        for (conn, agent) in gone {
+            let _ = tx.send(Msg::Disconnect { agent, conn });
+        }
+    }
 }
 
 pub(super) fn epoch(center: &Center) -> Option<i64> {
@@ -224,6 +274,17 @@ async fn lead(center: Arc<Center>) {
                     }
                 }
             }
+        }
+        let t = now();
+        if let Err(e) = center
+            .store
+            .lead(&alive_lease(&bus.me), &me, t, t.plus_ms(lease_ms))
+            .await
+        {
+            debug!(error = %e, "liveness lease not renewed");
+        }
+        if running.is_some() {
+            drop_dead_instances(&center, &me).await;
         }
         tokio::select! {
             () = tokio::time::sleep(period) => {}

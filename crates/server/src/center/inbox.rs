@@ -42,7 +42,12 @@ pub(super) fn on_leader(center: &Arc<Center>, msg: ToLeader) {
             // Its own desktop, asked for while it did not lead yet: held directly.
             let desk = match center.desks.get(conn).filter(|_| from == bus.me) {
                 Some(d) => d.desk(conn),
-                None => proxy_desk(center.clone(), from.clone(), conn, watching),
+                None => {
+                    center
+                        .proxies_map()
+                        .insert(conn, (from.clone(), agent.clone()));
+                    proxy_desk(center.clone(), from.clone(), conn, watching)
+                }
             };
             let (reply, rx) = oneshot::channel();
             let _ = tx.send(Msg::Connect {
@@ -71,6 +76,7 @@ pub(super) fn on_leader(center: &Arc<Center>, msg: ToLeader) {
             });
         }
         ToLeader::Disconnect { agent, conn } => {
+            center.proxies_map().remove(&conn);
             let _ = tx.send(Msg::Disconnect { agent, conn });
         }
         ToLeader::Watch { agent, conn } => {

@@ -101,6 +101,9 @@ pub struct Center {
     bus: Option<cluster::Bus>,
     /// The desktops connected to this instance.
     desks: desks::Registry,
+    /// While this instance leads: the desktops of other instances (connection → its
+    /// instance and agent), dropped when their instance dies.
+    proxies: Mutex<HashMap<u64, (String, AgentId)>>,
 }
 
 /// The receiving ends the background tasks of [`spawn`] read.
@@ -140,6 +143,7 @@ impl Center {
             leader: Mutex::default(),
             bus,
             desks: desks::Registry::default(),
+            proxies: Mutex::default(),
         };
         let mailbox = Mailbox {
             side_writes,
@@ -363,6 +367,10 @@ impl Center {
     fn local_grant(&self, agent: &AgentId, id: &SessionId) -> Option<Visibility> {
         let grants = self.grants.lock().unwrap_or_else(|p| p.into_inner());
         grants.get(id)?.get(agent).copied()
+    }
+
+    fn proxies_map(&self) -> std::sync::MutexGuard<'_, HashMap<u64, (String, AgentId)>> {
+        self.proxies.lock().unwrap_or_else(|p| p.into_inner())
     }
 
     fn instance(&self) -> String {
