@@ -246,6 +246,27 @@ async fn agent_load_survives_a_leader_change() {
     e.close().await;
 }
 
+/// Anna's desktop is on B, which dies: the leader takes her desktop as disconnected
+/// (B's liveness lease lapses), withdraws her offer, and the chat goes to Bob on A.
+#[tokio::test]
+async fn desktops_of_a_dead_instance_are_disconnected() {
+    let Some((mut servers, _dirs)) = cluster("route_dead_desk", 3).await else {
+        return;
+    };
+    let (l, a, b) = (servers[0].addr, servers[1].addr, servers[2].addr);
+    let anna = desk::token(b, "anna").await;
+    let mut d = Desk::open(b, &anna).await;
+    d.ok(json!({"type": "ready"})).await;
+    servers[2].kill9();
+    let bob = desk::token(a, "bob").await;
+    let mut e = Desk::open(a, &bob).await;
+    e.ok(json!({"type": "ready"})).await;
+    let chat = customer(l, "Cy").await;
+    let offer = e.offer().await;
+    assert_eq!(offer["interactionId"], chat.chat_id.as_str(), "{offer}");
+    e.close().await;
+}
+
 /// Offer latency, from the customer's request to the offer on a desktop: the desktop on
 /// the leader's instance, or on another one. Prints the numbers (docs/ha.md); run with
 /// `cargo test -p parley-server --test it offer_latency -- --ignored --nocapture`.
