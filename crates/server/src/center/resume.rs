@@ -184,6 +184,13 @@ impl Task {
                 entry(r, customer, &[])
             })
             .collect();
+        for (chat, _, agent) in entries.iter_mut() {
+            if agent.is_none() {
+                // The transcript (durable with every acknowledged line) may show an agent
+                // the properties do not yet (they follow by the side writes' gathering).
+                *agent = self.agent_in_transcript(&chat.interaction).await;
+            }
+        }
         entries.sort_by_key(|(chat, at, _)| (*at, chat.interaction.clone()));
         let (mut waiting, mut handled) = (0, 0);
         for (chat, at, agent) in entries {
@@ -199,5 +206,36 @@ impl Task {
             }
         }
         info!(waiting, handled, "routing leader: chats back in routing");
+    }
+}
+
+impl Task {
+    /// The first human agent the stored transcript shows in the chat now (joined with
+    /// full visibility and not gone, a restoration's marking aside).
+    async fn agent_in_transcript(&self, id: &SessionId) -> Option<AgentId> {
+        use parley_core::{EventBody, LeftReason, PartyStyle, PartyType, Visibility};
+        use parley_store::TranscriptStore;
+        let stored = self.center.store.load_session(id).await.ok()??;
+        let mut present: Vec<(parley_core::PartyId, AgentId)> = Vec::new();
+        for event in &stored.events {
+            match &event.body {
+                EventBody::NewParty {
+                    party_type: PartyType::Agent,
+                    style: PartyStyle::Normal,
+                    person_id: Some(login),
+                    ..
+                } if event.visibility == Visibility::All => {
+                    if let Ok(agent) = login.parse::<AgentId>() {
+                        present.retain(|(p, _)| *p != event.from);
+                        present.push((event.from.clone(), agent));
+                    }
+                }
+                EventBody::PartyLeft { reason, .. } if *reason != LeftReason::Restoration => {
+                    present.retain(|(p, _)| *p != event.from);
+                }
+                _ => {}
+            }
+        }
+        present.into_iter().next().map(|(_, a)| a)
     }
 }
