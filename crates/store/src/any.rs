@@ -7,9 +7,10 @@ use parley_core::routing::AgentId;
 use parley_core::{SessionId, UnixMillis, UserData};
 
 use crate::{
-    AgentRecord, AgentStore, Claim, ClusterStore, ContactStore, Document, DocumentStore,
-    HealthStore, InstanceId, InteractionFilter, InteractionRecord, InteractionStore, NewDocument,
-    PgStore, SqliteStore, StoreError, StoredSession, TranscriptStore, Write,
+    AgentRecord, AgentStore, BusMessage, BusWakeups, Claim, ClusterStore, ContactStore, Document,
+    DocumentStore, Epoch, HealthStore, InstanceId, InteractionFilter, InteractionRecord,
+    InteractionStore, Leader, NewDocument, PgStore, RoutingStore, SqliteStore, StoreError,
+    StoredSession, TranscriptStore, Write,
 };
 
 /// The store of a running server: one of the backends, by URL scheme.
@@ -404,6 +405,61 @@ impl ClusterStore for AnyStore {
 
     async fn cluster_secret(&self, candidate: &str) -> Result<String, StoreError> {
         delegate!(self.cluster_secret(candidate))
+    }
+}
+
+impl AnyStore {
+    /// Bus notifications (PostgreSQL); `None` on SQLite, where one instance routes for
+    /// itself and nothing crosses a bus.
+    pub async fn bus_wakeups(&self) -> Option<Result<BusWakeups, StoreError>> {
+        match self {
+            AnyStore::Sqlite(_) => None,
+            AnyStore::Postgres(s) => Some(s.bus_wakeups().await),
+        }
+    }
+}
+
+impl RoutingStore for AnyStore {
+    async fn lead(
+        &self,
+        name: &str,
+        me: &InstanceId,
+        now: UnixMillis,
+        lease_until: UnixMillis,
+    ) -> Result<Leader, StoreError> {
+        delegate!(self.lead(name, me, now, lease_until))
+    }
+
+    async fn resign(&self, name: &str, me: &InstanceId) -> Result<(), StoreError> {
+        delegate!(self.resign(name, me))
+    }
+
+    async fn bus_post(
+        &self,
+        messages: &[(String, Epoch, String)],
+        now: UnixMillis,
+    ) -> Result<(), StoreError> {
+        delegate!(self.bus_post(messages, now))
+    }
+
+    async fn bus_take(
+        &self,
+        target: &str,
+        fence: Option<(&str, &InstanceId, Epoch)>,
+        limit: u32,
+    ) -> Result<Vec<BusMessage>, StoreError> {
+        delegate!(self.bus_take(target, fence, limit))
+    }
+
+    async fn bus_purge(&self, before: UnixMillis) -> Result<u64, StoreError> {
+        delegate!(self.bus_purge(before))
+    }
+
+    async fn session_owner(
+        &self,
+        id: &SessionId,
+    ) -> Result<Option<(InstanceId, UnixMillis)>, StoreError> {
+        delegate!(self.session_owner(id))
     }
 }
 

@@ -43,11 +43,15 @@ mod documents;
 mod instances;
 mod interactions;
 mod postgres;
+mod routing;
 mod sqlite;
 
 pub use agents::{AgentRecord, AgentRole, AgentSource, MAX_AGENTS};
 pub use any::{open, AnyStore};
 pub use postgres::PgStore;
+pub use routing::{
+    BusMessage, BusWakeups, Leader, RoutingStore, BUS_CHANNEL, NEW_LEADER, ROUTING_LEASE,
+};
 pub use sqlite::SqliteStore;
 
 /// A failed store operation. "Not found" and "conflict" are the caller's business;
@@ -680,6 +684,7 @@ pub trait Store:
     + AgentStore
     + ClusterStore
     + HealthStore
+    + RoutingStore
     + Clone
     + 'static
 {
@@ -692,6 +697,7 @@ impl<T> Store for T where
         + AgentStore
         + ClusterStore
         + HealthStore
+        + RoutingStore
         + Clone
         + 'static
 {

@@ -8,7 +8,7 @@ use parley_core::{Event, EventBody, PartyId, PartyType, Session, SessionId, Visi
 use super::Sessions;
 
 /// What a session reports once it is durable.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum SessionFact {
     /// A party joined.
     Joined {

@@ -131,6 +131,11 @@ impl Sessions {
         (Sessions(Arc::new(ctx)), rx)
     }
 
+    /// Whether this process holds session `id` now.
+    pub fn holds(&self, id: &SessionId) -> bool {
+        self.registry.get(id).is_some()
+    }
+
     /// How many sessions are live here.
     pub fn live(&self) -> usize {
         self.registry.len()

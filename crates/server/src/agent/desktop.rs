@@ -3,7 +3,8 @@
 //! overviews. Requests are checked here (who may do what) and applied by the router task,
 //! whose answer becomes `ok` or `error`.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, LazyLock};
 
 use axum::extract::ws::{Message, WebSocket, WebSocketUpgrade};
 use axum::extract::State;
@@ -15,7 +16,7 @@ use tokio::sync::mpsc;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info, info_span, Instrument};
 
-use crate::center::{AgentProfile, Desk};
+use crate::center::{AgentProfile, Desk, DeskFrame, RouteRefusal};
 use crate::config::Role;
 use crate::state::AppState;
 use parley_proto::desktop::{DesktopEvent, DesktopRequest, SuperviseMode};
@@ -26,7 +27,13 @@ const MAX_FRAME: usize = 16 * 1024;
 /// reconnects).
 const OUTBOUND: usize = 256;
 
-static NEXT_DESK: AtomicU64 = AtomicU64::new(1);
+/// Desktop connection ids, unique across a cluster (the routing leader holds the
+/// desktops of every instance): each process starts at a random multiple of 2^32.
+static NEXT_DESK: LazyLock<AtomicU64> = LazyLock::new(|| {
+    let mut seed = [0u8; 4];
+    let _ = getrandom::fill(&mut seed);
+    AtomicU64::new((u64::from(u32::from_le_bytes(seed)) << 32) | 1)
+});
 
 /// `GET /agent/v1/ws`.
 pub(super) async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
@@ -44,15 +51,20 @@ pub(super) async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade)
 
 async fn run(state: AppState, socket: WebSocket, conn: u64) {
     let (mut sink, mut stream) = socket.split();
-    let (tx, mut rx) = mpsc::channel::<DesktopEvent>(OUTBOUND);
+    let (tx, mut rx) = mpsc::channel::<DeskFrame>(OUTBOUND);
     let kick = CancellationToken::new();
     let writer_kick = kick.clone();
+    let ready = Arc::new(AtomicBool::new(false));
+    let writer_ready = ready.clone();
     let writer = tokio::spawn(async move {
         loop {
             tokio::select! {
                 ev = rx.recv() => {
                     let Some(ev) = ev else { break };
-                    let Ok(text) = serde_json::to_string(&ev) else { continue };
+                    if let Some(r) = ev.readiness() {
+                        writer_ready.store(r, Ordering::Relaxed);
+                    }
+                    let Some(text) = ev.text() else { continue };
                     if sink.send(Message::Text(text.into())).await.is_err() {
                         writer_kick.cancel();
                         break;
@@ -62,7 +74,7 @@ async fn run(state: AppState, socket: WebSocket, conn: u64) {
                     // What was queued before the close still goes out (a refusal's
                     // reason, say).
                     while let Ok(ev) = rx.try_recv() {
-                        let Ok(text) = serde_json::to_string(&ev) else { continue };
+                        let Some(text) = ev.text() else { continue };
                         if sink.feed(Message::Text(text.into())).await.is_err() {
                             break;
                         }
@@ -88,7 +100,7 @@ async fn run(state: AppState, socket: WebSocket, conn: u64) {
                 let req = match serde_json::from_str::<DesktopRequest>(&text) {
                     Ok(r) => r,
                     Err(e) => {
-                        let _ = tx.try_send(DesktopEvent::error(None, "bad-request", e.to_string()));
+                        let _ = tx.try_send(DeskFrame::Event(DesktopEvent::error(None, "bad-request", e.to_string())));
                         if me.is_none() { break }
                         continue;
                     }
@@ -97,11 +109,11 @@ async fn run(state: AppState, socket: WebSocket, conn: u64) {
                 match (&me, req) {
                     (None, DesktopRequest::Hello { token, .. }) => {
                         let Some(profile) = state.center.directory.authenticate(&token).await else {
-                            let _ = tx.try_send(DesktopEvent::error(rid, "unauthorized", "bad or expired token"));
+                            let _ = tx.try_send(DeskFrame::Event(DesktopEvent::error(rid, "unauthorized", "bad or expired token")));
                             break;
                         };
                         info!(agent = %profile.login, "desktop connected");
-                        let desk = Desk { conn, tx: tx.clone(), kick: kick.clone(), watching: false };
+                        let desk = Desk { conn, tx: tx.clone(), kick: kick.clone(), watching: false, ready: ready.clone() };
                         let welcome = state.center.connect(profile.clone(), desk).await;
                         me = Some(profile);
                         match welcome {
@@ -110,18 +122,18 @@ async fn run(state: AppState, socket: WebSocket, conn: u64) {
                         }
                     }
                     (None, _) => {
-                        let _ = tx.try_send(DesktopEvent::error(rid, "unauthorized", "send hello first"));
+                        let _ = tx.try_send(DeskFrame::Event(DesktopEvent::error(rid, "unauthorized", "send hello first")));
                         break;
                     }
                     (Some(_), DesktopRequest::Hello { .. }) => {
-                        let _ = tx.try_send(DesktopEvent::error(rid, "bad-request", "already authenticated"));
+                        let _ = tx.try_send(DeskFrame::Event(DesktopEvent::error(rid, "bad-request", "already authenticated")));
                     }
                     (Some(p), req) => {
                         let reply = request(&state, p, conn, req).await;
-                        let _ = tx.try_send(match reply {
+                        let _ = tx.try_send(DeskFrame::Event(match reply {
                             Ok(()) => DesktopEvent::Ok { request_id: rid },
                             Err((code, message)) => DesktopEvent::error(rid, code, message),
-                        });
+                        }));
                     }
                 }
             }
@@ -255,7 +267,11 @@ async fn request(
 }
 
 /// The stable code of a router refusal.
-fn refusal(e: &RouteError) -> Refusal {
+fn refusal(e: &RouteRefusal) -> Refusal {
+    let e = match e {
+        RouteRefusal::Router(e) => e,
+        RouteRefusal::Unavailable => return ("unavailable", e.to_string()),
+    };
     let code = match e {
         RouteError::UnknownQueue | RouteError::UnknownInteraction => "not-found",
         RouteError::NotLoggedIn

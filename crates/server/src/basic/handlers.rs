@@ -397,12 +397,17 @@ impl Conn {
         let handle = self.state.sessions.find(&id).await?;
         if let Some(agent) = &user.agent {
             // Directory agents join only what routing gave them, the way it gave it.
-            visibility = self.state.center.join_grant(agent, &id).ok_or_else(|| {
-                CmdError::new(
-                    ErrorCode::NotAllowed,
-                    "join only the chats routing assigned to you",
-                )
-            })?;
+            visibility = self
+                .state
+                .center
+                .join_grant(agent, &id)
+                .await
+                .ok_or_else(|| {
+                    CmdError::new(
+                        ErrorCode::NotAllowed,
+                        "join only the chats routing assigned to you",
+                    )
+                })?;
         }
         let req = JoinRequest {
             party: user.id.clone(),

@@ -39,7 +39,7 @@ use tokens::Tokens;
 const CONCURRENT_CHECKS: usize = 4;
 
 /// What the rest of the server knows about an agent.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct AgentProfile {
     /// Login.
     pub login: AgentId,

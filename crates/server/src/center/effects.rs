@@ -5,14 +5,15 @@
 use parley_core::routing::{
     AgentId, OfferKind, RequeueReason, RouteEffect, StopReason, WithdrawReason,
 };
-use parley_core::session::{EndedReason, ExternalRequest, SendBody};
-use parley_core::{LeftReason, SessionId, Visibility};
+use std::sync::Arc;
+
+use parley_core::{SessionId, Visibility};
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
 use super::task::Task;
+use super::wire::ChatOp;
 use super::{properties, views, Center};
-use crate::actor::Command;
 use crate::actor::SessionFact;
 use crate::clock::now;
 use crate::webhooks::{WebhookEvent, WebhookKind};
@@ -137,16 +138,8 @@ impl Task {
             RouteEffect::CustomerNotice {
                 interaction, text, ..
             } => {
-                let post = ExternalRequest {
-                    nickname: self.center.config.routing.system_nickname.clone(),
-                    visibility: Visibility::All,
-                    body: SendBody::Message {
-                        text,
-                        message_type: Some("routing".into()),
-                    },
-                    client_msg_id: None,
-                };
-                self.act_on_chat(interaction, ChatOp::Post(post));
+                let nickname = self.center.config.routing.system_nickname.clone();
+                self.act_on_chat(interaction, ChatOp::Notice { nickname, text });
             }
             RouteEffect::Requeued {
                 interaction,
@@ -193,23 +186,11 @@ impl Task {
     fn act_on_chat(&mut self, interaction: SessionId, op: ChatOp) {
         let tx = self.notices.entry(interaction.clone()).or_insert_with(|| {
             let (tx, mut rx) = mpsc::unbounded_channel::<ChatOp>();
-            let sessions = self.center.sessions.clone();
+            let center = self.center.clone();
             let id = interaction.clone();
             tokio::spawn(async move {
                 while let Some(op) = rx.recv().await {
-                    let done = match op {
-                        ChatOp::Post(post) => sessions.post_external(&id, post).await.map(drop),
-                        ChatOp::Close => {
-                            let close = |reply| Command::SystemClose {
-                                reason: EndedReason::Force,
-                                reply,
-                            };
-                            sessions.call(&id, close).await
-                        }
-                    };
-                    if let Err(e) = done {
-                        debug!(session_id = %id, error = %e.message, "routing could not act on the chat");
-                    }
+                    center.chat_op(&id, op).await;
                 }
             });
             tx
@@ -237,14 +218,6 @@ impl Task {
     }
 }
 
-/// What routing does to a chat's session, in order (see `Task::act_on_chat`).
-pub(super) enum ChatOp {
-    /// Post a notice as the strategy's EXTERNAL party.
-    Post(ExternalRequest),
-    /// Close the session (maximum wait).
-    Close,
-}
-
 fn requeue_reason(why: &RequeueReason) -> (&'static str, &AgentId) {
     match why {
         RequeueReason::AgentDisconnected(a) => ("agent-disconnected", a),
@@ -255,19 +228,11 @@ fn requeue_reason(why: &RequeueReason) -> (&'static str, &AgentId) {
 }
 
 /// Takes an agent's party out of the session (transfer done, re-queue, logout).
-fn remove_party(center: &Center, interaction: &SessionId, party: parley_core::PartyId) {
-    let sessions = center.sessions.clone();
+fn remove_party(center: &Arc<Center>, interaction: &SessionId, party: parley_core::PartyId) {
+    let center = center.clone();
     let interaction = interaction.clone();
     tokio::spawn(async move {
-        let remove = |reply| Command::Remove {
-            party,
-            reason: LeftReason::RemovedByParty,
-            reply,
-        };
-        if let Err(e) = sessions.call(&interaction, remove).await {
-            // The agent may have left on its own meanwhile.
-            debug!(session_id = %interaction, error = %e.message, "remove agent");
-        }
+        center.chat_op(&interaction, ChatOp::Remove { party }).await;
     });
 }
 

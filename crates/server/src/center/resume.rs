@@ -17,7 +17,7 @@ use std::collections::HashMap;
 
 use parley_core::routing::{AgentId, QueueName, RouteInput};
 use parley_core::{SessionId, UnixMillis};
-use parley_store::{InteractionStore, SessionState};
+use parley_store::{InteractionRecord, InteractionStore, SessionState};
 use tracing::{debug, info, warn};
 
 use super::task::{self, ChatMeta, Task};
@@ -42,45 +42,9 @@ pub(super) fn back_in_routing(
                 return;
             }
         };
-        let routing = record.properties.get("RoutingState").map(String::as_str);
-        let waiting = matches!(routing, None | Some("queued") | Some("offered"));
-        // Who was in the chat, from the transcript (its properties may lag a crash by
-        // the side writes' gathering time), else from the properties.
-        let handler = agents
-            .iter()
-            .find_map(|a| a.parse::<AgentId>().ok())
-            .or_else(|| {
-                record
-                    .properties
-                    .get("Agent")
-                    .filter(|_| routing == Some("handled"))
-                    .and_then(|a| a.parse::<AgentId>().ok())
-            });
-        if record.state != SessionState::Alive || !(waiting || handler.is_some()) {
-            debug!(session_id = %id, routing = ?routing, "restored chat not in routing");
+        let Some((chat, submitted_at, handler)) = entry(record, customer, &agents) else {
+            debug!(session_id = %id, "restored chat not in routing");
             return;
-        }
-        let queue = record
-            .properties
-            .get("Queue")
-            .unwrap_or(&record.queue)
-            .parse::<QueueName>();
-        let Ok(queue) = queue else {
-            return;
-        };
-        let submitted_at = record
-            .properties
-            .get("SubmittedAt")
-            .and_then(|t| t.parse().ok())
-            .map_or(record.created_at, UnixMillis);
-        let chat = Submitted {
-            interaction: id.clone(),
-            tenant: record.tenant,
-            queue,
-            subject: record.subject,
-            user_data: record.user_data,
-            customer,
-            password: record.properties.get("ChatServerSessionPassword").cloned(),
         };
         match handler {
             Some(agent) => {
@@ -93,6 +57,54 @@ pub(super) fn back_in_routing(
             }
         }
     });
+}
+
+/// What routing makes of a live interaction record: the chat, its first submission and
+/// the agent handling it, when it was waiting (queued or offered, or submitted so
+/// shortly before a stop that its properties were not yet written) or handled. The
+/// agent is the first of `agents` (from the transcript: properties may lag a crash by
+/// the side writes' gathering time), else the `Agent` property of a handled chat.
+pub(super) fn entry(
+    record: InteractionRecord,
+    customer: String,
+    agents: &[String],
+) -> Option<(Submitted, UnixMillis, Option<AgentId>)> {
+    let routing = record.properties.get("RoutingState").map(String::as_str);
+    let waiting = matches!(routing, None | Some("queued") | Some("offered"));
+    let handler = agents
+        .iter()
+        .find_map(|a| a.parse::<AgentId>().ok())
+        .or_else(|| {
+            record
+                .properties
+                .get("Agent")
+                .filter(|_| routing == Some("handled"))
+                .and_then(|a| a.parse::<AgentId>().ok())
+        });
+    if record.state != SessionState::Alive || !(waiting || handler.is_some()) {
+        return None;
+    }
+    let queue = record
+        .properties
+        .get("Queue")
+        .unwrap_or(&record.queue)
+        .parse::<QueueName>()
+        .ok()?;
+    let submitted_at = record
+        .properties
+        .get("SubmittedAt")
+        .and_then(|t| t.parse().ok())
+        .map_or(record.created_at, UnixMillis);
+    let chat = Submitted {
+        interaction: record.id.clone(),
+        tenant: record.tenant,
+        queue,
+        subject: record.subject,
+        user_data: record.user_data,
+        customer,
+        password: record.properties.get("ChatServerSessionPassword").cloned(),
+    };
+    Some((chat, submitted_at, handler))
 }
 
 impl Task {
@@ -139,5 +151,91 @@ impl Task {
             self.chats.remove(&id);
             self.submit(chat, Some(submitted_at));
         }
+    }
+}
+
+impl Task {
+    /// A new routing leader of a cluster puts back every chat the store shows in
+    /// routing: waiting chats in their queues in the order of their first submission
+    /// (waiting time kept), handled chats with their agents (logged in, disconnected
+    /// until their desktops are announced again). Offers in flight when the previous
+    /// leader died are made again. Runs before the leader reads its mailbox, so no
+    /// desktop's announcement (or ready) is applied before the chats its agent holds.
+    pub(super) async fn rebuild(&mut self) {
+        if !self.center.config.routing.enabled {
+            return;
+        }
+        let filter = parley_store::InteractionFilter {
+            state: Some(SessionState::Alive),
+            limit: parley_store::MAX_PAGE,
+            ..parley_store::InteractionFilter::default()
+        };
+        let records = match self.center.store.list_interactions(&filter).await {
+            Ok(r) => r,
+            Err(e) => {
+                warn!(error = %e, "routing leader: could not read the chats in routing");
+                return;
+            }
+        };
+        let mut entries: Vec<_> = records
+            .into_iter()
+            .filter_map(|r| {
+                let customer = r.user_data.get("FirstName").cloned().unwrap_or_default();
+                entry(r, customer, &[])
+            })
+            .collect();
+        for (chat, _, agent) in entries.iter_mut() {
+            if agent.is_none() {
+                // The transcript (durable with every acknowledged line) may show an agent
+                // the properties do not yet (they follow by the side writes' gathering).
+                *agent = self.agent_in_transcript(&chat.interaction).await;
+            }
+        }
+        entries.sort_by_key(|(chat, at, _)| (*at, chat.interaction.clone()));
+        let (mut waiting, mut handled) = (0, 0);
+        for (chat, at, agent) in entries {
+            match agent {
+                Some(agent) => {
+                    handled += 1;
+                    self.reattach(chat, at, agent);
+                }
+                None => {
+                    waiting += 1;
+                    self.submit(chat, Some(at));
+                }
+            }
+        }
+        info!(waiting, handled, "routing leader: chats back in routing");
+    }
+}
+
+impl Task {
+    /// The first human agent the stored transcript shows in the chat now (joined with
+    /// full visibility and not gone, a restoration's marking aside).
+    async fn agent_in_transcript(&self, id: &SessionId) -> Option<AgentId> {
+        use parley_core::{EventBody, LeftReason, PartyStyle, PartyType, Visibility};
+        use parley_store::TranscriptStore;
+        let stored = self.center.store.load_session(id).await.ok()??;
+        let mut present: Vec<(parley_core::PartyId, AgentId)> = Vec::new();
+        for event in &stored.events {
+            match &event.body {
+                EventBody::NewParty {
+                    party_type: PartyType::Agent,
+                    style: PartyStyle::Normal,
+                    person_id: Some(login),
+                    ..
+                } if event.visibility == Visibility::All => {
+                    if let Ok(agent) = login.parse::<AgentId>() {
+                        present.retain(|(p, _)| *p != event.from);
+                        present.push((event.from.clone(), agent));
+                    }
+                }
+                EventBody::PartyLeft { reason, .. } if *reason != LeftReason::Restoration => {
+                    present.retain(|(p, _)| *p != event.from);
+                }
+                _ => {}
+            }
+        }
+        present.into_iter().next().map(|(_, a)| a)
     }
 }

@@ -14,30 +14,17 @@ use parley_core::routing::{
 use parley_core::session::EndedAgent;
 use parley_core::{PartyId, SessionId, UnixMillis, UserData};
 use tokio::sync::{mpsc, oneshot};
-use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
-use super::{AgentProfile, Center, Mailbox, Submitted};
-use crate::actor::{Facts, SessionFact};
+pub use super::desks::{Desk, DeskFrame};
+use super::{AgentProfile, Center, Submitted};
+use crate::actor::SessionFact;
 use crate::clock::now;
 use crate::config::{self, Config, Role};
 use parley_proto::desktop::{DesktopEvent, StatusInfo};
 
 /// How often supervisors' overviews are refreshed at most.
 const OVERVIEW_PERIOD: Duration = Duration::from_secs(1);
-
-/// A desktop connection as routing sees it: where to send its events, and how to close
-/// it.
-pub struct Desk {
-    /// The connection.
-    pub conn: u64,
-    /// Its outbound queue.
-    pub tx: mpsc::Sender<DesktopEvent>,
-    /// Cancelled to close it (logged out, replaced).
-    pub kick: CancellationToken,
-    /// Whether it asked for overviews (supervisors).
-    pub watching: bool,
-}
 
 /// A message to the router task.
 pub(crate) enum Msg {
@@ -66,6 +53,8 @@ pub(crate) enum Msg {
     Profile(Box<AgentProfile>),
     /// Admin API removal.
     Removed(AgentId),
+    /// A session fact (from this instance or, over the bus, from another).
+    Fact(Box<SessionFact>),
     /// Whether the agent was offered or holds the interaction.
     MayRead {
         agent: AgentId,
@@ -100,7 +89,7 @@ pub(super) struct Task {
     pub(super) overview_dirty: bool,
     /// Each chat's queue of routing notices and closes, carried out in order
     /// (`effects.rs`).
-    pub(super) notices: HashMap<SessionId, mpsc::UnboundedSender<super::effects::ChatOp>>,
+    pub(super) notices: HashMap<SessionId, mpsc::UnboundedSender<super::wire::ChatOp>>,
 }
 
 /// The router settings of a configuration: every queue named by an endpoint, an agent
@@ -153,8 +142,15 @@ fn queue_settings(c: &config::QueueConfig) -> QueueSettings {
     }
 }
 
-/// Starts the router task.
-pub fn spawn(center: Arc<Center>, mailbox: Mailbox) {
+/// Starts a router task reading `rx` (this instance now leads routing). With `rebuild`
+/// (a cluster: the previous leader may have died), it first puts back every chat the
+/// store shows in routing (`rebuild.rs`), before any desktop's announcement is applied.
+pub(super) fn start(
+    center: Arc<Center>,
+    tx: mpsc::UnboundedSender<Msg>,
+    rx: mpsc::UnboundedReceiver<Msg>,
+    rebuild: bool,
+) -> tokio::task::JoinHandle<()> {
     let settings = router_settings(&center.config);
     let task = Task {
         router: Router::new(settings),
@@ -164,27 +160,26 @@ pub fn spawn(center: Arc<Center>, mailbox: Mailbox) {
         overview_dirty: false,
         notices: HashMap::new(),
     };
-    tokio::spawn(super::properties::write_loop(
-        task.center.store.clone(),
-        mailbox.side_writes,
-    ));
     // Supervisors see every agent of the directory, logged in or not.
     let center = task.center.clone();
     tokio::spawn(async move {
         match center.directory.list().await {
             Ok(agents) => {
                 for record in &agents {
-                    center.agent_changed(AgentProfile::of(record));
+                    let _ = tx.send(Msg::Profile(Box::new(AgentProfile::of(record))));
                 }
             }
             Err(e) => tracing::warn!(error = %e, "could not list the agent directory"),
         }
     });
-    tokio::spawn(task.run(mailbox.msgs, mailbox.facts));
+    tokio::spawn(task.run(rx, rebuild))
 }
 
 impl Task {
-    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Msg>, mut facts: Facts) {
+    async fn run(mut self, mut rx: mpsc::UnboundedReceiver<Msg>, rebuild: bool) {
+        if rebuild {
+            self.rebuild().await;
+        }
         let mut overview = tokio::time::interval(OVERVIEW_PERIOD);
         overview.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -197,7 +192,6 @@ impl Task {
                     Some(msg) => self.handle(msg),
                     None => break,
                 },
-                Some(fact) = facts.recv() => self.fact(fact),
                 () = sleep_until(deadline) => {
                     // A tick is never refused.
                     let _ = self.route(RouteInput::Tick);
@@ -280,6 +274,7 @@ impl Task {
                 });
                 let _ = reply.send(ok);
             }
+            Msg::Fact(fact) => self.fact(*fact),
             Msg::Removed(login) => {
                 if self.router.agent(&login).is_some_and(|a| a.logged_in()) {
                     let _ = self.route(RouteInput::AgentLogout {
@@ -438,6 +433,8 @@ impl Task {
             .map(|a| (a.logged_in(), a.disconnected_since.is_none()));
         let entry = self.agents.entry(login.clone()).or_default();
         entry.profile = Some(profile.clone());
+        // Announced again (a new leader) or twice (its own bus message): one desk.
+        entry.desks.retain(|d| d.conn != desk.conn);
         entry.desks.push(desk);
         let result = match was {
             Some((true, false)) => self.route(RouteInput::AgentReconnected {
@@ -469,7 +466,7 @@ impl Task {
     pub(super) fn tell(&self, agent: &AgentId, event: DesktopEvent) {
         if let Some(a) = self.agents.get(agent) {
             for d in &a.desks {
-                if d.tx.try_send(event.clone()).is_err() {
+                if d.tx.try_send(event.clone().into()).is_err() {
                     d.kick.cancel();
                 }
             }
@@ -501,7 +498,7 @@ impl Task {
         let frame = views_overview(&self.router, &self.chats, &snapshot);
         for a in self.agents.values() {
             for d in a.desks.iter().filter(|d| d.watching) {
-                if d.tx.try_send(frame.clone()).is_err() {
+                if d.tx.try_send(frame.clone().into()).is_err() {
                     d.kick.cancel();
                 }
             }

@@ -23,6 +23,7 @@ mod gms;
 mod ha;
 mod ha_desk;
 mod ha_forward;
+mod ha_route;
 mod ha_sweep;
 mod http_paths;
 mod limits;

@@ -15,6 +15,7 @@ mod instances;
 mod interactions;
 mod ownership;
 mod payloads;
+mod routing;
 mod writes;
 
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -70,6 +71,9 @@ pub async fn run_all<S: Store>(store: &S) {
     interactions::interaction_properties_merge(store, &run).await;
     interactions::interactions_are_listed_newest_first(store, &run).await;
     interactions::interactions_know_their_contact(store, &run).await;
+    routing::leader_lease_changes_hands_when_lapsed(store, &run).await;
+    routing::bus_messages_are_taken_in_order_and_fenced(store, &run).await;
+    routing::session_owners_are_known(store, &run).await;
     assert!(store.ping().await.is_ok(), "ping: a working store answers");
 }
 
