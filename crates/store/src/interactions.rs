@@ -71,11 +71,23 @@ fn listing(select: &str, filter: &InteractionFilter) -> (String, Vec<Bound>) {
         conditions.push(("created_at >=", Bound::Int(since.0)));
     }
     let mut sql = select.to_owned();
-    let mut binds = Vec::with_capacity(conditions.len() + 1);
+    let mut binds = Vec::with_capacity(conditions.len() + 3);
     for (i, (condition, value)) in conditions.into_iter().enumerate() {
         let joiner = if i == 0 { " WHERE " } else { " AND " };
         sql.push_str(&format!("{joiner}{condition} ${}", i + 1));
         binds.push(value);
+    }
+    if let Some((at, id)) = &filter.before {
+        // Keyset paging in the listing's order (both databases compare row values).
+        let joiner = if binds.is_empty() { " WHERE " } else { " AND " };
+        let n = binds.len();
+        sql.push_str(&format!(
+            "{joiner}(created_at, id) < (${}, ${})",
+            n + 1,
+            n + 2
+        ));
+        binds.push(Bound::Int(at.0));
+        binds.push(Bound::Text(id.as_str().to_owned()));
     }
     sql.push_str(&format!(
         " ORDER BY created_at DESC, id DESC LIMIT ${}",
@@ -167,6 +179,7 @@ mod tests {
             queue: Some("sales".into()),
             state: Some(SessionState::Alive),
             since: Some(UnixMillis(5)),
+            before: None,
             limit: u32::MAX,
         };
         let (sql, binds) = listing("S", &filter);

@@ -420,6 +420,9 @@ pub struct InteractionFilter {
     pub state: Option<SessionState>,
     /// Only those created at or after this time.
     pub since: Option<UnixMillis>,
+    /// Only those listed after this one (its `created_at` and id) in the listing's order,
+    /// newest first: the next page.
+    pub before: Option<(UnixMillis, SessionId)>,
     /// At most this many (cut to [`MAX_PAGE`]).
     pub limit: u32,
 }
@@ -432,6 +435,7 @@ impl Default for InteractionFilter {
             queue: None,
             state: None,
             since: None,
+            before: None,
             limit: 100,
         }
     }

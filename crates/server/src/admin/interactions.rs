@@ -50,6 +50,7 @@ fn filter(q: ListQuery) -> Result<InteractionFilter, AdminError> {
         queue: q.queue,
         state,
         since,
+        before: None,
         limit: limit(q.limit.as_deref(), DEFAULT_LIST, MAX_PAGE)?,
     })
 }
@@ -112,6 +113,7 @@ mod tests {
                 queue: Some("sales".into()),
                 state: Some(SessionState::Alive),
                 since: Some(UnixMillis(17)),
+                before: None,
                 limit: DEFAULT_LIST,
             })
         );

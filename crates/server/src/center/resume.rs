@@ -165,18 +165,28 @@ impl Task {
         if !self.center.config.routing.enabled {
             return;
         }
-        let filter = parley_store::InteractionFilter {
+        let mut filter = parley_store::InteractionFilter {
             state: Some(SessionState::Alive),
             limit: parley_store::MAX_PAGE,
             ..parley_store::InteractionFilter::default()
         };
-        let records = match self.center.store.list_interactions(&filter).await {
-            Ok(r) => r,
-            Err(e) => {
-                warn!(error = %e, "routing leader: could not read the chats in routing");
-                return;
+        // Every live interaction, a page at a time (newest first; sorted below).
+        let mut records = Vec::new();
+        loop {
+            let page = match self.center.store.list_interactions(&filter).await {
+                Ok(r) => r,
+                Err(e) => {
+                    warn!(error = %e, "routing leader: could not read the chats in routing");
+                    return;
+                }
+            };
+            let full = page.len() >= parley_store::MAX_PAGE as usize;
+            filter.before = page.last().map(|r| (r.created_at, r.id.clone()));
+            records.extend(page);
+            if !full || filter.before.is_none() {
+                break;
             }
-        };
+        }
         let mut entries: Vec<_> = records
             .into_iter()
             .filter_map(|r| {

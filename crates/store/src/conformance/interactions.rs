@@ -189,11 +189,24 @@ pub(super) async fn interactions_are_listed_newest_first<S: Store>(store: &S, ru
         vec![d.clone(), b.clone(), c.clone()],
         "{check}: since is inclusive"
     );
-    let two = InteractionFilter { limit: 2, ..all };
+    let two = InteractionFilter {
+        limit: 2,
+        ..all.clone()
+    };
     assert_eq!(
-        list(two).await,
+        list(two.clone()).await,
         vec![d.clone(), b.clone()],
         "{check}: limited"
+    );
+    // The next page starts after the last one listed, ties (b and c) included.
+    let next = InteractionFilter {
+        before: Some((UnixMillis(T0 + 20), b.clone())),
+        ..two
+    };
+    assert_eq!(
+        list(next).await,
+        vec![c.clone(), a.clone()],
+        "{check}: next page"
     );
     let nobody = InteractionFilter {
         tenant: Some(format!("{tenant}-none")),
