@@ -26,19 +26,15 @@ async fn login_as(addr: SocketAddr, login: &str, password: &str, headers: &[(&st
     req.send().await.expect("login request").status().as_u16()
 }
 
-/// Locks out the address a proxy names (or claims to name) with five bad logins for
-/// made-up agents.
-async fn five_failures(addr: SocketAddr, xff: &str) {
-    for i in 0..5 {
-        let s = login_as(
-            addr,
-            &format!("nobody{i}"),
-            "guess",
-            &[("x-forwarded-for", xff)],
-        )
-        .await;
-        assert_eq!(s, 401, "failure {i}");
-    }
+/// A wrong password for made-up agent `nobody{i}`, sent with one header: must be 401.
+async fn guess(addr: SocketAddr, i: usize, header: (&str, &str)) {
+    let s = login_as(addr, &format!("nobody{i}"), "guess", &[header]).await;
+    assert_eq!(s, 401, "failure {i}");
+}
+
+/// Anna's login with her right password, sent with one header: the status.
+async fn anna(addr: SocketAddr, header: (&str, &str)) -> u16 {
+    login_as(addr, "anna", PASSWORD, &[header]).await
 }
 
 #[tokio::test]
@@ -48,34 +44,23 @@ async fn behind_a_trusted_proxy_one_clients_failures_lock_out_only_that_client()
         c.web.trusted_proxies = vec!["127.0.0.1".into()];
     })
     .await;
-    five_failures(server.addr, "203.0.113.66").await;
-    // The guesser is locked out...
-    let s = login_as(
-        server.addr,
-        "anna",
-        PASSWORD,
-        &[("x-forwarded-for", "203.0.113.66")],
-    )
-    .await;
-    assert_eq!(s, 429, "the guessing client is locked out");
-    // ...and an agent behind the same proxy is not.
-    let s = login_as(
-        server.addr,
-        "anna",
-        PASSWORD,
-        &[("x-forwarded-for", "198.51.100.7, 127.0.0.1")],
-    )
-    .await;
-    assert_eq!(s, 200, "another client behind the proxy logs in");
-    // RFC 7239 says the same.
-    let s = login_as(
-        server.addr,
-        "anna",
-        PASSWORD,
-        &[("forwarded", "for=\"[2001:db8::7]:4711\"")],
-    )
-    .await;
-    assert_eq!(s, 200);
+    let guesser = ("x-forwarded-for", "203.0.113.66");
+    for i in 0..5 {
+        guess(server.addr, i, guesser).await;
+    }
+    assert_eq!(
+        anna(server.addr, guesser).await,
+        429,
+        "the guesser is locked out"
+    );
+    let other = ("x-forwarded-for", "198.51.100.7, 127.0.0.1");
+    assert_eq!(
+        anna(server.addr, other).await,
+        200,
+        "another client behind the proxy"
+    );
+    let rfc7239 = ("forwarded", "for=\"[2001:db8::7]:4711\"");
+    assert_eq!(anna(server.addr, rfc7239).await, 200);
     server.stop().await;
 }
 
@@ -84,29 +69,20 @@ async fn forwarding_headers_from_an_untrusted_peer_are_ignored() {
     let server = TestServer::start(|c| center(c, QueueConfig::default())).await;
     // Each failure claims another address: all count against the real peer.
     for i in 0..5 {
-        let xff = format!("203.0.113.{i}");
-        five_failures_one(server.addr, i, &xff).await;
+        guess(
+            server.addr,
+            i,
+            ("x-forwarded-for", &format!("203.0.113.{i}")),
+        )
+        .await;
     }
-    let s = login_as(
-        server.addr,
-        "anna",
-        PASSWORD,
-        &[("x-forwarded-for", "198.51.100.7")],
-    )
-    .await;
-    assert_eq!(s, 429, "a made-up address does not escape the lockout");
+    let made_up = ("x-forwarded-for", "198.51.100.7");
+    assert_eq!(
+        anna(server.addr, made_up).await,
+        429,
+        "a made-up address does not escape the lockout"
+    );
     server.stop().await;
-}
-
-async fn five_failures_one(addr: SocketAddr, i: usize, xff: &str) {
-    let s = login_as(
-        addr,
-        &format!("nobody{i}"),
-        "guess",
-        &[("x-forwarded-for", xff)],
-    )
-    .await;
-    assert_eq!(s, 401);
 }
 
 /// A WebSocket upgrade of `/basic` with `origin`: the HTTP status of the answer.
