@@ -13,7 +13,7 @@ use parley_proto::ErrorCode;
 use serde::Serialize;
 
 use super::chat::{text, Chat, CUSTOMER};
-use super::party::{Fail, Pace, Run};
+use super::party::{Fail, Pace, Run, RUNNING};
 
 /// A GMS customer's identity.
 pub struct Gms {
@@ -149,6 +149,12 @@ impl Gms {
             self.next = self.next.max(n);
         }
         if r.chat_ended == Some(true) {
+            // Once the run drains, the agent closes each chat as soon as it has all the
+            // customer sent: the normal end for a customer that has all the agent sent,
+            // even if this refresh was on its way when the close came.
+            if run.phase() != RUNNING && chat.has_all_for(CUSTOMER) {
+                return Ok(());
+            }
             return Err(Fail::Fatal("gms refresh: the chat ended".into()));
         }
         Ok(())
