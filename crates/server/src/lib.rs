@@ -56,7 +56,6 @@ use std::time::Duration;
 
 use anyhow::Context;
 use parley_store::{HealthStore, InstanceId, TranscriptStore};
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
@@ -67,14 +66,19 @@ use crate::persist::{Pipeline, Retry};
 use crate::policy::Policy;
 use crate::state::{AppState, Shared};
 
-/// Runs Parley on `listener` until `shutdown` resolves, then drains: connections close,
+/// Runs Parley on `listeners` until `shutdown` resolves, then drains: connections close,
 /// session actors flush what they submitted (sessions stay alive in the store, to be
 /// restored), and this instance gives up its leases.
+///
+/// `listeners` is every listener bound by [`listen::Listeners::bind`] (main), or just the
+/// default one as a [`tokio::net::TcpListener`] (tests): then `run` binds the `[listeners.<port-id>]`
+/// ones and loads the TLS certificates itself.
 pub async fn run(
     config: Config,
-    listener: TcpListener,
+    listeners: impl Into<listen::Listeners>,
     shutdown: impl Future<Output = ()> + Send + 'static,
 ) -> anyhow::Result<()> {
+    let listeners = listeners.into().complete(&config)?;
     std::fs::create_dir_all(&config.server.data_dir).with_context(|| {
         format!(
             "while creating the data directory {}",
@@ -120,12 +124,12 @@ pub async fn run(
         config.clone(),
     );
     let shutdown_timeout = Duration::from_secs(config.settings.shutdown_timeout_s);
-    let addr = listener.local_addr()?;
+    let addr = listeners.default_listener().local_addr()?;
     let cluster = cluster::Cluster::start(
         &config,
         store.clone(),
         instance.clone(),
-        addr,
+        (listeners.default_listener().scheme(), addr),
         policy.lease_ms,
         policy.flex_refresh_max_wait,
     )
@@ -159,14 +163,14 @@ pub async fn run(
     tokio::spawn(limits::watch(limits, token.clone()));
     tokio::spawn(throttle::sweep(state.address_limits.clone(), token.clone()));
     info!(%addr, instance = %instance.0, "parley listening");
-    let app = router::router(state.clone());
+    let served = serve_plan(&state, listeners)?;
     let stop = token.clone();
     tokio::spawn(async move {
         shutdown.await;
         stop.cancel();
     });
     let limits = listen::Limits::from_settings(&state.config.settings);
-    listen::serve(listener, app, limits, state.counters.clone(), token.clone()).await;
+    listen::serve(served, limits, state.counters.clone(), token.clone()).await;
 
     info!("shutting down: draining sessions");
     state.tracker.close();
@@ -188,6 +192,35 @@ pub async fn run(
         Err(e) => warn!(error = %e, "could not release leases"),
     }
     Ok(())
+}
+
+/// Each listener with its doors, logged.
+fn serve_plan(
+    state: &AppState,
+    listeners: listen::Listeners,
+) -> anyhow::Result<Vec<listen::Served>> {
+    let own = state.config.own_listeners();
+    let mut served = Vec::new();
+    for l in listeners.into_list() {
+        let doors: Vec<&str> = router::served_by(l.port, &own)
+            .into_iter()
+            .map(config::PortId::as_str)
+            .collect();
+        info!(
+            port = %l.port,
+            addr = %l.local_addr()?,
+            scheme = l.scheme(),
+            doors = %doors.join(", "),
+            "listener"
+        );
+        served.push(listen::Served {
+            port: l.port,
+            router: router::for_listener(state.clone(), l.port, &own),
+            tls: l.tls.as_ref().map(listen::Certificate::acceptor),
+            tcp: l.tcp,
+        });
+    }
+    Ok(served)
 }
 
 /// Once the instance is draining, ends it when its last session has ended, or when

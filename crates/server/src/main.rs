@@ -1,6 +1,6 @@
 //! `parley`: the command line. `serve` parses arguments, loads the configuration, starts
-//! tracing, binds the listener and calls `parley_server::run` with a Ctrl-C / SIGTERM
-//! future; `hash-password` prints the argon2 hash an `[agents.<login>]` section needs.
+//! tracing, binds the listeners (loading their TLS certificates), reloads the
+//! certificates on SIGHUP and calls `parley_server::run` with a Ctrl-C / SIGTERM future; `hash-password` prints the argon2 hash an `[agents.<login>]` section needs.
 
 use std::io::{BufRead, IsTerminal, Write};
 use std::net::SocketAddr;
@@ -8,7 +8,8 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
-use parley_server::config::{CliOverrides, Config};
+use parley_server::config::{CliOverrides, Config, PortId};
+use parley_server::listen::{Listeners, Reloader};
 
 /// mimalloc rather than glibc's malloc: under load glibc's allocator was ≈ 8 % of the
 /// server's CPU (`_int_malloc`, `malloc_consolidate`, `unlink_chunk`: many small frames
@@ -66,36 +67,21 @@ async fn main() -> anyhow::Result<()> {
                 .context("invalid configuration")?;
             parley_server::telemetry::init();
             raise_nofile_limit();
-            ignore_hangup();
-            let listener = bind(config.server.listen)
-                .with_context(|| format!("while binding {}", config.server.listen))?;
-            // Tests and scripts read the bound port from this line.
-            println!("parley listening on http://{}", listener.local_addr()?);
-            parley_server::run(config, listener, shutdown_signal()).await
+            let listeners = Listeners::bind(&config)?;
+            reload_on_hangup(listeners.reloader());
+            for l in listeners.iter() {
+                let addr = l.local_addr()?;
+                // Tests and scripts read the default listener's port from this line.
+                match l.port {
+                    PortId::Default => println!("parley listening on {}://{addr}", l.scheme()),
+                    port => println!("parley listening for {port} on {}://{addr}", l.scheme()),
+                }
+            }
+            parley_server::run(config, listeners, shutdown_signal()).await
         }
         Cmd::HashPassword => hash_password(),
         Cmd::Drain { url } => drain(&url).await,
     }
-}
-
-/// Room in the kernel's queue of connections waiting for `accept` (capped by
-/// `net.core.somaxconn`): with the default 1,024 a burst of connects (thousands of clients
-/// coming back after a restart, a flood) overflows it and a dropped SYN costs the client
-/// a 1 s retransmission, `/healthz` probes included (docs/BENCHMARKS.md, "Idle and
-/// slowloris connections").
-const LISTEN_BACKLOG: u32 = 4096;
-
-/// Binds the listener (SO_REUSEADDR, as `TcpListener::bind`) with [`LISTEN_BACKLOG`].
-fn bind(addr: SocketAddr) -> std::io::Result<tokio::net::TcpListener> {
-    let socket = if addr.is_ipv4() {
-        tokio::net::TcpSocket::new_v4()?
-    } else {
-        tokio::net::TcpSocket::new_v6()?
-    };
-    #[cfg(unix)]
-    socket.set_reuseaddr(true)?;
-    socket.bind(addr)?;
-    socket.listen(LISTEN_BACKLOG)
 }
 
 /// `parley drain`: `POST /admin/v1/drain` with the admin key; prints the instance's answer.
@@ -162,18 +148,24 @@ fn raise_nofile_limit() {
     }
 }
 
-/// SIGHUP (a closed terminal, an operator's habit of "reload") must not end the process,
-/// as its default action would: it is logged and otherwise ignored. Configuration reload
-/// is not supported yet.
-fn ignore_hangup() {
+/// SIGHUP reloads the listeners' TLS certificates from their files (new connections get
+/// the new ones; open connections stay; a file that fails to load keeps the old one and
+/// logs an error). It never ends the process, as its default action would (a closed
+/// terminal, an operator's habit of "reload"); the rest of the configuration is read at
+/// start.
+fn reload_on_hangup(reloader: Reloader) {
     #[cfg(unix)]
     if let Ok(mut hup) = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::hangup()) {
         tokio::spawn(async move {
             while hup.recv().await.is_some() {
-                tracing::info!("SIGHUP received: ignored (the configuration is read at start)");
+                let r = reloader.clone();
+                // Reading files blocks: off the runtime's workers.
+                let _ = tokio::task::spawn_blocking(move || r.reload()).await;
             }
         });
     }
+    #[cfg(not(unix))]
+    drop(reloader);
 }
 
 async fn shutdown_signal() {

@@ -1,5 +1,6 @@
-//! The routes of the default port. By default every front door shares one listener, so
-//! one command starts a complete system; the paths keep them apart. The customer front
+//! The routes of each listener. By default every front door shares one listener, so
+//! one command starts a complete system; the paths keep them apart. `[listeners.<port-id>]`
+//! moves the doors of a Genesys port id to a listener of its own ([`for_listener`]). The customer front
 //! doors (flex, GMS v2, widget assets) answer cross-origin requests from the origins in
 //! `[web] cors-allowed-origins`, since the widget runs on the customers' own sites.
 //!
@@ -16,34 +17,97 @@ use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
 use std::time::Duration;
-use tower::Layer;
+use tower::{Layer, ServiceExt};
 use tower_http::classify::ServerErrorsFailureClass;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::normalize_path::NormalizePathLayer;
 use tower_http::trace::TraceLayer;
 
+use crate::config::PortId;
 use crate::state::AppState;
 use crate::{basic, flex, gms, http};
 
-/// All routes.
+/// Every door: the routes of an instance whose doors all share the default listener.
 pub fn router(state: AppState) -> Router {
-    let customer = Router::new()
-        .merge(flex::routes(&state))
-        .merge(gms::routes(&state))
-        .route("/web/{name}", get(http::assets::get_asset))
+    doors(state, &PortId::ALL)
+}
+
+/// The routes of the listener for `port`, given the port ids that have listeners of
+/// their own (`own`). The default listener also answers requests that a peer forwards
+/// for any door (they carry the signed forwarding header and go to the peer's
+/// `advertise-url`, which is the default listener), so a cluster keeps forwarding when
+/// doors move to listeners of their own.
+pub fn for_listener(state: AppState, port: PortId, own: &[PortId]) -> Router {
+    let served = served_by(port, own);
+    let part = doors(state.clone(), &served);
+    if port != PortId::Default || served.len() == PortId::ALL.len() || state.cluster.is_none() {
+        return part;
+    }
+    let full = doors(state, &PortId::ALL);
+    Router::new().fallback_service(tower::service_fn(move |req: Request| {
+        let to = if req.headers().contains_key(crate::cluster::HEADER) {
+            full.clone()
+        } else {
+            part.clone()
+        };
+        to.oneshot(req)
+    }))
+}
+
+/// The port ids whose doors the listener for `port` serves: its own, and for the
+/// default listener every port id without a listener of its own.
+pub fn served_by(port: PortId, own: &[PortId]) -> Vec<PortId> {
+    if port != PortId::Default {
+        return vec![port];
+    }
+    PortId::ALL
+        .into_iter()
+        .filter(|p| *p == PortId::Default || !own.contains(p))
+        .collect()
+}
+
+/// The routes of the doors of `ports` (docs/decisions.md, "Listeners and TLS"):
+/// `default` the basic protocol; `webapi` flex (with its files) and GMS v2; `esp`;
+/// `health`; `ui` the pages and web files, the agent desktop's and the admin API, and
+/// `/basic` too, which the desktop opens on its own address.
+fn doors(state: AppState, ports: &[PortId]) -> Router {
+    let has = |p: PortId| ports.contains(&p);
+    let mut routes = Router::new();
+    if has(PortId::Default) || has(PortId::Ui) {
+        routes = routes.route("/basic", get(basic::upgrade));
+    }
+    if has(PortId::Default) {
+        routes = routes.merge(basic::documents::routes());
+    }
+    if has(PortId::Ui) {
+        routes = routes
+            .route("/", get(http::assets::get_index))
+            .merge(crate::agent::routes())
+            .merge(crate::admin::routes());
+    }
+    if has(PortId::Esp) {
+        routes = routes.merge(crate::esp::routes(&state));
+    }
+    if has(PortId::Health) {
+        routes = routes
+            .route("/healthz", get(http::health::get_healthz))
+            .route("/readyz", get(http::health::get_readyz))
+            .route("/counters", get(http::health::get_counters))
+            .route("/Counters", get(http::health::get_counters));
+    }
+    let mut customer = Router::new();
+    if has(PortId::Webapi) {
+        customer = customer
+            .merge(flex::routes(&state))
+            .merge(gms::routes(&state));
+    }
+    if has(PortId::Ui) {
+        customer = customer.route("/web/{name}", get(http::assets::get_asset));
+    }
+    let customer = customer
         .layer(middleware::from_fn_with_state(state.clone(), count_errors))
         .layer(cors(&state));
-    let routes = Router::new()
-        .route("/", get(http::assets::get_index))
-        .route("/basic", get(basic::upgrade))
-        .merge(basic::documents::routes())
-        .merge(crate::agent::routes())
-        .merge(crate::admin::routes())
-        .merge(crate::esp::routes(&state))
-        .route("/healthz", get(http::health::get_healthz))
-        .route("/readyz", get(http::health::get_readyz))
-        .route("/counters", get(http::health::get_counters))
-        .route("/Counters", get(http::health::get_counters))
+    let routes = routes
         .merge(customer)
         .fallback(no_such_path)
         .layer(middleware::from_fn_with_state(

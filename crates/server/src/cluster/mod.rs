@@ -65,13 +65,14 @@ impl std::fmt::Debug for Cluster {
     }
 }
 
-/// The URL peers reach an instance listening on `bound` at: `advertise-url` if set,
-/// else `http://<bound>` unless `bound` is an unspecified address.
-pub fn advertised_url(config: &Config, bound: SocketAddr) -> Option<String> {
+/// The URL peers reach an instance whose default listener is `bound` at: `advertise-url`
+/// if set, else `<scheme>://<bound>` (`https` when that listener speaks TLS) unless
+/// `bound` is an unspecified address.
+pub fn advertised_url(config: &Config, (scheme, bound): (&str, SocketAddr)) -> Option<String> {
     if let Some(url) = &config.cluster.advertise_url {
         return Some(url.trim_end_matches('/').to_owned());
     }
-    (!bound.ip().is_unspecified()).then(|| format!("http://{bound}"))
+    (!bound.ip().is_unspecified()).then(|| format!("{scheme}://{bound}"))
 }
 
 impl Cluster {
@@ -81,7 +82,7 @@ impl Cluster {
         config: &Config,
         store: AnyStore,
         me: InstanceId,
-        bound: SocketAddr,
+        bound: (&str, SocketAddr),
         lease_ms: u64,
         longest_request: Duration,
     ) -> Result<Option<Cluster>, StoreError> {
@@ -101,7 +102,7 @@ impl Cluster {
                 info!(%url, "cluster: peers forward requests for this instance's chats to it")
             }
             None => warn!(
-                listen = %bound,
+                listen = %bound.1,
                 "cluster: listening on an unspecified address and [cluster] advertise-url is \
                  unset: forwarding to this instance is off (the other instances answer 503 for \
                  its chats until they take them over); set advertise-url"

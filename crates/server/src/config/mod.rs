@@ -22,6 +22,8 @@
 //! - `center.rs`    the declarations of `[routing]`, `[queues.<name>]`, `[agents.<login>]`,
 //!   `[webhooks]`
 //! - `cluster.rs`   the declaration of `[cluster]` and its checks
+//! - `listeners.rs` the declarations of `[tls]` and `[listeners.<port-id>]`, the port
+//!   ids, and their checks
 //! - `maps.rs`      the free-form maps `[endpoints.<tenant>]` and `[gms-chat-services]`
 //! - `schema.rs`    the option table: kinds, ranges, every section in file order
 //! - `check.rs`     the type check of the merged TOML table against the option table
@@ -53,6 +55,7 @@ mod declare;
 mod env;
 mod error;
 mod example;
+mod listeners;
 mod maps;
 mod password;
 mod rate;
@@ -82,6 +85,7 @@ pub use center::{AgentConfig, MaxWaitAction, QueueConfig, Role, Routing, Webhook
 pub use cluster::Cluster;
 pub use error::{ConfigError, ConfigProblem};
 pub use example::example_toml;
+pub use listeners::{ListenerConfig, ListenerPlan, PortId, Tls, TlsFiles};
 pub use password::hash_password;
 pub use rate::RateLimits;
 pub use secret::Secret;
@@ -99,6 +103,14 @@ pub struct Config {
     /// default: every option at its default
     #[serde(default)]
     pub server: ServerSection,
+    /// `[tls]`: the certificate of the default listener (and of the others by default).
+    /// default: every option at its default (no TLS)
+    #[serde(default)]
+    pub tls: Tls,
+    /// `[listeners.<port-id>]`: listeners of their own for some port ids' doors.
+    /// default: none (every door on `[server] listen`)
+    #[serde(default)]
+    pub listeners: BTreeMap<String, ListenerConfig>,
     /// `[settings]`: the Genesys `settings` section.
     /// default: every option at its default
     #[serde(default)]
@@ -160,6 +172,8 @@ impl Default for Config {
     fn default() -> Config {
         Config {
             server: ServerSection::default(),
+            tls: Tls::default(),
+            listeners: BTreeMap::new(),
             settings: Settings::default(),
             log_filter_data: LogFilterData::default(),
             client_file_transfer: ClientFileTransfer::default(),

@@ -254,6 +254,8 @@ impl Section {
 /// Every section, in the order of the example file (and of problems in messages).
 pub(super) const SECTIONS: &[Section] = &[
     Section::Options(&<ServerSection as DeclaredSection>::SPEC),
+    Section::Options(&<super::Tls as DeclaredSection>::SPEC),
+    Section::Options(&<super::ListenerConfig as DeclaredSection>::SPEC),
     Section::Options(&<Settings as DeclaredSection>::SPEC),
     Section::Options(&<LogFilterData as DeclaredSection>::SPEC),
     Section::Options(&<ClientFileTransfer as DeclaredSection>::SPEC),

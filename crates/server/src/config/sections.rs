@@ -15,9 +15,10 @@ config_section! {
     #[section("server")]
     #[derive(Clone, PartialEq, Eq)]
     pub struct ServerSection {
-        /// Address and port of the listener shared by all front doors (basic, flex, ESP, health).
-        /// Use 0.0.0.0:8080 or [::]:8080 to accept connections from other hosts. Any IPv4 or IPv6
-        /// socket address.
+        /// Address and port of the default listener: every front door (basic, flex, GMS, ESP,
+        /// health, web pages) unless [listeners.<port-id>] moves some to a listener of their own.
+        /// TLS with [tls]. Use 0.0.0.0:8080 or [::]:8080 to accept connections from other hosts.
+        /// Any IPv4 or IPv6 socket address.
         #[option("listen", Addr, default = "127.0.0.1:8080")]
         pub listen: SocketAddr,
 

@@ -28,6 +28,7 @@ pub(super) const QUEUE_NAME_RULE: &str =
 pub(super) fn problems(config: &Config) -> Vec<ConfigProblem> {
     let mut p = Vec::new();
     server(config, &mut p);
+    super::listeners::problems(config, &mut p);
     ranges(&config.log_filter_data, &mut p);
     settings(config, &mut p);
     client_file_transfer(config, &mut p);

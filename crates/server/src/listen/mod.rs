@@ -11,36 +11,44 @@
 //!   A request being handled has no listener deadline (long polls wait on purpose); its
 //!   body may pause at most `http-idle-timeout` between two parts. An upgraded WebSocket
 //!   leaves these deadlines: the basic protocol and the desktop have their own.
-//! - HTTP/1.1 with upgrades only, as before (no cleartext HTTP/2: browsers speak it only
-//!   over TLS, which a proxy in front of Parley terminates).
+//! - With TLS (`tls.rs`), the handshake runs inside the same watch: a client that opens a
+//!   connection and never finishes its handshake is closed by `user-register-timeout` (or
+//!   `request-header-timeout` from its first byte), and is evictable, like one that never
+//!   sends its headers.
+//! - HTTP/1.1 with upgrades only, with or without TLS (ALPN `http/1.1`): the WebSocket
+//!   doors upgrade HTTP/1.1 requests.
+//! - Several listeners (`bind.rs`: the default one and one per `[listeners.<port-id>]`)
+//!   share one connection cap, one set of timeouts and one shutdown.
 //! - On shutdown: stop accepting, close idle connections, let requests in progress
 //!   finish (hyper's graceful shutdown), then return.
+//!
+//! Layout: `bind.rs` the listeners and their certificates; `tls.rs` certificates from
+//! PEM files and their reload; `conn.rs` one connection (handshake, HTTP, deadlines);
+//! `table.rs` the cap and eviction; `watch.rs` one connection's state.
 
+mod bind;
+mod conn;
 mod table;
+pub mod tls;
 mod watch;
 
-use std::convert::Infallible;
-use std::net::SocketAddr;
-use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::{ConnectInfo, Request};
 use axum::Router;
-use hyper::body::Incoming;
-use hyper_util::rt::TokioIo;
 use tokio::net::TcpListener;
+use tokio_rustls::TlsAcceptor;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tower::ServiceExt;
-use tower_http::timeout::TimeoutBody;
 use tracing::{debug, info, warn};
 
-use crate::config::Settings;
+use crate::config::{PortId, Settings};
 use crate::counters::Counters;
+pub use bind::{bind, Listener, Listeners, LISTEN_BACKLOG};
 use table::Table;
+pub use tls::{Certificate, Reloader, TlsError};
 pub use watch::Timeouts;
-use watch::{Busy, Watch, WatchedIo};
+use watch::{Watch, WatchedIo};
 
 /// Files kept free of client connections when the cap is derived from the open files
 /// limit: the store's pools (SQLite's writer and readers with their WAL files, or
@@ -90,11 +98,23 @@ impl Limits {
     }
 }
 
-/// Accepts connections on `listener` and serves `router` on them until `stop` is
-/// cancelled; returns once the connections have closed (or after `limits.grace`).
+/// One listener with what it serves.
+pub struct Served {
+    /// Its port id (for the logs).
+    pub port: PortId,
+    /// The socket.
+    pub tcp: TcpListener,
+    /// TLS, when the listener speaks it.
+    pub tls: Option<TlsAcceptor>,
+    /// Its doors.
+    pub router: Router,
+}
+
+/// Accepts connections on every listener and serves each one's router on them until
+/// `stop` is cancelled; returns once the connections have closed (or after
+/// `limits.grace`). The listeners share the connection cap.
 pub async fn serve(
-    listener: TcpListener,
-    router: Router,
+    listeners: Vec<Served>,
     limits: Limits,
     counters: Arc<Counters>,
     stop: CancellationToken,
@@ -107,6 +127,45 @@ pub async fn serve(
     );
     let table = Arc::new(Table::new(limits.cap, counters.clone()));
     let conns = TaskTracker::new();
+    let mut loops = tokio::task::JoinSet::new();
+    for served in listeners {
+        loops.spawn(accept_loop(
+            served,
+            table.clone(),
+            conns.clone(),
+            limits.timeouts,
+            counters.clone(),
+            stop.clone(),
+        ));
+    }
+    while loops.join_next().await.is_some() {}
+    conns.close();
+    if tokio::time::timeout(limits.grace, conns.wait())
+        .await
+        .is_err()
+    {
+        warn!(
+            open = conns.len(),
+            "connections still busy after the shutdown grace; leaving them"
+        );
+    }
+}
+
+/// Accepts connections on one listener until `stop` is cancelled.
+async fn accept_loop(
+    served: Served,
+    table: Arc<Table>,
+    conns: TaskTracker,
+    timeouts: Timeouts,
+    counters: Arc<Counters>,
+    stop: CancellationToken,
+) {
+    let Served {
+        port,
+        tcp: listener,
+        tls,
+        router,
+    } = served;
     loop {
         let accepted = tokio::select! {
             r = listener.accept() => r,
@@ -132,30 +191,23 @@ pub async fn serve(
         // accepts, and the cap must see every socket this process holds.
         let watch = Arc::new(Watch::new());
         let open = table.opened(&watch);
-        debug!(conns = open, %peer, "connection opened");
+        debug!(conns = open, %peer, %port, "connection opened");
         let io = WatchedIo::new(tcp, watch.clone(), table.clone());
-        conns.spawn(connection(
+        conns.spawn(conn::connection(
             io,
-            watch,
-            peer,
-            router.clone(),
-            table.clone(),
-            limits.timeouts,
-            counters.clone(),
-            stop.clone(),
+            tls.clone(),
+            conn::Ctx {
+                watch,
+                peer,
+                router: router.clone(),
+                table: table.clone(),
+                timeouts,
+                counters: counters.clone(),
+                stop: stop.clone(),
+            },
         ));
     }
     drop(listener);
-    conns.close();
-    if tokio::time::timeout(limits.grace, conns.wait())
-        .await
-        .is_err()
-    {
-        warn!(
-            open = conns.len(),
-            "connections still busy after the shutdown grace; leaving them"
-        );
-    }
 }
 
 /// An accept error. Out of file descriptors, an idle connection makes room (else the
@@ -174,82 +226,4 @@ async fn accept_failed(e: &std::io::Error, table: &Table, stop: &CancellationTok
         () = tokio::time::sleep(Duration::from_millis(20)) => {}
         () = stop.cancelled() => {}
     }
-}
-
-/// Serves one connection until it closes, upgrades, expires or is evicted.
-#[allow(clippy::too_many_arguments)]
-async fn connection(
-    io: WatchedIo,
-    watch: Arc<Watch>,
-    peer: SocketAddr,
-    router: Router,
-    table: Arc<Table>,
-    timeouts: Timeouts,
-    counters: Arc<Counters>,
-    stop: CancellationToken,
-) {
-    // No Nagle: a request often gets two small frames back (its event, then its ack), and
-    // Nagle would hold the second until the client's delayed ACK (~40 ms).
-    if let Err(e) = io.tcp().set_nodelay(true) {
-        debug!(error = %e, "could not set TCP_NODELAY");
-    }
-    let io = TokioIo::new(io);
-    let service = {
-        let watch = watch.clone();
-        let table = table.clone();
-        hyper::service::service_fn(move |mut req: Request<Incoming>| {
-            let busy = Busy::start(watch.clone(), table.clone());
-            // Handlers take the peer address with `ConnectInfo<SocketAddr>`.
-            req.extensions_mut().insert(ConnectInfo(peer));
-            let req = req.map(|body| TimeoutBody::new(timeouts.idle, body));
-            let answer = router.clone().oneshot(req);
-            async move {
-                let resp = answer.await;
-                drop(busy);
-                Ok::<_, Infallible>(match resp {
-                    Ok(resp) => resp,
-                    Err(never) => match never {},
-                })
-            }
-        })
-    };
-    let mut http = hyper::server::conn::http1::Builder::new();
-    // The deadlines are the watch's: hyper's header timer also runs while a connection
-    // waits for its next request, so it cannot tell a slow client from an idle one.
-    http.header_read_timeout(None);
-    let conn = http.serve_connection(io, service).with_upgrades();
-    let mut conn = std::pin::pin!(conn);
-    let mut draining = false;
-    loop {
-        let deadline = watch.deadline(&timeouts);
-        let wake = deadline.map_or_else(|| tokio::time::Instant::now() + timeouts.idle, |d| d.0);
-        tokio::select! {
-            r = conn.as_mut() => {
-                if let Err(e) = r {
-                    debug!(%peer, error = %e, "connection ended with an error");
-                }
-                break;
-            }
-            () = tokio::time::sleep_until(wake) => {
-                if let Some((at, why)) = watch.deadline(&timeouts) {
-                    if at <= tokio::time::Instant::now() {
-                        counters.connections_timed_out.inc();
-                        debug!(%peer, timeout = why.option(), "connection closed: timeout");
-                        break;
-                    }
-                }
-            }
-            () = watch.changed.notified() => {}
-            () = watch.evict.notified() => {
-                debug!(%peer, "connection closed to make room (max-connections)");
-                break;
-            }
-            () = stop.cancelled(), if !draining => {
-                draining = true;
-                conn.as_mut().graceful_shutdown();
-            }
-        }
-    }
-    // Upgraded, its socket lives on in the WebSocket; either way the listener is done.
-    watch.done.store(true, Ordering::Release);
 }

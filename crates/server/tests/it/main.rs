@@ -32,4 +32,5 @@ mod rate_limits;
 mod routing;
 mod routing_webhooks;
 mod security;
+mod tls;
 mod webhooks;
