@@ -62,6 +62,30 @@ impl ServerProcess {
         }
     }
 
+    /// The address of the listener of its own for `port` (`[listeners.<port>]`), from the
+    /// line the process prints for it.
+    pub async fn port(&self, port: &str) -> SocketAddr {
+        let prefix = format!("parley listening for {port} on http://");
+        let deadline = tokio::time::Instant::now() + super::WAIT;
+        loop {
+            let found = self
+                .output
+                .lock()
+                .unwrap()
+                .iter()
+                .find_map(|l| l.strip_prefix(&prefix).map(|a| a.trim().to_owned()));
+            if let Some(a) = found {
+                return a.parse().expect("address");
+            }
+            assert!(
+                tokio::time::Instant::now() < deadline,
+                "no {port} listener:\n{}",
+                self.output()
+            );
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+    }
+
     /// Everything the process printed so far (stdout and stderr).
     pub fn output(&self) -> String {
         self.output.lock().unwrap().join("\n")
