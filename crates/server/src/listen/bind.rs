@@ -4,7 +4,6 @@
 //! it listens and reload the certificates on SIGHUP); tests hand `run` a bound
 //! [`TcpListener`] and `run` completes the rest from the configuration.
 
-use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -126,7 +125,7 @@ impl Listeners {
         }
         if !self.loaded {
             // Listeners naming the same files share one certificate (one reload each).
-            let mut loaded: BTreeMap<(String, String), Arc<Certificate>> = BTreeMap::new();
+            let mut loaded: Vec<(&TlsFiles, Arc<Certificate>)> = Vec::new();
             for l in &mut self.list {
                 let Some(files) = plans
                     .iter()
@@ -135,9 +134,8 @@ impl Listeners {
                 else {
                     continue;
                 };
-                let key = key_of(files);
-                let cert = match loaded.get(&key) {
-                    Some(c) => c.clone(),
+                let cert = match loaded.iter().find(|(f, _)| *f == files) {
+                    Some((_, c)) => c.clone(),
                     None => {
                         let c = Certificate::load(files).with_context(|| {
                             format!(
@@ -145,7 +143,7 @@ impl Listeners {
                                 l.port
                             )
                         })?;
-                        loaded.insert(key, c.clone());
+                        loaded.push((files, c.clone()));
                         c
                     }
                 };
@@ -180,11 +178,4 @@ impl Listeners {
     pub(crate) fn into_list(self) -> Vec<Listener> {
         self.list
     }
-}
-
-fn key_of(files: &TlsFiles) -> (String, String) {
-    (
-        files.cert.display().to_string(),
-        files.key.display().to_string(),
-    )
 }

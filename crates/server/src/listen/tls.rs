@@ -117,12 +117,11 @@ impl Certificate {
 
     /// A TLS acceptor presenting this certificate.
     pub fn acceptor(self: &Arc<Certificate>) -> TlsAcceptor {
-        let config = ServerConfig::builder_with_provider(provider())
+        let mut config = ServerConfig::builder_with_provider(provider())
             .with_safe_default_protocol_versions()
             .expect("the ring provider supports the default TLS versions")
             .with_no_client_auth()
             .with_cert_resolver(self.clone());
-        let mut config = config;
         config.alpn_protocols = vec![b"http/1.1".to_vec()];
         TlsAcceptor::from(Arc::new(config))
     }
