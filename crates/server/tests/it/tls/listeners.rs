@@ -1,5 +1,6 @@
 //! Doors on listeners of their own (`[listeners.<port-id>]`), each with its own
-//! certificate: ESP moved off the default listener is served on its own and nowhere else.
+//! certificate: ESP moved off the default listener is served on its own and nowhere else;
+//! the ui listener serves the pages, the desktop's doors and `/basic`.
 
 use serde_json::{json, Value};
 
@@ -128,4 +129,38 @@ fn listeners_are_checked_when_the_configuration_loads() {
             Some("a.pem".into())
         ]
     );
+}
+
+#[tokio::test]
+async fn the_ui_listener_serves_the_pages_and_the_desktop_s_sockets_in_plain_http() {
+    let dir = tempfile::tempdir().unwrap();
+    let config = "[listeners.ui]\nlisten = \"127.0.0.1:0\"\n";
+    let server = crate::common::process::ServerProcess::start(config, dir.path(), &[]).await;
+    let ui = server.port("ui").await;
+    let status = |addr, path: &'static str| async move {
+        reqwest::get(format!("http://{addr}{path}"))
+            .await
+            .expect("http get")
+            .status()
+            .as_u16()
+    };
+    // The pages and the desktop's doors are on the ui listener only.
+    assert_eq!(status(ui, "/web/desktop.html").await, 200);
+    assert_eq!(status(server.addr, "/web/desktop.html").await, 404);
+    let login = reqwest::Client::new()
+        .post(format!("http://{}/agent/v1/login", server.addr))
+        .json(&json!({"login": "nobody", "password": "x"}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(login.status().as_u16(), 404);
+    // Health stays on the default listener.
+    assert_eq!(status(ui, "/healthz").await, 404);
+    assert_eq!(status(server.addr, "/healthz").await, 200);
+    // The desktop speaks the basic protocol to its own address; so do other clients to
+    // the default listener.
+    for addr in [ui, server.addr] {
+        let mut c = crate::common::Client::connect(addr).await;
+        c.register("Carla", "CLIENT", 106).await;
+    }
 }
