@@ -15,6 +15,10 @@ impl Counter {
     pub fn inc(&self) {
         self.0.fetch_add(1, Ordering::Relaxed);
     }
+    /// Adds `n`.
+    pub fn add(&self, n: u64) {
+        self.0.fetch_add(n, Ordering::Relaxed);
+    }
     /// The value.
     pub fn get(&self) -> u64 {
         self.0.load(Ordering::Relaxed)
@@ -56,6 +60,18 @@ pub struct Counters {
     pub forward_refused: Counter,
     /// Requests refused by a rate limit (`[rate-limits]`).
     pub rate_limited: Counter,
+    /// Closed chats whose transcripts the retention purge removed (`[retention]`).
+    pub purged_transcripts: Counter,
+    /// Closed chats whose files the retention purge removed.
+    pub purged_files: Counter,
+    /// Interaction records the retention purge removed.
+    pub purged_interactions: Counter,
+    /// Transcript event rows the retention purge removed (with transcripts or records).
+    pub purged_events: Counter,
+    /// Bytes of the files the retention purge removed.
+    pub purged_file_bytes: Counter,
+    /// Contacts erased through the admin API (on this instance).
+    pub contacts_erased: Counter,
     sessions_live: AtomicU64,
     connections_live: AtomicU64,
 }
@@ -98,6 +114,18 @@ pub struct CountersSnapshot {
     pub forward_refused: u64,
     /// Cumulative: requests refused by a rate limit.
     pub rate_limited: u64,
+    /// Cumulative: transcripts purged (by this instance).
+    pub purged_transcripts: u64,
+    /// Cumulative: chats whose files were purged.
+    pub purged_files: u64,
+    /// Cumulative: interaction records purged.
+    pub purged_interactions: u64,
+    /// Cumulative: transcript event rows purged.
+    pub purged_events: u64,
+    /// Cumulative: bytes of files purged.
+    pub purged_file_bytes: u64,
+    /// Cumulative: contacts erased.
+    pub contacts_erased: u64,
 }
 
 impl Counters {
@@ -138,6 +166,12 @@ impl Counters {
             forward_failures: self.forward_failures.get(),
             forward_refused: self.forward_refused.get(),
             rate_limited: self.rate_limited.get(),
+            purged_transcripts: self.purged_transcripts.get(),
+            purged_files: self.purged_files.get(),
+            purged_interactions: self.purged_interactions.get(),
+            purged_events: self.purged_events.get(),
+            purged_file_bytes: self.purged_file_bytes.get(),
+            contacts_erased: self.contacts_erased.get(),
         }
     }
 }

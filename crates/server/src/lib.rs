@@ -10,6 +10,7 @@
 //! - `limits/`       load limits: gauges, hysteresis, the reply-delay window
 //! - `actor/`        one task per live session; the `Sessions` facade; restoration
 //! - `webhooks/`     signed interaction events to integrators
+//! - `retention.rs`  the background purge of closed chats' transcripts, files and records
 //! - `center/`       the routing service and the agent directory
 //! - `state.rs`      the front doors' shared state (composition)
 //! - `customer/`     operations shared by the customer front doors (sessions, files)
@@ -43,6 +44,7 @@ pub mod listen;
 pub mod persist;
 pub mod policy;
 pub mod proxies;
+pub mod retention;
 pub mod router;
 pub mod secrets;
 pub mod state;
@@ -162,6 +164,12 @@ pub async fn run(
     tokio::spawn(finish_drain(state.clone()));
     tokio::spawn(limits::watch(limits, token.clone()));
     tokio::spawn(throttle::sweep(state.address_limits.clone(), token.clone()));
+    tokio::spawn(retention::run(
+        store.clone(),
+        state.config.clone(),
+        state.counters.clone(),
+        token.clone(),
+    ));
     info!(%addr, instance = %instance.0, "parley listening");
     let served = serve_plan(&state, listeners)?;
     let stop = token.clone();

@@ -12,6 +12,7 @@ use crate::{
     InteractionStore, Leader, NewDocument, PgStore, RoutingStore, SqliteStore, StoreError,
     StoredSession, TranscriptStore, Write,
 };
+use crate::{EraseRequest, Erased, ErasureRecord, PurgeKind, Purged, RetentionStore};
 
 /// The store of a running server: one of the backends, by URL scheme.
 #[derive(Debug, Clone)]
@@ -460,6 +461,39 @@ impl RoutingStore for AnyStore {
         id: &SessionId,
     ) -> Result<Option<(InstanceId, UnixMillis)>, StoreError> {
         delegate!(self.session_owner(id))
+    }
+}
+
+impl RetentionStore for AnyStore {
+    async fn interaction_tenants(&self) -> Result<Vec<String>, StoreError> {
+        delegate!(self.interaction_tenants())
+    }
+
+    async fn purge(
+        &self,
+        kind: PurgeKind,
+        tenant: &str,
+        closed_before: UnixMillis,
+        limit: u32,
+        now: UnixMillis,
+    ) -> Result<Purged, StoreError> {
+        delegate!(self.purge(kind, tenant, closed_before, limit, now))
+    }
+
+    async fn erase_contact(&self, request: &EraseRequest) -> Result<Erased, StoreError> {
+        delegate!(self.erase_contact(request))
+    }
+
+    async fn erasure(&self, contact: &ContactId) -> Result<Option<ErasureRecord>, StoreError> {
+        delegate!(self.erasure(contact))
+    }
+
+    async fn list_erasures(
+        &self,
+        tenant: Option<&str>,
+        limit: u32,
+    ) -> Result<Vec<ErasureRecord>, StoreError> {
+        delegate!(self.list_erasures(tenant, limit))
     }
 }
 

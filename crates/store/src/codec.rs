@@ -308,6 +308,8 @@ pub(crate) struct InteractionRow {
     end_info: Option<String>,
     transcript: Option<String>,
     properties: String,
+    transcript_purged_at: Option<i64>,
+    files_purged_at: Option<i64>,
 }
 
 impl InteractionRow {
@@ -331,6 +333,8 @@ impl InteractionRow {
                 .map(|t| from_json(&t, "interaction transcript"))
                 .transpose()?,
             properties: from_json(&self.properties, "interaction properties")?,
+            transcript_purged_at: self.transcript_purged_at.map(UnixMillis),
+            files_purged_at: self.files_purged_at.map(UnixMillis),
         })
     }
 }

@@ -118,7 +118,7 @@ const SQLITE: Sql = sql!(
     "",
     "attributes",
     "i.id, i.created_at, i.tenant, i.endpoint, i.queue, i.subject, i.user_data, i.state, \
-     i.end_info, i.transcript, i.properties"
+     i.end_info, i.transcript, i.properties, i.transcript_purged_at, i.files_purged_at"
 );
 
 const POSTGRES: Sql = sql!(
@@ -126,7 +126,8 @@ const POSTGRES: Sql = sql!(
     "attributes::text AS attributes",
     "i.id, i.created_at, i.tenant, i.endpoint, i.queue, i.subject, \
      i.user_data::text AS user_data, i.state, i.end_info::text AS end_info, \
-     i.transcript::text AS transcript, i.properties::text AS properties"
+     i.transcript::text AS transcript, i.properties::text AS properties, \
+     i.transcript_purged_at, i.files_purged_at"
 );
 
 /// A `contacts` row as read.

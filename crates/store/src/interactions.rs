@@ -27,7 +27,8 @@ struct Sql {
 
 const SQLITE: Sql = Sql {
     select: "SELECT id, created_at, tenant, endpoint, queue, subject, user_data, state, \
-         end_info, transcript, properties FROM interactions",
+         end_info, transcript, properties, transcript_purged_at, files_purged_at \
+         FROM interactions",
     // Values are strings, never JSON null, so json_patch's "null deletes" never applies.
     merge_properties: "UPDATE interactions SET properties = json_patch(properties, $2) \
          WHERE id = $1",
@@ -36,7 +37,8 @@ const SQLITE: Sql = Sql {
 const POSTGRES: Sql = Sql {
     select: "SELECT id, created_at, tenant, endpoint, queue, subject, \
          user_data::text AS user_data, state, end_info::text AS end_info, \
-         transcript::text AS transcript, properties::text AS properties FROM interactions",
+         transcript::text AS transcript, properties::text AS properties, \
+         transcript_purged_at, files_purged_at FROM interactions",
     merge_properties: "UPDATE interactions \
          SET properties = (properties::jsonb || $2::jsonb)::json WHERE id = $1",
 };

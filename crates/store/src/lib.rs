@@ -11,6 +11,7 @@
 //! - `contacts.rs`     contacts and their interaction history (UCS's role), for both backends
 //! - `interactions.rs` interaction records beyond the group commit: properties, listings
 //! - `agents.rs`       the agent directory (Configuration Server's persons), for both backends
+//! - `retention/`      the retention purge and the erasure of a contact, for both backends
 //! - `sqlite/`         `SqliteStore` (embedded default; WAL, `synchronous=FULL`):
 //!   `mod.rs` opening and reads, `write.rs` its dialect of the batch statements,
 //!   `reference.rs` the row-by-row reference commit the batch one is checked against
@@ -18,7 +19,7 @@
 //!   `write.rs` its dialect of the batch statements
 //! - `conformance/`    `run_all(&store)`: the one behaviour suite every backend passes,
 //!   one file per capability (ownership, writes, batches, payloads, documents,
-//!   interactions, contacts, agents)
+//!   interactions, contacts, agents, retention, erasure)
 //! - `migrations/{sqlite,postgres}/NNNN_*.sql`: per-dialect schema, numbered in lockstep
 //!
 //! Writes are batched: the server's persistence pipeline hands [`TranscriptStore::commit`]
@@ -43,12 +44,16 @@ mod documents;
 mod instances;
 mod interactions;
 mod postgres;
+mod retention;
 mod routing;
 mod sqlite;
 
 pub use agents::{AgentRecord, AgentRole, AgentSource, MAX_AGENTS};
 pub use any::{open, AnyStore};
 pub use postgres::PgStore;
+pub use retention::{
+    EraseRequest, Erased, ErasureRecord, PurgeKind, Purged, RetentionStore, MAX_PURGE_BATCH,
+};
 pub use routing::{
     BusMessage, BusWakeups, Leader, RoutingStore, BUS_CHANNEL, NEW_LEADER, ROUTING_LEASE,
 };
@@ -303,6 +308,10 @@ pub struct InteractionRecord {
     /// Interaction properties (Interaction Server's attached data that is not the
     /// customer's user data: routing state, ESP `UpdateProperties`, ...).
     pub properties: UserData,
+    /// When the retention purge removed the transcript (`transcript` is `None` since).
+    pub transcript_purged_at: Option<UnixMillis>,
+    /// When the retention purge removed the files sent in the chat.
+    pub files_purged_at: Option<UnixMillis>,
 }
 
 /// Transcript and session ownership.
@@ -689,6 +698,7 @@ pub trait Store:
     + ClusterStore
     + HealthStore
     + RoutingStore
+    + RetentionStore
     + Clone
     + 'static
 {
@@ -702,6 +712,7 @@ impl<T> Store for T where
         + ClusterStore
         + HealthStore
         + RoutingStore
+        + RetentionStore
         + Clone
         + 'static
 {

@@ -97,7 +97,7 @@ async fn migrates_an_empty_database() {
             .expect("migrations table");
     assert_eq!(
         versions,
-        [1, 2, 3, 4, 5, 6, 7, 8],
+        [1, 2, 3, 4, 5, 6, 7, 8, 9],
         "migrated to the latest version"
     );
     let tables: Vec<String> = sqlx::query_scalar(
@@ -116,10 +116,15 @@ async fn migrates_an_empty_database() {
         "contacts_name",
         "contacts_phone",
         "documents",
+        "erasures",
+        "erasures_erased_at",
         "events",
         "instances",
         "interactions",
         "interactions_alive_created",
+        "interactions_purge_files",
+        "interactions_purge_records",
+        "interactions_purge_transcripts",
         "interactions_queue_created",
         "sessions",
         "sessions_alive",

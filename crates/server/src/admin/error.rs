@@ -80,6 +80,22 @@ impl AdminError {
         )
     }
 
+    /// `409 live-interactions`: the contact has chats going on; erase it once they end.
+    pub fn live_interactions(ids: &[parley_core::SessionId]) -> AdminError {
+        let shown: Vec<&str> = ids.iter().take(10).map(|i| i.as_str()).collect();
+        let more = if ids.len() > shown.len() { ", ..." } else { "" };
+        AdminError::new(
+            StatusCode::CONFLICT,
+            "live-interactions",
+            format!(
+                "the contact has {} chat(s) going on ({}{more}); nothing was erased: erase it \
+                 once they have ended",
+                ids.len(),
+                shown.join(", ")
+            ),
+        )
+    }
+
     /// `413 payload-too-large`.
     pub fn too_large() -> AdminError {
         AdminError::new(

@@ -7,12 +7,14 @@
 //! by [`MAX_BODY`], lists by their `limit` and the store's `MAX_PAGE`.
 //!
 //! Layout: `agents.rs` the agent routes; `contacts.rs` contacts and history;
+//! `erasures.rs` erasure of a contact and its audit records;
 //! `interactions.rs` interaction records; `render.rs` the JSON of records and
 //! transcripts; `view.rs` the agent desktop's interaction view; `error.rs` the errors.
 
 mod agents;
 mod contacts;
 mod drain;
+mod erasures;
 mod error;
 mod interactions;
 mod render;
@@ -25,7 +27,7 @@ pub use view::{TranscriptLine, HISTORY_LIMIT};
 use axum::extract::{DefaultBodyLimit, FromRequestParts};
 use axum::http::header;
 use axum::http::request::Parts;
-use axum::routing::get;
+use axum::routing::{get, post};
 use axum::Router;
 
 use crate::state::AppState;
@@ -49,6 +51,12 @@ pub fn routes() -> Router<AppState> {
             "/admin/v1/contacts/{id}/history",
             get(contacts::contact_history),
         )
+        .route(
+            "/admin/v1/contacts/{id}/erase",
+            post(erasures::erase_contact),
+        )
+        .route("/admin/v1/erasures", get(erasures::list_erasures))
+        .route("/admin/v1/erasures/{id}", get(erasures::get_erasure))
         .route(
             "/admin/v1/interactions",
             get(interactions::list_interactions),

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 
 use parley_core::contacts::{Contact, ContactId};
 use parley_core::{Event, EventBody, PartyId, PartyType};
-use parley_store::{AgentRecord, InteractionRecord, SessionState};
+use parley_store::{AgentRecord, ErasureRecord, InteractionRecord, SessionState};
 use serde_json::{json, Map, Value};
 
 /// An enum's serde name (`"ALL"`, `"CLIENT"`, ...).
@@ -65,6 +65,8 @@ pub(super) fn interaction(
         "userData": r.user_data,
         "properties": r.properties,
         "end": r.end.map(|e| name(&e)),
+        "transcriptPurgedAt": r.transcript_purged_at.map(|t| t.0),
+        "filesPurgedAt": r.files_purged_at.map(|t| t.0),
     });
     if let Some(c) = contact {
         v["contactId"] = json!(c.as_str());
@@ -76,6 +78,21 @@ pub(super) fn interaction(
             .map_or(Value::Null, |events| Value::Array(transcript(events)));
     }
     v
+}
+
+/// The audit record of an erased contact.
+pub(super) fn erasure(r: &ErasureRecord) -> Value {
+    json!({
+        "contactId": r.contact.as_str(),
+        "tenant": r.tenant,
+        "erasedAt": r.erased_at.0,
+        "erasedBy": r.erased_by,
+        "reference": r.reference,
+        "interactions": r.interactions,
+        "transcriptEvents": r.events,
+        "files": r.files,
+        "fileBytes": r.file_bytes,
+    })
 }
 
 /// Who each party of a transcript is: its nickname and type at join.

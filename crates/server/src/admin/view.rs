@@ -255,6 +255,8 @@ mod tests {
             end: None,
             transcript: Some(events),
             properties: UserData::new(),
+            transcript_purged_at: None,
+            files_purged_at: None,
         };
         let e = entry(record);
         let lines: Vec<(&str, &str)> = e

@@ -27,7 +27,8 @@
 //!   `Choice("a", "b")`, `ChoiceOrBool(...)`, `IntChoice(0, 1)`, or a plain kind (`Bool`,
 //!   `Str`, `Addr`, `Path`, `Url`, `StrList`, `UrlList`, `Secret`, `SecretList`);
 //! - `default = <TOML value>` (written as it would be in the file: `60`, `"close"`,
-//!   `["*"]`), `unset` (an `Option` field that is `None` by default) or
+//!   `["*"]`), `unset` (an `Option` field that is `None` by default; an `Int` one is
+//!   range-checked when set) or
 //!   `required = "what to set"`;
 //! - optionally `example = <TOML value>`: what the example file shows instead of the
 //!   default (commented out); every option without a default needs one;
@@ -103,10 +104,28 @@ pub(super) fn required_placeholder<T: DeserializeOwned>() -> T {
     declared("\"\"")
 }
 
-/// An integer option's value, widened for the range check.
-pub(super) fn as_u64<T: TryInto<u64>>(value: T) -> u64 {
-    value.try_into().unwrap_or(u64::MAX)
+/// An integer option's value, widened for the range check; `None` for an optional one
+/// that is unset (`Option<u64>` declared `unset`), which has no range to be outside of.
+pub(super) trait IntValue {
+    fn int_value(&self) -> Option<u64>;
 }
+
+macro_rules! int_value {
+    ($($t:ty),*) => {$(
+        impl IntValue for $t {
+            fn int_value(&self) -> Option<u64> {
+                Some(u64::try_from(*self).unwrap_or(u64::MAX))
+            }
+        }
+        impl IntValue for Option<$t> {
+            fn int_value(&self) -> Option<u64> {
+                self.as_ref().and_then(IntValue::int_value)
+            }
+        }
+    )*};
+}
+
+int_value!(u16, u32, u64, usize);
 
 /// Declares one section; see the module documentation.
 macro_rules! config_section {
@@ -149,7 +168,7 @@ macro_rules! config_section {
 
     // The value for the range check: only `Int` options have one.
     (@int $value:expr, Int $($range:tt)*) => {
-        Some($crate::config::declare::as_u64($value))
+        $crate::config::declare::IntValue::int_value(&$value)
     };
     (@int $value:expr, $($kind:tt)*) => { None };
 

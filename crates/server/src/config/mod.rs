@@ -24,6 +24,8 @@
 //! - `cluster.rs`   the declaration of `[cluster]` and its checks
 //! - `listeners.rs` the declarations of `[tls]` and `[listeners.<port-id>]`, the port
 //!   ids, and their checks
+//! - `retention.rs` the declarations of `[retention]` and `[tenant-retention.<tenant>]`,
+//!   their checks, and each tenant's periods
 //! - `maps.rs`      the free-form maps `[endpoints.<tenant>]` and `[gms-chat-services]`
 //! - `schema.rs`    the option table: kinds, ranges, every section in file order
 //! - `check.rs`     the type check of the merged TOML table against the option table
@@ -59,6 +61,7 @@ mod listeners;
 mod maps;
 mod password;
 mod rate;
+mod retention;
 mod schema;
 mod secret;
 mod sections;
@@ -88,6 +91,7 @@ pub use example::example_toml;
 pub use listeners::{ListenerConfig, ListenerPlan, PortId, Tls, TlsFiles};
 pub use password::hash_password;
 pub use rate::RateLimits;
+pub use retention::{Retention, RetentionRules, TenantRetention};
 pub use secret::Secret;
 pub use sections::{ClientFileTransfer, FilterAction, LogFilterData, Security, ServerSection, Web};
 pub use settings::{AutoSave, RestorationMode, SaveNotices, SaveOnError, Settings};
@@ -166,6 +170,15 @@ pub struct Config {
     /// default: every option at its default
     #[serde(default)]
     pub cluster: Cluster,
+    /// `[retention]`: how long closed chats' transcripts, files and records are kept.
+    /// default: every option at its default (kept forever)
+    #[serde(default)]
+    pub retention: Retention,
+    /// `[tenant-retention.<tenant>]`: other periods for one tenant. Read both with
+    /// [`Config::retention_for`].
+    /// default: none (every tenant as `[retention]` says)
+    #[serde(default, rename = "tenant-retention")]
+    pub tenant_retention: BTreeMap<String, TenantRetention>,
 }
 
 impl Default for Config {
@@ -187,6 +200,8 @@ impl Default for Config {
             agents: BTreeMap::new(),
             webhooks: Webhooks::default(),
             cluster: Cluster::default(),
+            retention: Retention::default(),
+            tenant_retention: BTreeMap::new(),
         }
     }
 }

@@ -21,6 +21,7 @@ use super::center::{AgentConfig, QueueConfig, Routing, Webhooks};
 use super::cluster::Cluster;
 use super::declare::DeclaredSection;
 use super::maps::{MapSpec, ENDPOINTS_MAP, GMS_CHAT_SERVICES_MAP};
+use super::retention::{Retention, TenantRetention};
 use super::sections::{ClientFileTransfer, LogFilterData, Security, ServerSection, Web};
 use super::settings::Settings;
 
@@ -269,6 +270,8 @@ pub(super) const SECTIONS: &[Section] = &[
     Section::Options(&<AgentConfig as DeclaredSection>::SPEC),
     Section::Options(&<Webhooks as DeclaredSection>::SPEC),
     Section::Options(&<Cluster as DeclaredSection>::SPEC),
+    Section::Options(&<Retention as DeclaredSection>::SPEC),
+    Section::Options(&<TenantRetention as DeclaredSection>::SPEC),
 ];
 
 /// The fixed and keyed sections, in order.

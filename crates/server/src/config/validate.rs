@@ -39,6 +39,7 @@ pub(super) fn problems(config: &Config) -> Vec<ConfigProblem> {
     ranges(&config.rate_limits, &mut p);
     validate_center::problems(config, &mut p);
     super::cluster::problems(config, &mut p);
+    super::retention::problems(config, &mut p);
     p
 }
 

@@ -9,7 +9,7 @@ use crate::common::TestServer;
 use crate::contacts::{admin_call, admin_get, start, ADMIN_KEY, SAM_PASSWORD};
 
 /// Every route, with a method that reaches its handler.
-const ROUTES: [(&str, &str); 9] = [
+const ROUTES: [(&str, &str); 12] = [
     ("GET", "/admin/v1/agents"),
     ("GET", "/admin/v1/agents/sam"),
     ("PUT", "/admin/v1/agents/zoe"),
@@ -17,6 +17,9 @@ const ROUTES: [(&str, &str); 9] = [
     ("GET", "/admin/v1/contacts?q=x"),
     ("GET", "/admin/v1/contacts/c-1"),
     ("GET", "/admin/v1/contacts/c-1/history"),
+    ("POST", "/admin/v1/contacts/c-1/erase"),
+    ("GET", "/admin/v1/erasures"),
+    ("GET", "/admin/v1/erasures/c-1"),
     ("GET", "/admin/v1/interactions"),
     ("GET", "/admin/v1/interactions/abc"),
 ];

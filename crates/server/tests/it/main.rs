@@ -29,6 +29,7 @@ mod http_paths;
 mod limits;
 mod logs;
 mod rate_limits;
+mod retention;
 mod routing;
 mod routing_webhooks;
 mod security;

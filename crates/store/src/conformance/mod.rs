@@ -11,10 +11,13 @@ mod agents;
 mod batches;
 mod contacts;
 mod documents;
+mod erasure;
+mod inspect;
 mod instances;
 mod interactions;
 mod ownership;
 mod payloads;
+mod retention;
 mod routing;
 mod writes;
 
@@ -30,8 +33,10 @@ use parley_core::{
 
 use crate::{Epoch, InstanceId, NewSession, Store, StoreError, StoredSession, Write};
 
+pub use inspect::{Inspect, CONTACT_TABLES, SESSION_TABLES};
+
 /// Runs every check against `store`, which must be migrated and may hold other data.
-pub async fn run_all<S: Store>(store: &S) {
+pub async fn run_all<S: Store + Inspect>(store: &S) {
     let run = Run::new();
     writes::empty_batch(store).await;
     writes::create_and_load(store, &run).await;
@@ -74,6 +79,10 @@ pub async fn run_all<S: Store>(store: &S) {
     routing::leader_lease_changes_hands_when_lapsed(store, &run).await;
     routing::bus_messages_are_taken_in_order_and_fenced(store, &run).await;
     routing::session_owners_are_known(store, &run).await;
+    retention::purges_remove_each_kind_before_the_cutoff(store, &run).await;
+    retention::purges_go_in_batches_oldest_first(store, &run).await;
+    erasure::erasure_leaves_nothing_of_the_contact(store, &run).await;
+    erasure::erasure_waits_for_live_chats(store, &run).await;
     assert!(store.ping().await.is_ok(), "ping: a working store answers");
 }
 

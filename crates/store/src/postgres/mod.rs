@@ -68,6 +68,13 @@ impl PgStore {
     pub async fn close(&self) {
         self.pool.close().await;
     }
+
+    /// A transaction (READ COMMITTED) on the pool.
+    pub(crate) async fn write_tx(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Postgres>, StoreError> {
+        Ok(self.pool.begin().await?)
+    }
 }
 
 const SELECT_SESSION: &str = "SELECT id, created_at, tenant, endpoint, queue, subject, \

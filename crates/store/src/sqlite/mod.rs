@@ -95,6 +95,13 @@ impl SqliteStore {
         self.reader.close().await;
         self.writer.close().await;
     }
+
+    /// A write transaction on the writer, holding the write lock from the start.
+    pub(crate) async fn write_tx(
+        &self,
+    ) -> Result<sqlx::Transaction<'static, sqlx::Sqlite>, StoreError> {
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
 }
 
 const SELECT_SESSION: &str = "SELECT id, created_at, tenant, endpoint, queue, subject, \
