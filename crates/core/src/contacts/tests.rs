@@ -463,6 +463,7 @@ fn store_lookup(all: &[Contact], lookup: &Lookup) -> Vec<Contact> {
                             .as_ref()
                             .is_none_or(|l| k.last_name.as_ref() == Some(l))
                 }
+                Lookup::Identifier(i) => c.attributes.get(IDENTIFIER) == Some(i.as_str()),
             }
         })
         .cloned()
