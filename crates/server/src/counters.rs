@@ -56,6 +56,14 @@ pub struct Counters {
     pub forward_refused: Counter,
     /// Requests refused by a rate limit (`[rate-limits]`).
     pub rate_limited: Counter,
+    /// Chats whose customer the website vouched for (`[identity.<tenant>]`).
+    pub identity_verified: Counter,
+    /// Chats in a tenant that checks identities whose customer sent no hash or token.
+    pub identity_missing: Counter,
+    /// Chats whose hash or token did not verify (wrong, expired, malformed).
+    pub identity_failed: Counter,
+    /// Chats refused because their tenant requires a verified identity.
+    pub identity_refused: Counter,
     sessions_live: AtomicU64,
     connections_live: AtomicU64,
 }
@@ -98,6 +106,14 @@ pub struct CountersSnapshot {
     pub forward_refused: u64,
     /// Cumulative: requests refused by a rate limit.
     pub rate_limited: u64,
+    /// Cumulative: chats with a verified visitor identity.
+    pub identity_verified: u64,
+    /// Cumulative: chats without a hash or token in tenants that check identities.
+    pub identity_missing: u64,
+    /// Cumulative: chats whose hash or token did not verify.
+    pub identity_failed: u64,
+    /// Cumulative: chats refused for want of a verified identity.
+    pub identity_refused: u64,
 }
 
 impl Counters {
@@ -138,6 +154,10 @@ impl Counters {
             forward_failures: self.forward_failures.get(),
             forward_refused: self.forward_refused.get(),
             rate_limited: self.rate_limited.get(),
+            identity_verified: self.identity_verified.get(),
+            identity_missing: self.identity_missing.get(),
+            identity_failed: self.identity_failed.get(),
+            identity_refused: self.identity_refused.get(),
         }
     }
 }

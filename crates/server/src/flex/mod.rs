@@ -224,7 +224,7 @@ async fn join(
                         user_data,
                     };
                     let contact =
-                        customer::contact::identify(&state, &mut chat, creator.party_type).await;
+                        customer::contact::identify(&state, &mut chat, creator.party_type).await?;
                     let (id, _, rx) = customer::create_session(&state, creator, chat)?;
                     customer::contact::link(&state, contact, &id).await;
                     let info = customer::reply(rx).await?;
