@@ -18,8 +18,8 @@
 //! An unverified visitor is not matched at all: the shell never calls matching for it.
 
 use super::{
-    match_contact, normalize_email, normalize_phone, Contact, ContactAttributes, ContactId,
-    Lookup, MatchOutcome, EMAIL_ADDRESS, PHONE_NUMBER,
+    match_contact, normalize_email, normalize_phone, Contact, ContactAttributes, ContactId, Lookup,
+    MatchOutcome, EMAIL_ADDRESS, PHONE_NUMBER,
 };
 use crate::party::UserData;
 
@@ -136,12 +136,18 @@ mod tests {
         vec![
             contact(
                 "steve",
-                &[("Identifier", "u-1"), ("EmailAddress", "steve@apple.example")],
+                &[
+                    ("Identifier", "u-1"),
+                    ("EmailAddress", "steve@apple.example"),
+                ],
             ),
             contact("legacy", &[("EmailAddress", "old@apple.example")]),
             contact(
                 "other",
-                &[("Identifier", "u-9"), ("EmailAddress", "shared@apple.example")],
+                &[
+                    ("Identifier", "u-9"),
+                    ("EmailAddress", "shared@apple.example"),
+                ],
             ),
         ]
     }

@@ -374,7 +374,8 @@ impl Conn {
             subject,
             user_data,
         };
-        let contact = customer::contact::identify(&self.state, &mut chat, creator.party_type).await?;
+        let contact =
+            customer::contact::identify(&self.state, &mut chat, creator.party_type).await?;
         let (id, handle, rx) = customer::create_session(&self.state, creator, chat)?;
         customer::contact::link(&self.state, contact, &id).await;
         self.sessions.insert(id.clone(), handle);

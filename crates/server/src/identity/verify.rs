@@ -90,7 +90,11 @@ pub struct Proof<'a> {
 }
 
 /// The verified identifier, or why there is none.
-pub fn verify(config: &IdentityConfig, proof: Proof<'_>, now: UnixMillis) -> Result<String, Failure> {
+pub fn verify(
+    config: &IdentityConfig,
+    proof: Proof<'_>,
+    now: UnixMillis,
+) -> Result<String, Failure> {
     let Some(secret) = config.secret.as_ref() else {
         // Validation requires a secret unless the mode is off; never verify without one.
         return Err(Failure::BadHash);

@@ -26,6 +26,8 @@ mod ha_forward;
 mod ha_route;
 mod ha_sweep;
 mod http_paths;
+mod identity;
+mod identity_contacts;
 mod limits;
 mod logs;
 mod rate_limits;

@@ -438,7 +438,10 @@ pub(super) async fn contacts_are_found_by_identifier<S: Store>(store: &S, run: &
         .into_iter()
         .collect();
     let (by_id, by_claims) = verified_lookups("acct-42", &ud);
-    assert!(by_claims.is_none(), "{check}: the email is not the identifier");
+    assert!(
+        by_claims.is_none(),
+        "{check}: the email is not the identifier"
+    );
     let candidates = store
         .find_candidates(&t, &by_id, MATCH_CANDIDATE_LIMIT)
         .await
@@ -449,7 +452,11 @@ pub(super) async fn contacts_are_found_by_identifier<S: Store>(store: &S, run: &
         "{check}: matched"
     );
     let searched = store.search_contacts(Some(&t), "acct-42", 10).await;
-    assert_eq!(ids_of(&searched.expect("search")), [&vic.id], "{check}: search");
+    assert_eq!(
+        ids_of(&searched.expect("search")),
+        [&vic.id],
+        "{check}: search"
+    );
 
     let mut attributes = legacy.attributes.clone();
     attributes.set("Identifier", "acct-7").expect("attribute");
