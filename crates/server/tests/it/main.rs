@@ -28,6 +28,7 @@ mod ha_sweep;
 mod http_paths;
 mod identity;
 mod identity_contacts;
+mod identity_docs;
 mod limits;
 mod logs;
 mod rate_limits;
