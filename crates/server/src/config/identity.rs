@@ -106,3 +106,44 @@ pub(super) fn problems(config: &Config, p: &mut Vec<ConfigProblem>) {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::CliOverrides;
+    use super::*;
+
+    const KEY: &str = "0123456789abcdef0123456789abcdef";
+
+    fn load(env: &[(&str, &str)]) -> Result<Config, super::super::ConfigError> {
+        let env = env.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned()));
+        Config::load(None, env, &CliOverrides::default())
+    }
+
+    #[test]
+    fn env_sets_a_tenant_and_the_secret_is_never_shown() {
+        let c = load(&[
+            ("PARLEY_IDENTITY__1__MODE", "required"),
+            ("PARLEY_IDENTITY__1__SECRET", KEY),
+            ("PARLEY_IDENTITY__1__TOKEN_MAX_AGE", "600"),
+        ])
+        .unwrap_or_else(|e| panic!("{e}"));
+        let i = c.identity_for("1").expect("tenant 1 checks");
+        assert_eq!(i.mode, IdentityMode::Required);
+        assert_eq!(i.secret, Some(Secret::new(KEY)));
+        assert_eq!((i.token_max_age_s, i.accept_hash), (600, true));
+        assert!(c.identity_for("2").is_none());
+        assert!(!format!("{c:?}").contains(KEY), "Debug redacts the secret");
+
+        let off = load(&[("PARLEY_IDENTITY__1__MODE", "off")]).expect("off needs no secret");
+        assert!(off.identity_for("1").is_none(), "off is not checking");
+
+        let short = load(&[
+            ("PARLEY_IDENTITY__1__MODE", "optional"),
+            ("PARLEY_IDENTITY__1__SECRET", "short-secret-value"),
+        ])
+        .expect_err("too short");
+        let text = short.to_string();
+        assert!(text.contains("needs at least 32"), "{text}");
+        assert!(!text.contains("short-secret-value"), "{text}");
+    }
+}

@@ -198,6 +198,7 @@ async fn join(
                     let caller = Caller::parse(sid, &req.user_id, &req.secure_key)?;
                     let mut user_data = login.user_data();
                     user_data.extend(req.user_data);
+                    crate::identity::strip_proofs(&mut user_data);
                     let info = caller
                         .join(&state, login.nickname, login.version, user_data)
                         .await?;

@@ -68,6 +68,15 @@ pub fn shown(user_data: &UserData) -> Option<&'static str> {
     }
 }
 
+/// Removes the proofs (`IdentifierHash`, `IdentityToken`) from the user data of a party
+/// joining an existing chat: identity is checked at creation only, and a proof vouches
+/// for its identifier to whoever reads it.
+pub fn strip_proofs(user_data: &mut UserData) {
+    for key in [IDENTIFIER_HASH, IDENTITY_TOKEN] {
+        user_data.remove(key);
+    }
+}
+
 /// Removes what only the server may set, or nobody should read, from user data a
 /// customer sends after creation (GMS `updateData`): `IdentifierHash`, `IdentityToken`,
 /// `ParleyIdentityVerified`, and, when any tenant checks identities, `Identifier` (in

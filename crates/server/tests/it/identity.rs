@@ -318,3 +318,78 @@ async fn tokens_only_and_other_tenants() {
     assert!(got.get("ParleyIdentityVerified").is_none(), "{got}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_secret_hashes_and_tokens_never_reach_the_log() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let config = format!("[identity.1]\nmode = \"optional\"\nsecret = \"{SECRET}\"\n");
+    let proc = crate::common::process::ServerProcess::start(
+        &config,
+        dir.path(),
+        &[("RUST_LOG", "parley_server=trace,tower_http=trace")],
+    )
+    .await;
+    let good = sign("acct-log");
+    let wrong = sign("acct-other");
+    let token = token_with(SECRET, "acct-log", 600);
+    for user_data in [
+        json!({"Identifier": "acct-log", "IdentifierHash": good}),
+        json!({"Identifier": "acct-log", "IdentifierHash": wrong}),
+        json!({"IdentityToken": token}),
+    ] {
+        let mut c = crate::common::Client::connect(proc.addr).await;
+        c.register("Pat", "CLIENT", 106).await;
+        c.create(user_data).await;
+        c.close().await;
+    }
+    let deadline = tokio::time::Instant::now() + crate::common::WAIT;
+    while !proc.output().contains("visitor identity not verified")
+        && tokio::time::Instant::now() < deadline
+    {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let log = proc.output();
+    assert!(
+        log.contains("reason=BadHash"),
+        "failures are logged with their reason:\n{log}"
+    );
+    for secret in [SECRET, good.as_str(), wrong.as_str(), token.as_str()] {
+        assert!(!log.contains(secret), "{secret} in the log:\n{log}");
+    }
+    // The token's signature alone (its header and claims are not secret).
+    let signature = token.rsplit('.').next().expect("signature");
+    assert!(
+        !log.contains(signature),
+        "token signature in the log:\n{log}"
+    );
+}
+
+#[tokio::test]
+async fn proofs_sent_when_joining_an_existing_chat_are_dropped_too() {
+    let server = TestServer::start(|c| configure(c, IdentityMode::Off)).await;
+    let mut customer = server.client().await;
+    customer.register("Pat", "CLIENT", 106).await;
+    let info = customer.create(json!({})).await;
+    let mut agent = server.client().await;
+    agent.register("Alex", "AGENT", 106).await;
+    let hash = sign("acct-9");
+    let joined = agent
+        .join(
+            &info.session_id,
+            "ALL",
+            json!({"IdentifierHash": hash, "IdentityToken": "a.b.c", "Desk": "7"}),
+        )
+        .await;
+    let event = joined
+        .events
+        .iter()
+        .find(|e| e.kind == "newParty" && e.nickname == "Alex")
+        .expect("the agent's newParty");
+    let ud = event.user_data.clone().unwrap_or_default();
+    assert_eq!(ud.get("Desk").map(String::as_str), Some("7"), "{ud:?}");
+    assert!(
+        !ud.contains_key("IdentifierHash") && !ud.contains_key("IdentityToken"),
+        "{ud:?}"
+    );
+    server.stop().await;
+}
