@@ -375,6 +375,11 @@
     this.tab.classList.toggle("chat-tab--wrapup", hold === "wrapUp");
     this.tab.setAttribute("data-hold", hold);
     this.title.textContent = name;
+    var badge = U.identityBadge(i.identity);
+    if (badge) {
+      this.title.appendChild(document.createTextNode(" "));
+      this.title.appendChild(badge);
+    }
     var meta = ["Queue " + (i.queue || "?")];
     if (i.subject) meta.push(i.subject);
     if (MODE_LABEL[vis]) meta.push(MODE_LABEL[vis]);

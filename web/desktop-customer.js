@@ -151,6 +151,11 @@
             facts.appendChild(el("dt", { text: f[0] }));
             facts.appendChild(el("dd", { text: String(f[1]), title: String(f[1]) }));
           });
+          var badge = U.identityBadge(i.identity);
+          if (badge) {
+            facts.appendChild(el("dt", { text: "Identity" }));
+            facts.appendChild(el("dd", { class: "identity-fact" }, [badge]));
+          }
           var diffs = renderUserData(table, i.userData || {}, data.contact ? data.contact.attributes : null);
           renderHistory(history, data.history);
           status.textContent = diffs ? diffs + (diffs === 1 ? " value differs" : " values differ") + " from the contact record." : "";

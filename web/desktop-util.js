@@ -208,6 +208,23 @@
   }
 
   /** The customer's name from user data, or "". */
+  /**
+   * The badge of a customer's identity (docs/security.md, "Verified visitor identity"):
+   * `verified` or `unverified` as the server says; null when the tenant does not check.
+   */
+  function identityBadge(identity) {
+    if (identity !== "verified" && identity !== "unverified") return null;
+    var verified = identity === "verified";
+    return el("span", {
+      class: "identity-badge identity-badge--" + identity,
+      "data-identity": identity,
+      text: verified ? "✓ verified" : "unverified",
+      title: verified
+        ? "The website vouched for this customer's identity"
+        : "Not verified by the website: what the customer says about itself is unconfirmed, and no contact record was matched",
+    });
+  }
+
   function customerName(ud) {
     ud = ud || {};
     var name = [ud.FirstName, ud.LastName].filter(Boolean).join(" ").trim();
@@ -332,6 +349,7 @@
     formatWait: formatWait,
     timeEl: timeEl,
     customerName: customerName,
+    identityBadge: identityBadge,
     Socket: Socket,
     load: load,
     save: save,

@@ -19,14 +19,15 @@
  *   #toast (role=status), #view-chats-button, #view-supervisor-button,
  *   #view-chats, #view-supervisor
  *   #offers > li.offer[data-interaction-id][data-kind=queue|transfer|conference]
- *     .offer-kind, .offer-customer, .offer-details, .offer-countdown (seconds left,
+ *     .offer-kind, .offer-customer (span.identity-badge[data-identity=verified|
+ *     unverified] when the tenant checks identities), .offer-details, .offer-countdown (seconds left,
  *     [data-remaining-ms]), progress.offer-progress, .offer-accept, .offer-reject;
  *     #no-offers
  *   #chat-tabs > button.chat-tab[role=tab][data-interaction-id][data-hold][data-unread]
  *     .chat-tab-label, .chat-tab-mode, .chat-tab-unread; #no-chats
  *   #chat-panels > section.chat-panel[data-interaction-id][data-hold=active|wrapUp]
  *       [data-visibility=ALL|INT|VIP]
- *     .chat-title, .chat-meta, .chat-state, .chat-notice
+ *     .chat-title (with span.identity-badge), .chat-meta, .chat-state, .chat-notice
  *     .chat-actions: .action-push-url, .action-transfer, .action-conference,
  *       .action-release, .action-done
  *     forms: .push-form (.push-url-input), .transfer-form (.transfer-kind agent|queue,
@@ -42,7 +43,8 @@
  *     form.composer: .composer-input, .composer-send, .composer-internal (checkbox),
  *       .composer-hint
  *     aside.customer-pane[data-loaded=true|false|error]: .customer-refresh,
- *       .customer-status, .interaction-facts, table.userdata-table tr[data-key]
+ *       .customer-status, .interaction-facts (dd.identity-fact with the badge),
+ *       table.userdata-table tr[data-key]
  *       (.ud-chat, .ud-contact; tr.differs when they differ), ol.history >
  *       li.history-item[data-interaction-id] (details > .history-transcript)
  *   #view-supervisor[data-overview]: #sup-queues tr[data-queue] (.q-waiting,
@@ -392,6 +394,7 @@
     removeOffer(o.interactionId);
     var id = o.interactionId;
     var customer = U.customerName(o.userData) || "Customer";
+    var identity = U.identityBadge(o.identity);
     var kind = KIND_TEXT[o.kind] || "Offer";
     if (o.from) kind += " from " + o.from;
     var details = ["Queue " + (o.queue || "?")];
@@ -402,7 +405,7 @@
     var reject = el("button", { type: "button", class: "offer-reject", text: "Reject" });
     var li = el("li", { class: "offer offer--" + (o.kind || "queue"), "data-interaction-id": id, "data-kind": o.kind || "queue", "aria-label": kind + ": " + customer }, [
       el("p", { class: "offer-kind", text: kind }),
-      el("p", { class: "offer-customer", text: customer }),
+      el("p", { class: "offer-customer" }, identity ? [customer, " ", identity] : [customer]),
       el("p", { class: "offer-details", text: details.join(" · ") }),
       el("div", { class: "offer-timer" }, [progress, countdown]),
       el("div", { class: "offer-buttons" }, [accept, reject]),

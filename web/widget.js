@@ -11,6 +11,9 @@
  *   title       panel title
  *   strings     overrides of the strings table, { key: "text" } or { lang: { key: "text" } }
  *   userData    extra session user data (string values)
+ *   identity    the visitor's identity as the website signed it (docs/security.md):
+ *               { identifier, hash } or { token }; sent as the user data Identifier +
+ *               IdentifierHash, or IdentityToken
  *   transport   "auto" (default: WebSocket, flex long-poll when it cannot connect),
  *               "basic" or "flex"
  *   testHooks   true to expose window.__parleyTest (the demo page and browser tests)
@@ -51,6 +54,7 @@
       connected: "Connected",
       reconnecting: "Connection lost. Reconnecting…",
       unavailable: "Chat is not available right now. Please try again later.",
+      identityRequired: "Please sign in to the website to chat with us.",
       logLabel: "Conversation",
       messageLabel: "Message",
       messagePlaceholder: "Type your message…",
@@ -119,6 +123,7 @@
       connected: "Verbunden",
       reconnecting: "Verbindung unterbrochen. Neuer Versuch…",
       unavailable: "Der Chat ist gerade nicht verfügbar. Bitte versuchen Sie es später erneut.",
+      identityRequired: "Bitte melden Sie sich auf der Website an, um mit uns zu chatten.",
       logLabel: "Unterhaltung",
       messageLabel: "Nachricht",
       messagePlaceholder: "Nachricht eingeben…",
@@ -187,6 +192,7 @@
       connected: "Connecté",
       reconnecting: "Connexion perdue. Reconnexion…",
       unavailable: "La discussion n’est pas disponible pour le moment. Veuillez réessayer plus tard.",
+      identityRequired: "Veuillez vous connecter au site pour discuter avec nous.",
       logLabel: "Conversation",
       messageLabel: "Message",
       messagePlaceholder: "Écrivez votre message…",
@@ -278,9 +284,23 @@
       title: pick("title") ? String(pick("title")) : undefined,
       strings: json(pick("strings")) || {},
       userData: cleanUserData,
+      identity: identityUserData(json(pick("identity"))),
       transport: String(pick("transport") || "auto"),
       testHooks: hooks === true || hooks === "true" || hooks === "",
     };
+  }
+
+  /** The user data that carries a signed identity ({identifier, hash} or {token}). */
+  function identityUserData(id) {
+    var ud = {};
+    if (!id || typeof id !== "object") return ud;
+    if (id.token) {
+      ud.IdentityToken = String(id.token);
+    } else if (id.identifier && id.hash) {
+      ud.Identifier = String(id.identifier);
+      ud.IdentifierHash = String(id.hash);
+    }
+    return ud;
   }
 
   var config = readConfig();
@@ -1238,7 +1258,7 @@
         endChat(st.events.length ? "ended" : "sessionLost");
       }
     } else if (meta.kind === "create") {
-      showPrechatFailure(f.message || t("unavailable"));
+      showPrechatFailure(code === IDENTITY_NOT_VERIFIED ? t("identityRequired") : f.message || t("unavailable"));
       this.close();
       transport = null;
     } else if (meta.cmid) {
@@ -1389,7 +1409,7 @@
       return;
     }
     if (!st.sessionId && mode === "create" && err && err.status === "error") {
-      showPrechatFailure((err.error && err.error.message) || t("unavailable"));
+      showPrechatFailure(code === IDENTITY_NOT_VERIFIED ? t("identityRequired") : (err.error && err.error.message) || t("unavailable"));
       self.close();
       transport = null;
       return;
@@ -1537,7 +1557,7 @@
   function sessionUserData() {
     var ud = Object.assign({}, config.userData);
     if (st.email) ud.EmailAddress = st.email;
-    return ud;
+    return Object.assign(ud, config.identity);
   }
 
   function onReady() {
@@ -1570,6 +1590,9 @@
       markFailed(cmid);
     }
   }
+
+  /** The server refused a chat for want of a verified identity (docs/security.md). */
+  var IDENTITY_NOT_VERIFIED = 1015;
 
   function showPrechatFailure(text) {
     setPhase("idle");

@@ -31,6 +31,9 @@
 //!   the last order: [`MatchOutcome::Ambiguous`], no contact is chosen or created.
 //! - No identifying attribute at all: [`MatchOutcome::Unidentified`].
 //!
+//! A visitor whose identity the website vouched for is matched by what was signed
+//! instead ([`match_verified`], `contacts/verified.rs`).
+//!
 //! Values are compared after normalisation (see [`normalize_email`], [`normalize_phone`],
 //! [`normalize_name`]): surrounding whitespace never matters, and neither does letter
 //! case in email addresses and names, nor spacing and `-().` separators in phone numbers.
@@ -43,6 +46,9 @@ use std::str::FromStr;
 use crate::error::CoreError;
 use crate::ids::UnixMillis;
 use crate::party::UserData;
+
+mod verified;
+pub use verified::{match_verified, new_attributes, verified_claims, verified_lookups, IDENTIFIER};
 
 /// User-data key of the email address (search order 0).
 pub const EMAIL_ADDRESS: &str = "EmailAddress";
@@ -288,6 +294,9 @@ pub enum Lookup {
         /// Last name.
         last: Option<String>,
     },
+    /// Contacts whose `Identifier` is exactly this (verified visitors only,
+    /// [`verified_lookups`]).
+    Identifier(String),
 }
 
 /// Which contacts the shell should fetch (at most [`MATCH_CANDIDATE_LIMIT`], of the

@@ -64,6 +64,10 @@ codes! {
     /// The client goes faster than `[rate-limits]` allows: retry later (HTTP 429 with
     /// `Retry-After`); a WebSocket connection stays usable.
     RateLimited = 1014, "RATE_LIMITED";
+    /// The chat's tenant requires a verified visitor identity (`[identity.<tenant>] mode =
+    /// "required"`) and the request carried none, or one whose signature, token or
+    /// expiry did not verify (HTTP 403).
+    IdentityNotVerified = 1015, "IDENTITY_NOT_VERIFIED";
     /// The session does not exist (or no longer exists).
     SessionNotFound = 2001, "SESSION_NOT_FOUND";
     /// The session is over.

@@ -181,6 +181,9 @@ pub struct OfferInfo {
     pub subject: Option<String>,
     /// The chat's user data.
     pub user_data: BTreeMap<String, String>,
+    /// Whether the website vouched for the customer's identity: `verified` or
+    /// `unverified`; `null` when the chat's tenant does not check identities.
+    pub identity: Option<&'static str>,
 }
 
 /// A chat the agent holds.
@@ -199,6 +202,9 @@ pub struct ChatInfo {
     pub subject: Option<String>,
     /// User data.
     pub user_data: BTreeMap<String, String>,
+    /// `verified`, `unverified`, or `null` when the tenant does not check identities (as
+    /// in [`OfferInfo`]).
+    pub identity: Option<&'static str>,
 }
 
 /// A queue in the overview.

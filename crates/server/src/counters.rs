@@ -72,6 +72,14 @@ pub struct Counters {
     pub purged_file_bytes: Counter,
     /// Contacts erased through the admin API (on this instance).
     pub contacts_erased: Counter,
+    /// Chats whose customer the website vouched for (`[identity.<tenant>]`).
+    pub identity_verified: Counter,
+    /// Chats in a tenant that checks identities whose customer sent no hash or token.
+    pub identity_missing: Counter,
+    /// Chats whose hash or token did not verify (wrong, expired, malformed).
+    pub identity_failed: Counter,
+    /// Chats refused because their tenant requires a verified identity.
+    pub identity_refused: Counter,
     sessions_live: AtomicU64,
     connections_live: AtomicU64,
 }
@@ -126,6 +134,14 @@ pub struct CountersSnapshot {
     pub purged_file_bytes: u64,
     /// Cumulative: contacts erased.
     pub contacts_erased: u64,
+    /// Cumulative: chats with a verified visitor identity.
+    pub identity_verified: u64,
+    /// Cumulative: chats without a hash or token in tenants that check identities.
+    pub identity_missing: u64,
+    /// Cumulative: chats whose hash or token did not verify.
+    pub identity_failed: u64,
+    /// Cumulative: chats refused for want of a verified identity.
+    pub identity_refused: u64,
 }
 
 impl Counters {
@@ -172,6 +188,10 @@ impl Counters {
             purged_events: self.purged_events.get(),
             purged_file_bytes: self.purged_file_bytes.get(),
             contacts_erased: self.contacts_erased.get(),
+            identity_verified: self.identity_verified.get(),
+            identity_missing: self.identity_missing.get(),
+            identity_failed: self.identity_failed.get(),
+            identity_refused: self.identity_refused.get(),
         }
     }
 }

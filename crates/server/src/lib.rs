@@ -13,6 +13,7 @@
 //! - `retention.rs`  the background purge of closed chats' transcripts, files and records
 //! - `center/`       the routing service and the agent directory
 //! - `state.rs`      the front doors' shared state (composition)
+//! - `identity/`     verified visitor identity: what websites sign about their visitors
 //! - `customer/`     operations shared by the customer front doors (sessions, files)
 //! - front doors: `basic/` (WebSocket), `flex/` (HTTP long-poll), `gms/` (GMS v2),
 //!   `agent/` (agent login and desktop WebSocket), `esp/` (workflows), `admin/`,
@@ -39,6 +40,7 @@ pub mod flex;
 pub mod forward;
 pub mod gms;
 pub mod http;
+pub mod identity;
 pub mod limits;
 pub mod listen;
 pub mod persist;

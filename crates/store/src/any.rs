@@ -279,6 +279,15 @@ impl ContactStore for AnyStore {
         delegate!(self.find_by_name(tenant, first, last, limit))
     }
 
+    async fn find_by_identifier(
+        &self,
+        tenant: &str,
+        identifier: &str,
+        limit: u32,
+    ) -> Result<Vec<Contact>, StoreError> {
+        delegate!(self.find_by_identifier(tenant, identifier, limit))
+    }
+
     async fn update_contact_attributes(
         &self,
         id: &ContactId,

@@ -1,6 +1,6 @@
 //! Contacts and their interaction history, on both backends. A contact row keeps its
 //! attributes as JSON plus the normalised email, phone and name keys of
-//! `parley_core::contacts` in indexed columns, so a lookup is an index probe and the
+//! `parley_core::contacts` (and the verified `Identifier`, exactly) in indexed columns, so a lookup is an index probe and the
 //! store and the core always agree on what "the same value" is. Each write is its own
 //! short statement (not part of the group commit): identification happens once per chat.
 //!
@@ -9,6 +9,7 @@
 
 use parley_core::contacts::{
     normalize_email, normalize_name, normalize_phone, Contact, ContactAttributes, ContactId,
+    IDENTIFIER,
 };
 use parley_core::{SessionId, UnixMillis};
 
@@ -27,6 +28,7 @@ struct Sql {
     by_name: &'static str,
     by_first_name: &'static str,
     by_last_name: &'static str,
+    by_identifier: &'static str,
     search: &'static str,
     history: &'static str,
 }
@@ -47,15 +49,16 @@ macro_rules! sql {
         Sql {
             insert: concat!(
                 "INSERT INTO contacts (id, tenant, attributes, email_key, phone_key, ",
-                "first_name_key, last_name_key, created_at, updated_at) VALUES ($1, $2, $3",
+                "first_name_key, last_name_key, created_at, updated_at, identifier_key) ",
+                "VALUES ($1, $2, $3",
                 $json_in,
-                ", $4, $5, $6, $7, $8, $9)"
+                ", $4, $5, $6, $7, $8, $9, $10)"
             ),
             update: concat!(
                 "UPDATE contacts SET attributes = $2",
                 $json_in,
                 ", email_key = $3, phone_key = $4, first_name_key = $5, last_name_key = $6, ",
-                "updated_at = $7 WHERE id = $1"
+                "updated_at = $7, identifier_key = $8 WHERE id = $1"
             ),
             by_id: concat!(
                 "SELECT id, tenant, ",
@@ -93,6 +96,12 @@ macro_rules! sql {
                 ", created_at, updated_at FROM contacts WHERE tenant = $1 ",
                 "AND last_name_key = $2 ORDER BY created_at, id LIMIT $3"
             ),
+            by_identifier: concat!(
+                "SELECT id, tenant, ",
+                $attributes_out,
+                ", created_at, updated_at FROM contacts WHERE tenant = $1 ",
+                "AND identifier_key = $2 ORDER BY created_at, id LIMIT $3"
+            ),
             search: concat!(
                 "SELECT id, tenant, ",
                 $attributes_out,
@@ -101,7 +110,7 @@ macro_rules! sql {
                 "email_key LIKE $2 ESCAPE '\\' ",
                 "OR TRIM(COALESCE(first_name_key, '') || ' ' || COALESCE(last_name_key, '')) ",
                 "LIKE $2 ESCAPE '\\' ",
-                "OR phone_key LIKE $3 ESCAPE '\\' OR id = $4) ",
+                "OR phone_key LIKE $3 ESCAPE '\\' OR id = $4 OR identifier_key = $4) ",
                 "ORDER BY created_at DESC, id LIMIT $5"
             ),
             history: concat!(
@@ -158,13 +167,14 @@ fn contacts(rows: Vec<ContactRow>) -> Result<Vec<Contact>, StoreError> {
     rows.into_iter().map(ContactRow::into_contact).collect()
 }
 
-/// The values bound for a contact's attributes: JSON, then the four lookup keys.
+/// The values bound for a contact's attributes: JSON, then the five lookup keys.
 struct Columns {
     json: String,
     email: Option<String>,
     phone: Option<String>,
     first_name: Option<String>,
     last_name: Option<String>,
+    identifier: Option<String>,
 }
 
 fn columns(attributes: &ContactAttributes) -> Result<Columns, StoreError> {
@@ -176,6 +186,7 @@ fn columns(attributes: &ContactAttributes) -> Result<Columns, StoreError> {
         phone: keys.phone,
         first_name: keys.first_name,
         last_name: keys.last_name,
+        identifier: attributes.get(IDENTIFIER).map(str::to_owned),
     })
 }
 
@@ -221,6 +232,7 @@ macro_rules! contact_store {
                     .bind(&cols.last_name)
                     .bind(contact.created_at.0)
                     .bind(contact.updated_at.0)
+                    .bind(&cols.identifier)
                     .execute(&self.$writer)
                     .await?;
                 Ok(())
@@ -289,6 +301,21 @@ macro_rules! contact_store {
                 contacts(rows)
             }
 
+            async fn find_by_identifier(
+                &self,
+                tenant: &str,
+                identifier: &str,
+                limit: u32,
+            ) -> Result<Vec<Contact>, StoreError> {
+                let rows = sqlx::query_as($sql.by_identifier)
+                    .bind(tenant)
+                    .bind(identifier.trim())
+                    .bind(bounded(limit))
+                    .fetch_all(&self.$reader)
+                    .await?;
+                contacts(rows)
+            }
+
             async fn update_contact_attributes(
                 &self,
                 id: &ContactId,
@@ -304,6 +331,7 @@ macro_rules! contact_store {
                     .bind(&cols.first_name)
                     .bind(&cols.last_name)
                     .bind(now.0)
+                    .bind(&cols.identifier)
                     .execute(&self.$writer)
                     .await?;
                 Ok(done.rows_affected() > 0)

@@ -512,7 +512,17 @@ pub trait ContactStore: Send + Sync {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<Contact>, StoreError>> + Send;
 
-    /// The candidates `parley_core::contacts::match_contact` needs for `lookup`.
+    /// The tenant's contacts whose `Identifier` attribute is exactly `identifier`
+    /// (trimmed), oldest first.
+    fn find_by_identifier(
+        &self,
+        tenant: &str,
+        identifier: &str,
+        limit: u32,
+    ) -> impl Future<Output = Result<Vec<Contact>, StoreError>> + Send;
+
+    /// The candidates `parley_core::contacts::match_contact` (or `match_verified`) needs
+    /// for `lookup`.
     fn find_candidates(
         &self,
         tenant: &str,
@@ -526,6 +536,9 @@ pub trait ContactStore: Send + Sync {
                 Lookup::Name { first, last } => {
                     self.find_by_name(tenant, first.as_deref(), last.as_deref(), limit)
                         .await
+                }
+                Lookup::Identifier(identifier) => {
+                    self.find_by_identifier(tenant, identifier, limit).await
                 }
             }
         }
@@ -563,7 +576,7 @@ pub trait ContactStore: Send + Sync {
     ) -> impl Future<Output = Result<Option<ContactId>, StoreError>> + Send;
 
     /// Contacts (of `tenant`, or of every tenant) whose email address, phone number, name
-    /// ("first last") contains `query`, or whose id is `query`; compared as normalised
+    /// ("first last") contains `query`, or whose id or `Identifier` is `query`; compared as normalised
     /// (so case-insensitively), `%` and `_` meaning themselves. Newest first; an empty
     /// query lists every contact.
     fn search_contacts(

@@ -463,6 +463,7 @@ fn store_lookup(all: &[Contact], lookup: &Lookup) -> Vec<Contact> {
                             .as_ref()
                             .is_none_or(|l| k.last_name.as_ref() == Some(l))
                 }
+                Lookup::Identifier(i) => c.attributes.get(IDENTIFIER) == Some(i.as_str()),
             }
         })
         .cloned()
@@ -491,6 +492,51 @@ proptest! {
                 prop_assert!(ids.windows(2).all(|w| w[0] < w[1]), "sorted, distinct");
             }
             MatchOutcome::Create(_) | MatchOutcome::Unidentified => {}
+        }
+    }
+
+    /// A verified visitor is only ever matched to a contact that holds its identifier,
+    /// or that holds none and whose email or phone is the identifier itself; and what
+    /// the shell's two lookups fetch suffices.
+    #[test]
+    fn verified_matching_never_follows_a_claim(
+        user in pairs(),
+        mut all in contacts(),
+        holders in prop::collection::vec((0usize..8, prop::sample::select(&["u1", "u2", "a@x"][..])), 0..4),
+        identifier in prop::sample::select(&["u1", "u2", "a@x", "5551"][..]),
+    ) {
+        for (i, id) in holders {
+            if let Some(c) = all.get_mut(i) {
+                c.attributes.set(IDENTIFIER, id).expect("attribute");
+            }
+        }
+        let outcome = match_verified(TENANT, identifier, &user, &all);
+        let (by_id, by_claims) = verified_lookups(identifier, &user);
+        let mut fetched = store_lookup(&all, &by_id);
+        if let Some(l) = by_claims.filter(|_| fetched.is_empty()) {
+            fetched = store_lookup(&all, &l);
+        }
+        prop_assert_eq!(&outcome, &match_verified(TENANT, identifier, &user, &fetched), "lookups suffice");
+        let signed = |c: &Contact| {
+            let k = c.attributes.keys();
+            k.email.is_some() && k.email == normalize_email(identifier)
+                || k.phone.is_some() && k.phone == normalize_phone(identifier)
+        };
+        match &outcome {
+            MatchOutcome::Matched(id) => {
+                let ok = all.iter().any(|c| {
+                    &c.id == id && c.tenant == TENANT && match c.attributes.get(IDENTIFIER) {
+                        Some(held) => held == identifier,
+                        None => signed(c),
+                    }
+                });
+                prop_assert!(ok, "{:?} matched {:?}", identifier, id);
+            }
+            MatchOutcome::Create(attributes) => {
+                prop_assert_eq!(attributes.get(IDENTIFIER), Some(identifier));
+            }
+            MatchOutcome::Ambiguous(ids) => prop_assert!(ids.len() >= 2),
+            MatchOutcome::Unidentified => prop_assert!(false, "a verified visitor is identified"),
         }
     }
 

@@ -53,6 +53,9 @@ pub struct InteractionInfo {
     pub user_data: UserData,
     /// Interaction properties.
     pub properties: UserData,
+    /// `verified` or `unverified` when the tenant checks visitor identities
+    /// (`ParleyIdentityVerified` in the user data), else `null`.
+    pub identity: Option<&'static str>,
 }
 
 /// The stored contact record.
@@ -120,6 +123,7 @@ pub async fn interaction_view(
             created_at: record.created_at.0,
             closed_at: record.end.map(|e| e.closed_at.0),
             subject: record.subject,
+            identity: crate::identity::shown(&record.user_data),
             user_data: record.user_data,
             properties: record.properties,
         },

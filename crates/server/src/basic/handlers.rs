@@ -374,7 +374,8 @@ impl Conn {
             subject,
             user_data,
         };
-        let contact = customer::contact::identify(&self.state, &mut chat, creator.party_type).await;
+        let contact =
+            customer::contact::identify(&self.state, &mut chat, creator.party_type).await?;
         let (id, handle, rx) = customer::create_session(&self.state, creator, chat)?;
         customer::contact::link(&self.state, contact, &id).await;
         self.sessions.insert(id.clone(), handle);
@@ -387,10 +388,11 @@ impl Conn {
         request_id: Option<u64>,
         session_id: &str,
         visibility: parley_proto::basic::Visibility,
-        user_data: UserData,
+        mut user_data: UserData,
     ) -> Reply {
         let user = self.user()?;
         let id: SessionId = parse(session_id)?;
+        crate::identity::strip_proofs(&mut user_data);
         let mut visibility = map::visibility(visibility);
         // Found first: a session held by another instance is joined there, where
         // routing gave it (and the grant is checked).

@@ -77,6 +77,7 @@ pub(super) fn offer(
         timeout_ms: u64::try_from(until.0 - now.0).unwrap_or(0),
         subject: meta.and_then(|m| m.subject.clone()),
         user_data: meta.map(|m| m.user_data.clone()).unwrap_or_default(),
+        identity: meta.and_then(|m| crate::identity::shown(&m.user_data)),
     }
 }
 
@@ -110,6 +111,7 @@ pub(super) fn chat(
         hold,
         subject: meta.and_then(|m| m.subject.clone()),
         user_data: meta.map(|m| m.user_data.clone()).unwrap_or_default(),
+        identity: meta.and_then(|m| crate::identity::shown(&m.user_data)),
     })
 }
 

@@ -26,6 +26,7 @@
 //!   ids, and their checks
 //! - `retention.rs` the declarations of `[retention]` and `[tenant-retention.<tenant>]`,
 //!   their checks, and each tenant's periods
+//! - `identity.rs`  the declaration of `[identity.<tenant>]` and its checks
 //! - `maps.rs`      the free-form maps `[endpoints.<tenant>]` and `[gms-chat-services]`
 //! - `schema.rs`    the option table: kinds, ranges, every section in file order
 //! - `check.rs`     the type check of the merged TOML table against the option table
@@ -57,6 +58,7 @@ mod declare;
 mod env;
 mod error;
 mod example;
+mod identity;
 mod listeners;
 mod maps;
 mod password;
@@ -88,6 +90,7 @@ pub use center::{AgentConfig, MaxWaitAction, QueueConfig, Role, Routing, Webhook
 pub use cluster::Cluster;
 pub use error::{ConfigError, ConfigProblem};
 pub use example::example_toml;
+pub use identity::{IdentityConfig, IdentityMode, MIN_IDENTITY_SECRET_CHARS};
 pub use listeners::{ListenerConfig, ListenerPlan, PortId, Tls, TlsFiles};
 pub use password::hash_password;
 pub use rate::RateLimits;
@@ -149,6 +152,11 @@ pub struct Config {
     /// default: every option at its default
     #[serde(default, rename = "rate-limits")]
     pub rate_limits: RateLimits,
+    /// `[identity.<tenant>]`: verified visitor identity per tenant. Read it with
+    /// [`Config::identity_for`].
+    /// default: none (no tenant checks identities)
+    #[serde(default)]
+    pub identity: BTreeMap<String, IdentityConfig>,
     /// `[routing]`: the built-in strategy and agent sessions.
     /// default: every option at its default
     #[serde(default)]
@@ -195,6 +203,7 @@ impl Default for Config {
             web: Web::default(),
             security: Security::default(),
             rate_limits: RateLimits::default(),
+            identity: BTreeMap::new(),
             routing: Routing::default(),
             queues: BTreeMap::new(),
             agents: BTreeMap::new(),
@@ -320,6 +329,14 @@ impl Config {
             .get(tenant)?
             .get(endpoint)
             .map(String::as_str)
+    }
+
+    /// How tenant `tenant` checks visitor identities (`off` when it has no
+    /// `[identity.<tenant>]` table).
+    pub fn identity_for(&self, tenant: &str) -> Option<&IdentityConfig> {
+        self.identity
+            .get(tenant)
+            .filter(|i| i.mode != IdentityMode::Off)
     }
 
     /// The `(tenant, endpoint)` that GMS v2 service `service` (the `{serviceName}` of

@@ -265,6 +265,7 @@ pub(super) const SECTIONS: &[Section] = &[
     Section::Options(&<Web as DeclaredSection>::SPEC),
     Section::Options(&<Security as DeclaredSection>::SPEC),
     Section::Options(&<super::RateLimits as DeclaredSection>::SPEC),
+    Section::Options(&<super::IdentityConfig as DeclaredSection>::SPEC),
     Section::Options(&<Routing as DeclaredSection>::SPEC),
     Section::Options(&<QueueConfig as DeclaredSection>::SPEC),
     Section::Options(&<AgentConfig as DeclaredSection>::SPEC),

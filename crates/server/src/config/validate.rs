@@ -37,6 +37,7 @@ pub(super) fn problems(config: &Config) -> Vec<ConfigProblem> {
     web(config, &mut p);
     security(config, &mut p);
     ranges(&config.rate_limits, &mut p);
+    super::identity::problems(config, &mut p);
     validate_center::problems(config, &mut p);
     super::cluster::problems(config, &mut p);
     super::retention::problems(config, &mut p);

@@ -16,12 +16,18 @@
 //! `ContactID` is the server's to set: a customer-supplied one is removed first, so no
 //! one can attach a chat to somebody else's record by naming its id.
 //!
+//! In a tenant that checks visitor identities (`[identity.<tenant>]`, `identity/`), the
+//! identity is checked first: a verified visitor is matched by its signed identifier
+//! (`parley_core::contacts::match_verified`), an unverified one is matched to no contact
+//! and no contact is created for it, so a claimed email address never pulls up a stored
+//! record or its history; with `required`, an unverified chat is refused.
+//!
 //! Once the session id is known, the front door calls [`link`] to record the interaction
 //! in the contact's history.
 
 use parley_core::contacts::{
-    lookup, match_contact, merged_user_data, Contact, ContactId, Lookup, MatchOutcome, CONTACT_ID,
-    MATCH_CANDIDATE_LIMIT,
+    lookup, match_contact, match_verified, merged_user_data, verified_lookups, Contact,
+    ContactAttributes, ContactId, Lookup, MatchOutcome, CONTACT_ID, MATCH_CANDIDATE_LIMIT,
 };
 use parley_core::{PartyType, SessionId, UserData};
 use parley_store::{ContactStore, StoreError};
@@ -29,6 +35,8 @@ use tokio::sync::Mutex;
 use tracing::{debug, warn};
 
 use super::{resolve_endpoint, NewChat};
+use crate::actor::CmdError;
+use crate::identity::{self, Identity};
 use crate::state::AppState;
 
 /// Held while a contact is created, so two chats of one new customer starting together
@@ -37,18 +45,36 @@ use crate::state::AppState;
 static CREATING: Mutex<()> = Mutex::const_new(());
 
 /// Identifies the customer of a chat about to be created by a `party_type` party:
-/// customers (CLIENT) only. Changes `chat`'s user data as [`identify_contact`] does and
-/// returns the contact to [`link`] the session to.
+/// customers (CLIENT) only. Checks its identity (`identity::check`: refused when its
+/// tenant requires a verified identity it does not have), changes `chat`'s user data as
+/// [`identify_contact`] does, and returns the contact to [`link`] the session to.
 pub async fn identify(
     state: &AppState,
     chat: &mut NewChat,
     party_type: PartyType,
-) -> Option<ContactId> {
+) -> Result<Option<ContactId>, CmdError> {
     if party_type != PartyType::Client {
-        return None;
+        return Ok(None);
     }
     let (tenant, _) = resolve_endpoint(&state.config, chat.endpoint.as_deref());
-    identify_contact(state, &tenant, &mut chat.user_data).await
+    let identity = identity::check(
+        &state.config,
+        &state.counters,
+        &tenant,
+        &mut chat.user_data,
+        crate::clock::now(),
+    )?;
+    Ok(match identity {
+        Identity::NotChecked => identify_contact(state, &tenant, &mut chat.user_data).await,
+        Identity::Verified(identifier) => {
+            let matcher = Matcher::Verified(&identifier);
+            identify_with(state, &tenant, &mut chat.user_data, matcher).await
+        }
+        Identity::Unverified => {
+            chat.user_data.remove(CONTACT_ID);
+            None
+        }
+    })
 }
 
 /// Identifies the contact `user_data` describes in `tenant` (finding or creating it) and
@@ -58,9 +84,27 @@ pub async fn identify_contact(
     tenant: &str,
     user_data: &mut UserData,
 ) -> Option<ContactId> {
+    identify_with(state, tenant, user_data, Matcher::Claims).await
+}
+
+/// How a chat is matched: on what its user data says, or by a verified identifier.
+#[derive(Clone, Copy)]
+enum Matcher<'a> {
+    Claims,
+    Verified(&'a str),
+}
+
+async fn identify_with(
+    state: &AppState,
+    tenant: &str,
+    user_data: &mut UserData,
+    matcher: Matcher<'_>,
+) -> Option<ContactId> {
     user_data.remove(CONTACT_ID);
-    let want = lookup(user_data)?;
-    match find_or_create(state, tenant, user_data, &want).await {
+    if matches!(matcher, Matcher::Claims) {
+        lookup(user_data)?;
+    }
+    match find_or_create(state, tenant, user_data, matcher).await {
         Ok(Some(contact)) => {
             debug!(contact = %contact.id, "chat identified as a contact");
             *user_data = merged_user_data(&contact, user_data);
@@ -79,18 +123,18 @@ async fn find_or_create(
     state: &AppState,
     tenant: &str,
     user_data: &UserData,
-    want: &Lookup,
+    matcher: Matcher<'_>,
 ) -> Result<Option<Contact>, StoreError> {
-    match decide(state, tenant, user_data, want).await? {
+    match decide(state, tenant, user_data, matcher).await? {
         Decision::Found(contact) => Ok(Some(contact)),
         Decision::None => Ok(None),
-        Decision::Create => {
+        Decision::Create(_) => {
             let _creating = CREATING.lock().await;
             // Another chat may have created this customer while we looked.
-            match decide(state, tenant, user_data, want).await? {
+            match decide(state, tenant, user_data, matcher).await? {
                 Decision::Found(contact) => Ok(Some(contact)),
                 Decision::None => Ok(None),
-                Decision::Create => create(state, tenant, user_data).await.map(Some),
+                Decision::Create(attributes) => create(state, tenant, attributes).await.map(Some),
             }
         }
     }
@@ -99,26 +143,52 @@ async fn find_or_create(
 /// What one lookup and match decided.
 enum Decision {
     Found(Contact),
-    Create,
+    Create(ContactAttributes),
     None,
+}
+
+async fn candidates(
+    state: &AppState,
+    tenant: &str,
+    want: &Lookup,
+) -> Result<Vec<Contact>, StoreError> {
+    state
+        .store
+        .find_candidates(tenant, want, MATCH_CANDIDATE_LIMIT)
+        .await
 }
 
 async fn decide(
     state: &AppState,
     tenant: &str,
     user_data: &UserData,
-    want: &Lookup,
+    matcher: Matcher<'_>,
 ) -> Result<Decision, StoreError> {
-    let candidates = state
-        .store
-        .find_candidates(tenant, want, MATCH_CANDIDATE_LIMIT)
-        .await?;
-    Ok(match match_contact(tenant, user_data, &candidates) {
-        MatchOutcome::Matched(id) => candidates
+    let (found, outcome) = match matcher {
+        Matcher::Claims => {
+            let Some(want) = lookup(user_data) else {
+                return Ok(Decision::None);
+            };
+            let found = candidates(state, tenant, &want).await?;
+            let outcome = match_contact(tenant, user_data, &found);
+            (found, outcome)
+        }
+        Matcher::Verified(identifier) => {
+            let (by_identifier, by_claims) = verified_lookups(identifier, user_data);
+            let mut found = candidates(state, tenant, &by_identifier).await?;
+            if let (true, Some(by_claims)) = (found.is_empty(), by_claims) {
+                found = candidates(state, tenant, &by_claims).await?;
+            }
+            let outcome = match_verified(tenant, identifier, user_data, &found);
+            (found, outcome)
+        }
+    };
+    Ok(match outcome {
+        MatchOutcome::Matched(id) => found
             .into_iter()
             .find(|c| c.id == id)
             .map_or(Decision::None, Decision::Found),
-        MatchOutcome::Create(_) => Decision::Create,
+        MatchOutcome::Create(attributes) => Decision::Create(attributes),
         MatchOutcome::Ambiguous(ids) => {
             debug!(
                 tenant,
@@ -134,13 +204,13 @@ async fn decide(
 async fn create(
     state: &AppState,
     tenant: &str,
-    user_data: &UserData,
+    attributes: ContactAttributes,
 ) -> Result<Contact, StoreError> {
     let now = crate::clock::now();
     let contact = Contact {
         id: crate::secrets::new_contact_id(),
         tenant: tenant.to_owned(),
-        attributes: parley_core::contacts::ContactAttributes::from_user_data(user_data),
+        attributes,
         created_at: now,
         updated_at: now,
     };

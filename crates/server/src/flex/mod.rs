@@ -198,6 +198,7 @@ async fn join(
                     let caller = Caller::parse(sid, &req.user_id, &req.secure_key)?;
                     let mut user_data = login.user_data();
                     user_data.extend(req.user_data);
+                    crate::identity::strip_proofs(&mut user_data);
                     let info = caller
                         .join(&state, login.nickname, login.version, user_data)
                         .await?;
@@ -224,7 +225,7 @@ async fn join(
                         user_data,
                     };
                     let contact =
-                        customer::contact::identify(&state, &mut chat, creator.party_type).await;
+                        customer::contact::identify(&state, &mut chat, creator.party_type).await?;
                     let (id, _, rx) = customer::create_session(&state, creator, chat)?;
                     customer::contact::link(&state, contact, &id).await;
                     let info = customer::reply(rx).await?;

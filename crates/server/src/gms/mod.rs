@@ -110,6 +110,9 @@ fn advice(code: ErrorCode) -> &'static str {
             "retry the request"
         }
         ErrorCode::RateLimited => "retry after the time in Retry-After",
+        ErrorCode::IdentityNotVerified => {
+            "pass userData[Identifier] with userData[IdentifierHash], or userData[IdentityToken]"
+        }
         _ => "correct the request",
     }
 }
@@ -197,7 +200,7 @@ async fn request_chat(
             subject: form.get("subject").map(str::to_owned),
             user_data,
         };
-        let contact = customer::contact::identify(&state, &mut chat, creator.party_type).await;
+        let contact = customer::contact::identify(&state, &mut chat, creator.party_type).await?;
         let (id, _, rx) = customer::create_session(&state, creator, chat)?;
         customer::contact::link(&state, contact, &id).await;
         customer::reply(rx).await?;
@@ -306,9 +309,9 @@ async fn operation(
                 });
             }
             "updateData" => {
-                caller
-                    .update_user_data(&state, form.user_data.clone())
-                    .await?;
+                let mut data = form.user_data.clone();
+                crate::identity::strip_update(&state.config, &mut data);
+                caller.update_user_data(&state, data).await?;
                 None
             }
             _ => {

@@ -25,6 +25,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         ErrorCode::WrongSessionPassword
         | ErrorCode::NotAllowed
         | ErrorCode::OriginNotAllowed
+        | ErrorCode::IdentityNotVerified
         | ErrorCode::NoSuchUser => StatusCode::FORBIDDEN,
         ErrorCode::LimitExceeded => StatusCode::UNPROCESSABLE_ENTITY,
         ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,

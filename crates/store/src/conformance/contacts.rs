@@ -408,3 +408,69 @@ pub(super) async fn contact_attributes_update<S: Store>(store: &S, run: &Run) {
         .await;
     assert!(!updated.expect("update"), "{check}: unknown contact");
 }
+
+/// A contact is found by its `Identifier` exactly (case and all), within its tenant;
+/// an update moves the key; search finds the exact identifier; and `match_verified`
+/// agrees with the lookups.
+pub(super) async fn contacts_are_found_by_identifier<S: Store>(store: &S, run: &Run) {
+    use parley_core::contacts::{match_verified, verified_lookups};
+    let check = "contacts by identifier";
+    let t = tenant(run);
+    let other = tenant(run);
+    let vic = fixture(
+        run,
+        &t,
+        &[("Identifier", "acct-42"), ("EmailAddress", "vic@id.test")],
+        0,
+    );
+    let vic = stored(store, vic, check).await;
+    let legacy = fixture(run, &t, &[("EmailAddress", "legacy@id.test")], 1);
+    let legacy = stored(store, legacy, check).await;
+    let elsewhere = fixture(run, &other, &[("Identifier", "acct-42")], 2);
+    stored(store, elsewhere, check).await;
+
+    let found = store.find_by_identifier(&t, " acct-42 ", 10).await;
+    assert_eq!(ids_of(&found.expect("find")), [&vic.id], "{check}: exact");
+    let upper = store.find_by_identifier(&t, "ACCT-42", 10).await;
+    assert!(upper.expect("find").is_empty(), "{check}: case matters");
+
+    let ud: parley_core::UserData = [("EmailAddress".to_owned(), "vic@id.test".to_owned())]
+        .into_iter()
+        .collect();
+    let (by_id, by_claims) = verified_lookups("acct-42", &ud);
+    assert!(
+        by_claims.is_none(),
+        "{check}: the email is not the identifier"
+    );
+    let candidates = store
+        .find_candidates(&t, &by_id, MATCH_CANDIDATE_LIMIT)
+        .await
+        .expect("candidates");
+    assert_eq!(
+        match_verified(&t, "acct-42", &ud, &candidates),
+        MatchOutcome::Matched(vic.id.clone()),
+        "{check}: matched"
+    );
+    let searched = store.search_contacts(Some(&t), "acct-42", 10).await;
+    assert_eq!(
+        ids_of(&searched.expect("search")),
+        [&vic.id],
+        "{check}: search"
+    );
+
+    let mut attributes = legacy.attributes.clone();
+    attributes.set("Identifier", "acct-7").expect("attribute");
+    let updated = store
+        .update_contact_attributes(&legacy.id, &attributes, UnixMillis(T0 + 9))
+        .await;
+    assert!(updated.expect("update"), "{check}: exists");
+    let found = store.find_by_identifier(&t, "acct-7", 10).await;
+    assert_eq!(ids_of(&found.expect("find")), [&legacy.id], "{check}: set");
+    attributes.remove("Identifier");
+    let updated = store
+        .update_contact_attributes(&legacy.id, &attributes, UnixMillis(T0 + 10))
+        .await;
+    assert!(updated.expect("update"), "{check}: exists");
+    let found = store.find_by_identifier(&t, "acct-7", 10).await;
+    assert!(found.expect("find").is_empty(), "{check}: removed");
+}

@@ -67,6 +67,7 @@ pub async fn run_all<S: Store + Inspect>(store: &S) {
     contacts::contact_search_is_bounded_and_case_insensitive(store, &run).await;
     contacts::contact_history_lists_interactions_with_transcripts(store, &run).await;
     contacts::contact_attributes_update(store, &run).await;
+    contacts::contacts_are_found_by_identifier(store, &run).await;
     agents::agents_round_trip_upsert_and_delete(store, &run).await;
     agents::agents_are_listed_by_login(store, &run).await;
     agents::agent_tokens_expire_and_are_revoked(store, &run).await;
