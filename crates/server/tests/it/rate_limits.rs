@@ -77,6 +77,17 @@ async fn a_throttled_websocket_gets_an_error_frame_and_stays_usable() {
         codes.push(code_of(&r));
     }
     assert_eq!(codes, [0, 0, 0, 1014, 1014], "acks, then RATE_LIMITED");
+    let r = chat
+        .customer
+        .call(json!({"type": "message", "sessionId": chat.session, "text": "again"}))
+        .await;
+    let ServerFrame::Error { retry_after_ms, .. } = r else {
+        panic!("still limited: {r:?}")
+    };
+    assert!(
+        retry_after_ms.is_some_and(|ms| ms > 0 && ms <= 20_000),
+        "the error says when to try again (3 a minute: within 20 s): {retry_after_ms:?}"
+    );
     // Typing has its own bucket, and the connection still works.
     let r = chat
         .customer
