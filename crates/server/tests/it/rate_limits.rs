@@ -39,7 +39,11 @@ async fn gms_send(c: &Gms, text: &str) -> (u16, Option<u64>, Value) {
 
 #[tokio::test]
 async fn a_flooding_gms_customer_is_throttled_and_another_goes_on() {
-    let server = TestServer::start(|c| c.rate_limits.messages_per_customer = 30).await;
+    let server = TestServer::start(|c| {
+        c.rate_limits.messages_per_customer = 30;
+        c.rate_limits.message_burst_per_customer = 30;
+    })
+    .await;
     let flood = Gms::start(&server, "Flo").await;
     let calm = Gms::start(&server, "Cal").await;
     let mut refused = 0;
