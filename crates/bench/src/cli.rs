@@ -15,6 +15,7 @@ const MAX_SESSIONS: usize = 100_000;
 const MAX_DURATION_S: f64 = 3600.0;
 const MAX_RAMP_S: f64 = 600.0;
 const MAX_MESSAGE_SIZE: usize = 1 << 20;
+const MAX_FLOODERS: usize = 64;
 
 /// The API key used when no other is given: `--server-bin` writes it into the server's
 /// `[security] api-keys`.
@@ -108,6 +109,18 @@ pub struct Args {
     /// GMS service name (`[gms-chat-services]`).
     #[arg(long, default_value = "customer-support")]
     pub gms_service: String,
+    /// Abusive customers next to the measured chats during the window: each pipelines
+    /// messages of --flood-size bytes without reading (client/flood.rs). A server the
+    /// bench starts then keeps its per-customer rate limits (others stay off).
+    #[arg(long, default_value_t = 0)]
+    pub flooders: usize,
+    /// Message size of the flooders, bytes.
+    #[arg(long, default_value_t = 16_000)]
+    pub flood_size: usize,
+    /// Keep the per-customer rate limits of a server the bench starts (the baseline of a
+    /// --flooders run; implied by --flooders).
+    #[arg(long)]
+    pub customer_limits: bool,
     /// Write the JSON report here.
     #[arg(long, value_name = "FILE")]
     pub json: Option<PathBuf>,
@@ -147,6 +160,12 @@ pub struct Plan {
     pub source_ips: usize,
     /// The server's transcript-auto-save.
     pub auto_save: u8,
+    /// Flooding customers during the window.
+    pub flooders: usize,
+    /// Their message size, bytes.
+    pub flood_size: usize,
+    /// A started server keeps its per-customer rate limits.
+    pub customer_limits: bool,
 }
 
 impl Plan {
@@ -199,12 +218,18 @@ pub fn plan(a: &Args) -> anyhow::Result<Plan> {
     // HTTP customers hold a long-poll and a send connection.
     let per_session = parties + usize::from(a.protocol != Protocol::Basic);
     // Churn briefly overlaps a closing session with its replacement.
-    let connections = (a.sessions + a.churn.ceil() as usize) * per_session;
+    let connections = (a.sessions + a.churn.ceil() as usize) * per_session + a.flooders;
     if connections > a.max_connections {
         bad.push(format!(
             "the plan needs up to {connections} connections, above --max-connections {}",
             a.max_connections
         ));
+    }
+    if a.flooders > MAX_FLOODERS {
+        bad.push(format!("--flooders must be 0 to {MAX_FLOODERS}"));
+    }
+    if a.flood_size == 0 || a.flood_size > MAX_MESSAGE_SIZE {
+        bad.push(format!("--flood-size must be 1 to {MAX_MESSAGE_SIZE}"));
     }
     if !bad.is_empty() {
         bail!("{}", bad.join("\n"));
@@ -228,6 +253,9 @@ pub fn plan(a: &Args) -> anyhow::Result<Plan> {
         connections,
         source_ips,
         auto_save: a.auto_save,
+        flooders: a.flooders,
+        flood_size: a.flood_size,
+        customer_limits: a.customer_limits || a.flooders > 0,
     })
 }
 

@@ -56,6 +56,7 @@ async fn main() -> anyhow::Result<()> {
                 settings: &args.server_settings,
                 log: args.server_log.as_deref(),
                 keep: args.keep_server_data,
+                customer_limits: plan.customer_limits,
             })
             .await?;
             eprintln!(
@@ -123,6 +124,7 @@ async fn main() -> anyhow::Result<()> {
         loadavg_before,
         started_at_unix_s,
         aborted_slots: outcome.aborted_slots,
+        flood: outcome.flood,
         timeline,
     });
     print!("{}", report.human());

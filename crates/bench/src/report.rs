@@ -140,6 +140,8 @@ pub struct Report {
     pub errors: BTreeMap<String, u64>,
     /// Slots aborted at the hard deadline.
     pub aborted_slots: usize,
+    /// What the flooders sent (`--flooders`).
+    pub flood: crate::client::flood::FloodOutcome,
     /// Zero lost, duplicated and misrouted.
     pub ok: bool,
     /// One sample a second.
@@ -178,6 +180,8 @@ pub struct Inputs<'a> {
     pub started_at_unix_s: u64,
     /// Aborted slots.
     pub aborted_slots: usize,
+    /// What the flooders sent.
+    pub flood: crate::client::flood::FloodOutcome,
     /// Time line.
     pub timeline: Vec<Sample>,
 }
@@ -269,6 +273,7 @@ impl Report {
             messages,
             errors: s.errors(),
             aborted_slots: i.aborted_slots,
+            flood: i.flood,
             ok,
             timeline: i.timeline,
         }
@@ -311,6 +316,13 @@ impl Report {
             "integrity  lost {}  duplicated {}  misrouted {}",
             m.lost, m.duplicated, m.misrouted
         );
+        if p.flooders > 0 {
+            let _ = writeln!(
+                o,
+                "flood      {} flooder(s) of {} B messages: {} frames sent on {} chat(s)",
+                p.flooders, p.flood_size, self.flood.frames_sent, self.flood.chats_opened
+            );
+        }
         let _ = writeln!(o, "delivery   {}", lat(&self.latency.delivery));
         let _ = writeln!(o, "ack        {}", lat(&self.latency.ack));
         let s = &self.sessions;

@@ -20,6 +20,7 @@ use tokio::time::Instant;
 
 use crate::cli::Plan;
 use crate::client::basic::{short, Party};
+use crate::client::flood::{flood, FloodOutcome};
 use crate::client::{Ctx, Customer};
 use crate::ledger::{Ledger, SharedLedger, AGENT, SUPERVISOR};
 use crate::progress::Snapshot;
@@ -33,6 +34,8 @@ pub struct Outcome {
     pub window: (Snapshot, Snapshot),
     /// Sessions open when the window closed.
     pub live_at_window_end: u64,
+    /// What the flooders sent (`--flooders`).
+    pub flood: FloodOutcome,
 }
 
 /// The phases, for the sampler and the caller.
@@ -75,6 +78,13 @@ pub async fn run(
     ctx.stats.open_window();
     out.window.0 = Snapshot::take(pid, &ctx.stats);
     let _ = phase.send(Phase::Measure);
+    let (flood_stop, flood_rx) = watch::channel(false);
+    let flooders: Vec<_> = (0..plan.flooders)
+        .map(|_| {
+            let (ctx, stop, size) = (ctx.clone(), flood_rx.clone(), plan.flood_size);
+            tokio::spawn(async move { flood(&ctx, size, stop).await })
+        })
+        .collect();
     let churn = (plan.churn > 0.0).then(|| {
         let (reqs, every) = (
             close_reqs.clone(),
@@ -94,6 +104,13 @@ pub async fn run(
     ctx.stats.close_window();
     out.window.1 = Snapshot::take(pid, &ctx.stats);
     out.live_at_window_end = ctx.stats.c.sessions_live.get();
+    let _ = flood_stop.send(true);
+    for f in flooders {
+        if let Ok(f) = f.await {
+            out.flood.frames_sent += f.frames_sent;
+            out.flood.chats_opened += f.chats_opened;
+        }
+    }
     let _ = phase.send(Phase::Drain);
     if let Some(c) = churn {
         c.abort();

@@ -38,11 +38,18 @@ pub struct ServerSpec<'a> {
     pub log: Option<&'a str>,
     /// Keep the data directory afterwards.
     pub keep: bool,
+    /// Keep the per-customer rate limits at the server's defaults (`--flooders`).
+    pub customer_limits: bool,
 }
 
 /// `[rate-limits]` of a bench server: the bench drives every chat from one loopback
 /// address, far faster than one customer may go on the internet.
 pub const NO_RATE_LIMITS: &str = "\n[rate-limits]\nsessions-per-address = 0\nlogins-per-address = 0\nrequests-per-address = 0\nmessages-per-customer = 0\nnotices-per-customer = 0\nfiles-per-customer = 0\n";
+
+/// The per-address limits off, the per-customer ones at their defaults: a run with
+/// `--flooders` and its baseline (each customer of the plan stays far below them).
+const ADDRESS_LIMITS_OFF: &str =
+    "\n[rate-limits]\nsessions-per-address = 0\nlogins-per-address = 0\nrequests-per-address = 0\n";
 
 /// The config file: settings, then the key (quoted as a TOML basic string).
 fn config_toml(spec: &ServerSpec<'_>) -> anyhow::Result<String> {
@@ -57,7 +64,11 @@ fn config_toml(spec: &ServerSpec<'_>) -> anyhow::Result<String> {
         "\n[security]\napi-keys = [{}]\n",
         serde_json::to_string(spec.api_key)?
     ));
-    s.push_str(NO_RATE_LIMITS);
+    s.push_str(if spec.customer_limits {
+        ADDRESS_LIMITS_OFF
+    } else {
+        NO_RATE_LIMITS
+    });
     Ok(s)
 }
 
@@ -213,8 +224,17 @@ mod tests {
             settings: &settings,
             log: None,
             keep: false,
+            customer_limits: false,
         };
         let t = config_toml(&spec).unwrap();
+        assert!(t.contains("messages-per-customer = 0"), "limits off: {t}");
+        let limited = config_toml(&ServerSpec {
+            customer_limits: true,
+            ..spec
+        })
+        .unwrap();
+        assert!(!limited.contains("messages-per-customer"), "{limited}");
+        assert!(limited.contains("sessions-per-address = 0"), "{limited}");
         assert!(t.contains("transcript-auto-save = 0\n"), "{t}");
         assert!(t.contains("commit-batch-max = 2000\n"), "{t}");
         assert!(t.contains(r#"api-keys = ["k\"ey-0123"#), "{t}");

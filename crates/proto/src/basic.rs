@@ -429,6 +429,11 @@ pub enum ServerFrame {
         name: String,
         /// Human-readable detail.
         message: String,
+        /// On `RATE_LIMITED`: milliseconds until the client may send again. The server
+        /// also stops reading the connection until then, so frames sent sooner wait in
+        /// the client's socket rather than cost the server work.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        retry_after_ms: Option<u64>,
     },
 }
 
@@ -446,6 +451,7 @@ impl ServerFrame {
             code,
             name: code.name().to_owned(),
             message: message.into(),
+            retry_after_ms: None,
         }
     }
 }

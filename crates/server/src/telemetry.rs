@@ -5,20 +5,37 @@
 use std::collections::BTreeMap;
 use std::io::IsTerminal;
 
-use tracing_subscriber::EnvFilter;
+use tracing::Level;
+use tracing_subscriber::filter::filter_fn;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
+use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::config::{self, Config};
 
-/// Installs the global subscriber. `RUST_LOG` overrides the default filter.
+/// Installs the global subscriber. `RUST_LOG` overrides the default filter, except that
+/// trace events come only from Parley's own crates: other crates print whole frames and
+/// payloads at trace (tungstenite logs every WebSocket message it sends and receives,
+/// with API keys, secure keys and message text), and `RUST_LOG=trace` must not turn an
+/// operator's debugging session into a leak.
 pub fn init() {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("parley_server=info,parley=info,tower_http=info"));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_target(false)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
+    let _ = tracing_subscriber::registry()
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_target(false)
+                .with_ansi(std::io::stderr().is_terminal())
+                .with_writer(std::io::stderr)
+                .with_filter(filter_fn(|m| allowed(m.level(), m.target())))
+                .with_filter(filter),
+        )
         .try_init();
+}
+
+/// Whether an event at `level` from `target` may reach the log at all.
+fn allowed(level: &Level, target: &str) -> bool {
+    *level != Level::TRACE || target.starts_with("parley")
 }
 
 /// How text and data may appear in logs.
@@ -75,6 +92,15 @@ impl LogPolicy {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_parleys_own_crates_log_at_trace() {
+        assert!(allowed(&Level::TRACE, "parley_server::basic"));
+        assert!(allowed(&Level::TRACE, "parley_store"));
+        assert!(!allowed(&Level::TRACE, "tungstenite::protocol"));
+        assert!(!allowed(&Level::TRACE, "hyper::proto::h1::io"));
+        assert!(allowed(&Level::DEBUG, "tungstenite::protocol"));
+    }
 
     fn policy(print_size: usize) -> LogPolicy {
         LogPolicy {

@@ -46,9 +46,15 @@ impl std::fmt::Display for RateLimited {
 }
 
 fn quota(count: u32, period: Duration) -> Option<Quota> {
+    quota_with_burst(count, period, count)
+}
+
+/// `count` per `period`, at most `burst` at once (and never more than `count`).
+fn quota_with_burst(count: u32, period: Duration, burst: u32) -> Option<Quota> {
     let n = NonZeroU32::new(count)?;
-    let per_token = period / count;
-    Quota::with_period(per_token).map(|q| q.allow_burst(n))
+    let burst = NonZeroU32::new(burst.min(count)).unwrap_or(NonZeroU32::MIN);
+    let per_token = period / n.get();
+    Quota::with_period(per_token).map(|q| q.allow_burst(burst))
 }
 
 /// One keyed limit by client address.
@@ -172,7 +178,11 @@ impl CustomerQuotas {
     /// From `[rate-limits]`.
     pub fn new(c: &RateLimits) -> CustomerQuotas {
         CustomerQuotas {
-            messages: quota(c.messages_per_customer, MINUTE),
+            messages: quota_with_burst(
+                c.messages_per_customer,
+                MINUTE,
+                c.message_burst_per_customer,
+            ),
             notices: quota(c.notices_per_customer, MINUTE),
             files: quota(c.files_per_customer, MINUTE),
         }
@@ -250,6 +260,18 @@ mod tests {
 
     #[test]
     fn a_customers_buckets_are_separate() {
+        let burst = CustomerQuotas::new(&limits(|c| {
+            c.messages_per_customer = 120;
+            c.message_burst_per_customer = 3;
+        }))
+        .buckets();
+        for _ in 0..3 {
+            assert!(burst.take(Sent::Message).is_ok());
+        }
+        assert!(
+            burst.take(Sent::Message).is_err(),
+            "the burst, then the pace"
+        );
         let q = CustomerQuotas::new(&limits(|c| {
             c.messages_per_customer = 2;
             c.files_per_customer = 1;

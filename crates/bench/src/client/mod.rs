@@ -9,6 +9,7 @@
 mod background;
 pub mod basic;
 pub mod flex;
+pub mod flood;
 pub mod gms;
 
 use std::net::SocketAddr;

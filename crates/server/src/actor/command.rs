@@ -22,6 +22,8 @@ pub struct CmdError {
     /// Set on an `Unavailable` refusal because another live instance holds the session:
     /// that owner, to whom a front door may forward the request (nothing was done here).
     pub held_by: Option<Held>,
+    /// Set on a `RateLimited` refusal: when the client may try again.
+    pub retry_after: Option<std::time::Duration>,
 }
 
 impl CmdError {
@@ -31,6 +33,7 @@ impl CmdError {
             code,
             message: message.into(),
             held_by: None,
+            retry_after: None,
         }
     }
 
@@ -63,7 +66,10 @@ impl From<CoreError> for CmdError {
 
 impl From<crate::throttle::RateLimited> for CmdError {
     fn from(e: crate::throttle::RateLimited) -> Self {
-        CmdError::new(ErrorCode::RateLimited, e.to_string())
+        CmdError {
+            retry_after: Some(e.retry_after),
+            ..CmdError::new(ErrorCode::RateLimited, e.to_string())
+        }
     }
 }
 

@@ -45,7 +45,11 @@ fn with_request_id(mut frame: ServerFrame, id: Option<u64>) -> ServerFrame {
 }
 
 fn error_frame(request_id: Option<u64>, session: Option<&str>, e: CmdError) -> ServerFrame {
-    ServerFrame::error(request_id, session.map(str::to_owned), e.code, e.message)
+    let mut frame = ServerFrame::error(request_id, session.map(str::to_owned), e.code, e.message);
+    if let (ServerFrame::Error { retry_after_ms, .. }, Some(after)) = (&mut frame, e.retry_after) {
+        *retry_after_ms = Some(u64::try_from(after.as_millis()).unwrap_or(u64::MAX).max(1));
+    }
+    frame
 }
 
 impl Conn {

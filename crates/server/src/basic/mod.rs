@@ -54,6 +54,17 @@ const OUTBOUND: usize = 1024;
 /// limits get a `FRAME_TOO_LARGE` error and the connection goes on; beyond it the
 /// WebSocket layer closes the connection (close code 1009).
 const HARD_CAP_FACTOR: usize = 4;
+/// Longest the reader stops reading a client that went over a rate limit (its
+/// `retryAfterMs`, at most this): long enough that a flood costs the server a few frames
+/// per refill instead of thousands a second, short enough that the client's pings and
+/// other chats on the connection are read well within the ping timeout.
+const MAX_READ_PAUSE_MS: i64 = 2_000;
+
+/// How long a kicked connection's writer may spend sending what was queued before the
+/// kick and the close frame.
+const KICK_FLUSH: Duration = Duration::from_secs(1);
+/// How long a connection closed for an oversized frame stays open after its close frame.
+const TOO_LARGE_LINGER: Duration = Duration::from_millis(500);
 
 static NEXT_CONN: AtomicU64 = AtomicU64::new(1);
 
@@ -150,6 +161,9 @@ pub(crate) struct Conn {
     pub(crate) close_with: forward::CloseWith,
     /// The client's address (behind trusted proxies, the one they name).
     pub(crate) address: IpAddr,
+    /// Until when (clock ms) the reader leaves the client's frames in its socket: set
+    /// when a rate limit refuses one of them (see `MAX_READ_PAUSE_MS`).
+    pub(crate) read_paused_until: AtomicI64,
 }
 
 /// A reply still waiting for its commit, with the gate its queuing opens (a join, resume
@@ -201,15 +215,33 @@ async fn run_connection(state: AppState, socket: WebSocket, id: ConnId, origin: 
         pipes: forward::Pipes::default(),
         close_with,
         address: origin.address,
+        read_paused_until: AtomicI64::new(0),
     };
     let mut client_close = None;
+    let mut too_large = false;
     let mut pending: FuturesUnordered<Pending> = FuturesUnordered::new();
     let register_deadline = tokio::time::Instant::now() + state.policy.register_timeout;
     let shutdown = state.shutdown.clone();
     loop {
+        let paused_ms = conn.read_paused_until.load(Ordering::Relaxed) - crate::clock::now().0;
         tokio::select! {
-            msg = stream.next() => {
-                let Some(Ok(msg)) = msg else { break };
+            () = tokio::time::sleep(Duration::from_millis(paused_ms.max(0).unsigned_abs())), if paused_ms > 0 => {}
+            msg = stream.next(), if paused_ms <= 0 => {
+                let msg = match msg {
+                    Some(Ok(msg)) => msg,
+                    Some(Err(e)) => {
+                        too_large = is_too_large(e);
+                        if too_large {
+                            conn.close_with.lock().unwrap_or_else(|p| p.into_inner()).replace(CloseFrame {
+                                code: 1009,
+                                reason: Utf8Bytes::from_static("frame too large"),
+                            });
+                            kick.cancel();
+                        }
+                        break;
+                    }
+                    None => break,
+                };
                 last_seen.store(crate::clock::now().0, Ordering::Relaxed);
                 match msg {
                     Message::Text(text) => {
@@ -255,8 +287,22 @@ async fn run_connection(state: AppState, socket: WebSocket, id: ConnId, origin: 
     conn.detach_all().await;
     drop(conn);
     let _ = writer.await;
+    if too_large {
+        // The rest of the oversized frame is still arriving: closing the socket now would
+        // answer it with a TCP reset, which may discard the close frame (1009) before the
+        // client reads it. Give the client a moment to read it first.
+        tokio::time::sleep(TOO_LARGE_LINGER).await;
+    }
     let conns = state.counters.conns_live();
     info!(conns, "connection closed");
+}
+
+/// A read error because a frame or message exceeded the WebSocket layer's hard cap.
+fn is_too_large(e: axum::Error) -> bool {
+    use tokio_tungstenite::tungstenite::Error;
+    let inner = e.into_inner();
+    debug!(error = %inner, "read failed");
+    matches!(inner.downcast_ref::<Error>(), Some(Error::Capacity(_)))
 }
 
 async fn write_loop(
@@ -271,6 +317,28 @@ async fn write_loop(
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + period, period);
     loop {
         tokio::select! {
+            // A kick (slow reader, oversized frame, session moved) closes with its code even
+            // when the connection's queue has closed in the meantime; what was queued before
+            // it still goes out first, within a bound (a slow reader may never take it).
+            biased;
+            () = kick.cancelled() => {
+                // The close code of the instance a session is piped to passes through.
+                let chosen = close_with.lock().unwrap_or_else(|p| p.into_inner()).take();
+                let close = Message::Close(Some(chosen.unwrap_or(CloseFrame {
+                    code: 1008,
+                    reason: Utf8Bytes::from_static("closing: slow consumer, session moved or timeout"),
+                })));
+                let _ = tokio::time::timeout(KICK_FLUSH, async {
+                    while let Ok(more) = rx.try_recv() {
+                        if !feed(&mut sink, more).await {
+                            return;
+                        }
+                    }
+                    let _ = sink.send(close).await;
+                })
+                .await;
+                break;
+            }
             frame = rx.recv() => {
                 let Some(frame) = frame else { break };
                 // Everything already queued goes out with one flush (one write syscall for
@@ -298,15 +366,6 @@ async fn write_loop(
                     kick.cancel();
                     break;
                 }
-            }
-            () = kick.cancelled() => {
-                // The close code of the instance a session is piped to passes through.
-                let chosen = close_with.lock().unwrap_or_else(|p| p.into_inner()).take();
-                let _ = sink.send(Message::Close(Some(chosen.unwrap_or(CloseFrame {
-                    code: 1008,
-                    reason: Utf8Bytes::from_static("closing: slow consumer, session moved or timeout"),
-                })))).await;
-                break;
             }
         }
     }
@@ -338,8 +397,15 @@ impl Conn {
 
     /// [`Conn::reply`], for callers that cannot wait.
     fn queue(&self, frame: ServerFrame) {
-        if matches!(frame, ServerFrame::Error { .. }) {
+        if let ServerFrame::Error { retry_after_ms, .. } = &frame {
             self.state.counters.request_errors.inc();
+            if let Some(ms) = retry_after_ms {
+                let pause = i64::try_from(*ms)
+                    .unwrap_or(i64::MAX)
+                    .min(MAX_READ_PAUSE_MS);
+                self.read_paused_until
+                    .fetch_max(crate::clock::now().0 + pause, Ordering::Relaxed);
+            }
         }
         if self.out.try_send(Out::Frame(Box::new(frame))).is_err() {
             self.kick.cancel();

@@ -1,6 +1,6 @@
 //! The declaration of `[rate-limits]` (Parley's own): how fast one client may go, so that
-//! one abusive client cannot hurt the others. Each limit is a count per period with a
-//! burst of the same count (a token bucket); 0 turns that limit off.
+//! one abusive client cannot hurt the others. Each limit is a count per period (a token
+//! bucket) with a burst of the same count, or of its own option; 0 turns that limit off.
 
 use super::declare::config_section;
 
@@ -8,7 +8,8 @@ config_section! {
     /// Parley's own: how fast one client may go. A client over a limit gets HTTP 429 with
     /// Retry-After (RATE_LIMITED, 1014) or, on a WebSocket, an error frame with that code; its
     /// connection stays usable. Limits by address use the client's address as trusted-proxies
-    /// resolves it. Each limit allows a burst of its whole count, then one per period / count.
+    /// resolves it. Each limit allows a burst of its whole count (customers' messages: of
+    /// message-burst-per-customer), then one per period / count.
     /// 0 turns a limit off (benchmarks that drive many chats from one address do so).
     #[section("rate-limits")]
     #[derive(Debug, Clone, PartialEq, Eq)]
@@ -29,6 +30,13 @@ config_section! {
         /// Messages one customer may send in one chat per minute.
         #[option("messages-per-customer", Int(0..=1_000_000, "per minute"), default = 120)]
         pub messages_per_customer: u32,
+
+        /// Messages one customer may send at once, before messages-per-customer paces the rest
+        /// (at most messages-per-customer). A person types a few lines in a row; a burst of a
+        /// hundred large messages at once is a flood, and every other chat waits while the
+        /// store writes it (docs/security.md, "Flood, measured").
+        #[option("message-burst-per-customer", Int(1..=1_000_000, "messages"), default = 10)]
+        pub message_burst_per_customer: u32,
 
         /// Notices (typing, push URL, custom notices) one customer may send in one chat per minute.
         #[option("notices-per-customer", Int(0..=1_000_000, "per minute"), default = 600)]

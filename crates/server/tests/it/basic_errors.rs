@@ -175,3 +175,43 @@ async fn a_silent_connection_is_closed_after_user_register_timeout() {
     assert_eq!(error_code(&f), 1008);
     server.stop().await;
 }
+
+/// A frame far past `max-frame-size` (here 8 MB against 4 KiB) is not read into memory:
+/// the server answers with the WebSocket close code 1009 (message too big) while the
+/// client is still sending it, rather than a TCP reset.
+#[tokio::test]
+async fn a_huge_frame_gets_close_code_1009() {
+    use futures::{SinkExt, StreamExt};
+    use tokio_tungstenite::tungstenite::Message;
+    let server = TestServer::start(|c| {
+        c.settings.max_frame_size_bytes = 4096;
+        c.settings.max_message_size_bytes = 1024;
+    })
+    .await;
+    let (ws, _) = tokio_tungstenite::connect_async(format!("ws://{}/basic", server.addr))
+        .await
+        .expect("connect");
+    let (mut sink, mut stream) = ws.split();
+    let sender = tokio::spawn(async move {
+        let _ = sink.send(Message::Text("x".repeat(8 << 20).into())).await;
+        sink
+    });
+    let code = tokio::time::timeout(crate::common::WAIT, async {
+        while let Some(msg) = stream.next().await {
+            match msg {
+                Ok(Message::Close(c)) => return c.map(|c| u16::from(c.code)),
+                Ok(_) => {}
+                Err(e) => panic!("no close frame before the error: {e}"),
+            }
+        }
+        None
+    })
+    .await
+    .expect("the server closes the connection");
+    assert_eq!(code, Some(1009));
+    let _ = sender.await;
+    // Others are unaffected.
+    let mut chat = Chat::start(&server).await;
+    chat.customer.say(&chat.session, "still fine").await;
+    server.stop().await;
+}

@@ -117,3 +117,139 @@ async fn agent_passwords_and_tokens_never_reach_the_log() {
         );
     }
 }
+
+/// `RUST_LOG=trace`, every crate included: the keys of every door, agents' passwords and
+/// tokens, customers' secure keys and session passwords, and the text of every message
+/// (from a customer, an agent, a GMS client and a workflow) stay out of the log.
+#[tokio::test]
+async fn trace_level_shows_no_secret_and_no_message_text() {
+    const ESP_KEY: &str = "esp-trace-key-0123456789abcdef0123456789";
+    const ADMIN_KEY: &str = "admin-trace-key-0123456789abcdef01234567";
+    let dir = tempfile::tempdir().unwrap();
+    let hash = crate::desk::hash(crate::desk::PASSWORD);
+    let config = format!(
+        "[security]\napi-keys = [\"{API_KEY}\"]\nesp-api-keys = [\"{ESP_KEY}\"]\nadmin-api-keys = [\"{ADMIN_KEY}\"]\n\n[agents.anna]\npassword-hash = \"{hash}\"\nnickname = \"Anna\"\n"
+    );
+    let proc = ServerProcess::start(&config, dir.path(), &[("RUST_LOG", "trace")]).await;
+    let http = reqwest::Client::new();
+
+    // The basic protocol: a customer, an agent by API key, one by login token.
+    let mut customer = crate::common::Client::connect(proc.addr).await;
+    customer.register("Pat", "CLIENT", 106).await;
+    let info = customer.create(json!({})).await;
+    customer
+        .say(&info.session_id, "tracetextfromcustomer")
+        .await;
+    let mut agent = crate::common::Client::connect(proc.addr).await;
+    agent.register("Alex", "AGENT", 106).await;
+    agent
+        .join(
+            &info.session_id,
+            "ALL",
+            json!({"GCTI_Chat_SessionPassword": info.password.clone().unwrap_or_default()}),
+        )
+        .await;
+    agent.say(&info.session_id, "tracetextfromagent").await;
+    let token = crate::desk::token(proc.addr, "anna").await;
+    let desk_agent = crate::desk::agent_client(proc.addr, &token, "AGENT").await;
+
+    // GMS: a chat with a first message, then a send with the secure key.
+    let root = crate::gms::service_url_at(proc.addr);
+    let (status, chat) = crate::gms::post_form(
+        &http,
+        &root,
+        &[("nickname", "Gus"), ("text", "tracetextfromgmsfirst")],
+    )
+    .await;
+    assert_eq!(status, 200, "{chat}");
+    let (chat_id, user_id, secure_key) = (
+        chat["chatId"].as_str().unwrap().to_owned(),
+        chat["userId"].as_str().unwrap().to_owned(),
+        chat["secureKey"].as_str().unwrap().to_owned(),
+    );
+    let (status, _) = crate::gms::post_form(
+        &http,
+        &format!("{root}/{chat_id}/send"),
+        &[
+            ("userId", &user_id),
+            ("secureKey", &secure_key),
+            ("message", "tracetextfromgmssend"),
+        ],
+    )
+    .await;
+    assert_eq!(status, 200);
+
+    // A workflow's message over ESP, and an admin request.
+    let r = http
+        .post(format!("http://{}/esp/Message", proc.addr))
+        .bearer_auth(ESP_KEY)
+        .json(&json!({"interactionId": info.session_id,
+            "parameters": {"MessageText": "tracetextfromworkflow"}}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+    let r = http
+        .get(format!("http://{}/admin/v1/agents", proc.addr))
+        .bearer_auth(ADMIN_KEY)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status().as_u16(), 200);
+
+    let secrets = [
+        API_KEY.to_owned(),
+        ESP_KEY.to_owned(),
+        ADMIN_KEY.to_owned(),
+        token.clone(),
+        crate::desk::PASSWORD.to_owned(),
+        hash.clone(),
+        customer.secure_key.clone(),
+        agent.secure_key.clone(),
+        secure_key.clone(),
+        info.password.clone().unwrap_or_default(),
+    ];
+    customer.close().await;
+    agent.close().await;
+    desk_agent.close().await;
+    let deadline = tokio::time::Instant::now() + crate::common::WAIT;
+    while !proc.output().contains("conns=0") && tokio::time::Instant::now() < deadline {
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    let log = proc.output();
+    assert!(
+        log.contains("DEBUG"),
+        "RUST_LOG=trace opened the log:\n{}",
+        &log[..log.len().min(2000)]
+    );
+    for secret in secrets.iter().filter(|s| !s.is_empty()) {
+        let at = log.find(secret.as_str());
+        assert!(
+            at.is_none(),
+            "a secret appears in the trace log: {}",
+            around(&log, at)
+        );
+    }
+    for text in [
+        "tracetextfromcustomer",
+        "tracetextfromagent",
+        "tracetextfromgmsfirst",
+        "tracetextfromgmssend",
+        "tracetextfromworkflow",
+    ] {
+        let at = log.find(text);
+        assert!(
+            at.is_none(),
+            "message text appears in the trace log: {}",
+            around(&log, at)
+        );
+    }
+}
+
+/// The log line around a byte offset, for a failure message.
+fn around(log: &str, at: Option<usize>) -> &str {
+    let Some(at) = at else { return "" };
+    let start = log[..at].rfind('\n').map_or(0, |i| i + 1);
+    let end = log[at..].find('\n').map_or(log.len(), |i| at + i);
+    &log[start..end]
+}

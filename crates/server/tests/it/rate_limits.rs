@@ -39,7 +39,11 @@ async fn gms_send(c: &Gms, text: &str) -> (u16, Option<u64>, Value) {
 
 #[tokio::test]
 async fn a_flooding_gms_customer_is_throttled_and_another_goes_on() {
-    let server = TestServer::start(|c| c.rate_limits.messages_per_customer = 30).await;
+    let server = TestServer::start(|c| {
+        c.rate_limits.messages_per_customer = 30;
+        c.rate_limits.message_burst_per_customer = 30;
+    })
+    .await;
     let flood = Gms::start(&server, "Flo").await;
     let calm = Gms::start(&server, "Cal").await;
     let mut refused = 0;
@@ -77,6 +81,17 @@ async fn a_throttled_websocket_gets_an_error_frame_and_stays_usable() {
         codes.push(code_of(&r));
     }
     assert_eq!(codes, [0, 0, 0, 1014, 1014], "acks, then RATE_LIMITED");
+    let r = chat
+        .customer
+        .call(json!({"type": "message", "sessionId": chat.session, "text": "again"}))
+        .await;
+    let ServerFrame::Error { retry_after_ms, .. } = r else {
+        panic!("still limited: {r:?}")
+    };
+    assert!(
+        retry_after_ms.is_some_and(|ms| ms > 0 && ms <= 20_000),
+        "the error says when to try again (3 a minute: within 20 s): {retry_after_ms:?}"
+    );
     // Typing has its own bucket, and the connection still works.
     let r = chat
         .customer
