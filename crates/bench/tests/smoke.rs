@@ -133,3 +133,37 @@ fn a_target_off_this_machine_is_refused_before_any_traffic() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// `--flooders`: one abusive customer next to the measured chats. The chats still lose
+/// and repeat nothing, and the flooder really floods (and is throttled by the server's
+/// per-customer limits, which the bench keeps for this run).
+#[test]
+fn a_flooder_next_to_the_chats_is_throttled_and_costs_them_nothing() {
+    let r = bench(
+        "flood",
+        &[
+            "--sessions",
+            "3",
+            "--rate",
+            "6",
+            "--duration",
+            "3",
+            "--ramp-up",
+            "1",
+            "--flooders",
+            "1",
+        ],
+    );
+    assert_clean(&r, 2);
+    assert!(
+        r["flood"]["frames_sent"].as_u64().unwrap_or(0) > 10,
+        "the flooder sent: {}",
+        r["flood"]
+    );
+    assert!(r["flood"]["chats_opened"].as_u64().unwrap_or(0) >= 1);
+    assert!(
+        r["server"]["counters"]["rate-limited"].as_u64().unwrap_or(0) > 0,
+        "the server refused some of it: {}",
+        r["server"]["counters"]
+    );
+}
