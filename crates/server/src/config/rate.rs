@@ -35,7 +35,7 @@ config_section! {
         /// (at most messages-per-customer). A person types a few lines in a row; a burst of a
         /// hundred large messages at once is a flood, and every other chat waits while the
         /// store writes it (docs/security.md, "Flood, measured").
-        #[option("message-burst-per-customer", Int(1..=1_000_000, "messages"), default = 10)]
+        #[option("message-burst-per-customer", Int(1..=1_000_000, "messages"), default = 30)]
         pub message_burst_per_customer: u32,
 
         /// Notices (typing, push URL, custom notices) one customer may send in one chat per minute.
