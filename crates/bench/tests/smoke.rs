@@ -162,7 +162,10 @@ fn a_flooder_next_to_the_chats_is_throttled_and_costs_them_nothing() {
     );
     assert!(r["flood"]["chats_opened"].as_u64().unwrap_or(0) >= 1);
     assert!(
-        r["server"]["counters"]["rate-limited"].as_u64().unwrap_or(0) > 0,
+        r["server"]["counters"]["rate-limited"]
+            .as_u64()
+            .unwrap_or(0)
+            > 0,
         "the server refused some of it: {}",
         r["server"]["counters"]
     );
