@@ -97,7 +97,7 @@ async fn migrates_an_empty_database() {
             .expect("migrations table");
     assert_eq!(
         versions,
-        [1, 2, 3, 4, 5, 6, 7, 8, 9],
+        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
         "migrated to the latest version"
     );
     let tables: Vec<String> = sqlx::query_scalar(
