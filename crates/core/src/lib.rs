@@ -12,6 +12,7 @@
 //! - `session/`     the state machine: join, send, leave/close, restore, end facts
 //! - `routing/`     the interaction router: agents, queues, offers, transfer, supervision
 //! - `contacts.rs`  contacts (UCS's role): matching user data to a contact, merged user data
+//! - `mask/`        masking sensitive data: rules, rule sets, the `[transcript-cleanup]` policy
 //! - `error.rs`     `CoreError`
 #![deny(missing_docs)]
 
@@ -20,6 +21,7 @@ pub mod contacts;
 mod error;
 pub mod event;
 mod ids;
+pub mod mask;
 mod party;
 pub mod routing;
 mod secret;
