@@ -11,6 +11,8 @@
 //! - `contacts.rs`     contacts and their interaction history (UCS's role), for both backends
 //! - `interactions.rs` interaction records beyond the group commit: properties, listings
 //! - `agents.rs`       the agent directory (Configuration Server's persons), for both backends
+//! - `masking.rs`      masking rules stored per tenant (UCS's PII configuration), for both
+//!   backends
 //! - `retention/`      the retention purge and the erasure of a contact, for both backends
 //! - `sqlite/`         `SqliteStore` (embedded default; WAL, `synchronous=FULL`):
 //!   `mod.rs` opening and reads, `write.rs` its dialect of the batch statements,
@@ -19,7 +21,7 @@
 //!   `write.rs` its dialect of the batch statements
 //! - `conformance/`    `run_all(&store)`: the one behaviour suite every backend passes,
 //!   one file per capability (ownership, writes, batches, payloads, documents,
-//!   interactions, contacts, agents, retention, erasure)
+//!   interactions, contacts, agents, retention, erasure, masking rules)
 //! - `migrations/{sqlite,postgres}/NNNN_*.sql`: per-dialect schema, numbered in lockstep
 //!
 //! Writes are batched: the server's persistence pipeline hands [`TranscriptStore::commit`]
@@ -43,6 +45,7 @@ mod contacts;
 mod documents;
 mod instances;
 mod interactions;
+mod masking;
 mod postgres;
 mod retention;
 mod routing;
@@ -50,6 +53,7 @@ mod sqlite;
 
 pub use agents::{AgentRecord, AgentRole, AgentSource, MAX_AGENTS};
 pub use any::{open, AnyStore};
+pub use masking::{MaskingRuleRecord, MaskingRuleStore, RuleWrite, MAX_MASKING_RULES};
 pub use postgres::PgStore;
 pub use retention::{
     EraseRequest, Erased, ErasureRecord, PurgeKind, Purged, RetentionStore, MAX_PURGE_BATCH,
@@ -712,6 +716,7 @@ pub trait Store:
     + HealthStore
     + RoutingStore
     + RetentionStore
+    + MaskingRuleStore
     + Clone
     + 'static
 {
@@ -726,6 +731,7 @@ impl<T> Store for T where
         + HealthStore
         + RoutingStore
         + RetentionStore
+        + MaskingRuleStore
         + Clone
         + 'static
 {

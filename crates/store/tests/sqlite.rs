@@ -97,7 +97,7 @@ async fn migrates_an_empty_database() {
             .expect("migrations table");
     assert_eq!(
         versions,
-        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+        [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11],
         "migrated to the latest version"
     );
     let tables: Vec<String> = sqlx::query_scalar(
@@ -126,6 +126,9 @@ async fn migrates_an_empty_database() {
         "interactions_purge_records",
         "interactions_purge_transcripts",
         "interactions_queue_created",
+        "masking_rules",
+        "masking_rules_name",
+        "masking_rules_order",
         "sessions",
         "sessions_alive",
         "sessions_owner_state",

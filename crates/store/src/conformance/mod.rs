@@ -15,6 +15,7 @@ mod erasure;
 mod inspect;
 mod instances;
 mod interactions;
+mod masking;
 mod ownership;
 mod payloads;
 mod retention;
@@ -84,6 +85,8 @@ pub async fn run_all<S: Store + Inspect>(store: &S) {
     retention::purges_go_in_batches_oldest_first(store, &run).await;
     erasure::erasure_leaves_nothing_of_the_contact(store, &run).await;
     erasure::erasure_waits_for_live_chats(store, &run).await;
+    masking::masking_rules_round_trip(store, &run).await;
+    masking::masking_rules_reorder(store, &run).await;
     assert!(store.ping().await.is_ok(), "ping: a working store answers");
 }
 
