@@ -24,6 +24,8 @@
 //! - `cluster.rs`   the declaration of `[cluster]` and its checks
 //! - `listeners.rs` the declarations of `[tls]` and `[listeners.<port-id>]`, the port
 //!   ids, and their checks
+//! - `cleanup.rs`   the declarations of `[transcript-cleanup]` and
+//!   `[transcript-cleanup-rules.<name>]` (masking), their checks, and the `cfg` rules
 //! - `retention.rs` the declarations of `[retention]` and `[tenant-retention.<tenant>]`,
 //!   their checks, and each tenant's periods
 //! - `identity.rs`  the declaration of `[identity.<tenant>]` and its checks
@@ -53,6 +55,7 @@
 
 mod center;
 mod check;
+mod cleanup;
 mod cluster;
 mod declare;
 mod env;
@@ -87,6 +90,7 @@ use serde::Deserialize;
 use toml::{Table, Value};
 
 pub use center::{AgentConfig, MaxWaitAction, QueueConfig, Role, Routing, Webhooks};
+pub use cleanup::{CleanupRuleConfig, OrderedRule, TranscriptCleanup, DEFAULT_RULE_ORDER};
 pub use cluster::Cluster;
 pub use error::{ConfigError, ConfigProblem};
 pub use example::example_toml;
@@ -130,6 +134,15 @@ pub struct Config {
     /// default: every option at its default
     #[serde(default, rename = "client-file-transfer")]
     pub client_file_transfer: ClientFileTransfer,
+    /// `[transcript-cleanup]`: masking sensitive data.
+    /// default: every option at its default (masking off)
+    #[serde(default, rename = "transcript-cleanup")]
+    pub transcript_cleanup: TranscriptCleanup,
+    /// `[transcript-cleanup-rules.<name>]`: masking rules in the file, and changes to the
+    /// built-in ones. Read them with [`Config::cleanup_rules`].
+    /// default: none (the built-in rules)
+    #[serde(default, rename = "transcript-cleanup-rules")]
+    pub transcript_cleanup_rules: BTreeMap<String, CleanupRuleConfig>,
     /// `[endpoints.<tenant>]`: endpoint name → interaction queue, per tenant (Genesys
     /// `endpoints:<tenant>`), described in `maps.rs`. Read it with [`Config::queue_for`].
     /// default: `[endpoints.1] default = "default"`
@@ -198,6 +211,8 @@ impl Default for Config {
             settings: Settings::default(),
             log_filter_data: LogFilterData::default(),
             client_file_transfer: ClientFileTransfer::default(),
+            transcript_cleanup: TranscriptCleanup::default(),
+            transcript_cleanup_rules: BTreeMap::new(),
             endpoints: default_endpoints(),
             gms_chat_services: default_gms_chat_services(),
             web: Web::default(),

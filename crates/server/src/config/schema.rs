@@ -260,6 +260,8 @@ pub(super) const SECTIONS: &[Section] = &[
     Section::Options(&<Settings as DeclaredSection>::SPEC),
     Section::Options(&<LogFilterData as DeclaredSection>::SPEC),
     Section::Options(&<ClientFileTransfer as DeclaredSection>::SPEC),
+    Section::Options(&<super::TranscriptCleanup as DeclaredSection>::SPEC),
+    Section::Options(&<super::CleanupRuleConfig as DeclaredSection>::SPEC),
     Section::Map(&ENDPOINTS_MAP),
     Section::Map(&GMS_CHAT_SERVICES_MAP),
     Section::Options(&<Web as DeclaredSection>::SPEC),

@@ -32,6 +32,7 @@ pub(super) fn problems(config: &Config) -> Vec<ConfigProblem> {
     ranges(&config.log_filter_data, &mut p);
     settings(config, &mut p);
     client_file_transfer(config, &mut p);
+    super::cleanup::problems(config, &mut p);
     endpoints(config, &mut p);
     gms_chat_services(config, &mut p);
     web(config, &mut p);
