@@ -10,6 +10,8 @@
 //! - `limits/`       load limits: gauges, hysteresis, the reply-delay window
 //! - `actor/`        one task per live session; the `Sessions` facade; restoration
 //! - `webhooks/`     signed interaction events to integrators
+//! - `masking/`     masking sensitive data: the `[transcript-cleanup]` policy and the
+//!   rules per tenant (built-in, file, stored)
 //! - `retention.rs`  the background purge of closed chats' transcripts, files and records
 //! - `center/`       the routing service and the agent directory
 //! - `state.rs`      the front doors' shared state (composition)
@@ -43,6 +45,7 @@ pub mod http;
 pub mod identity;
 pub mod limits;
 pub mod listen;
+pub mod masking;
 pub mod persist;
 pub mod policy;
 pub mod proxies;
@@ -140,7 +143,10 @@ pub async fn run(
     .await
     .context("while joining the cluster")?
     .map(Arc::new);
+    let masking = masking::Masking::new(&config, store.clone())
+        .context("while compiling the masking rules")?;
     let state = Arc::new(Shared {
+        masking,
         trusted_proxies: Arc::new(proxies::of(&config.web.trusted_proxies)),
         address_limits: Arc::new(throttle::AddressLimits::new(&config.rate_limits)),
         config,

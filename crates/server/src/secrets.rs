@@ -33,6 +33,11 @@ pub fn new_party_id() -> PartyId {
         .expect("hex ids are valid")
 }
 
+/// A masking rule id: `mr-` and 16 hex digits (64 bits), unique across instances.
+pub fn new_masking_rule_id() -> String {
+    format!("mr-{}", hex::encode(random_bytes::<8>()))
+}
+
 /// A secure key: 128 bits as 32 hex digits.
 pub fn new_secure_key() -> String {
     hex::encode(random_bytes::<16>())

@@ -15,6 +15,7 @@ use crate::config::Config;
 use crate::counters::Counters;
 use crate::drain::Drain;
 use crate::limits::Limits;
+use crate::masking::Masking;
 use crate::policy::Policy;
 use crate::proxies::TrustedProxies;
 use crate::throttle::AddressLimits;
@@ -51,4 +52,6 @@ pub struct Shared {
     pub trusted_proxies: Arc<TrustedProxies>,
     /// Rate limits by client address (`[rate-limits]`).
     pub address_limits: Arc<AddressLimits>,
+    /// Masking sensitive data: the `[transcript-cleanup]` policy and the rules per tenant.
+    pub masking: Arc<Masking>,
 }
