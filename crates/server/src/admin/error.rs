@@ -62,6 +62,12 @@ impl AdminError {
         )
     }
 
+    /// `400 invalid-rule`: a masking rule whose regex does not compile (or is empty, or too
+    /// long); the message names the rule.
+    pub fn invalid_rule(e: &parley_core::mask::RuleError) -> AdminError {
+        AdminError::new(StatusCode::BAD_REQUEST, "invalid-rule", e.to_string())
+    }
+
     /// `404 not-found`.
     pub fn not_found(what: &str) -> AdminError {
         AdminError::new(
@@ -77,6 +83,24 @@ impl AdminError {
             StatusCode::CONFLICT,
             "config-owned",
             format!("agent {login} is defined in [agents.{login}]: change it in the file"),
+        )
+    }
+
+    /// `409 name-taken`: another masking rule of the tenant has this name.
+    pub fn name_taken(name: &str) -> AdminError {
+        AdminError::new(
+            StatusCode::CONFLICT,
+            "name-taken",
+            format!("the tenant has a masking rule named {name:?} already"),
+        )
+    }
+
+    /// `409 too-many-rules`: the tenant has as many masking rules as allowed.
+    pub fn too_many_rules(max: usize) -> AdminError {
+        AdminError::new(
+            StatusCode::CONFLICT,
+            "too-many-rules",
+            format!("a tenant has at most {max} masking rules: delete one first"),
         )
     }
 

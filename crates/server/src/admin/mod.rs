@@ -1,5 +1,6 @@
 //! The admin API, `/admin/v1/...` (docs/admin-api.md): agents (Configuration Server's
-//! persons), contacts and their history (UCS), interaction records (Interaction Server).
+//! persons), contacts and their history (UCS), masking rules (UCS's PII configuration),
+//! interaction records (Interaction Server).
 //!
 //! Every route takes [`AdminKey`] as its first extractor, so a request without one of
 //! `[security] admin-api-keys` is refused before its path, query or body is looked at.
@@ -8,8 +9,9 @@
 //!
 //! Layout: `agents.rs` the agent routes; `contacts.rs` contacts and history;
 //! `erasures.rs` erasure of a contact and its audit records;
-//! `interactions.rs` interaction records; `render.rs` the JSON of records and
-//! transcripts; `view.rs` the agent desktop's interaction view; `error.rs` the errors.
+//! `interactions.rs` interaction records; `masking.rs` masking rules stored per tenant,
+//! `masking_test.rs` the test of rules against a sample text; `render.rs` the JSON of
+//! records and transcripts; `view.rs` the agent desktop's interaction view; `error.rs` the errors.
 
 mod agents;
 mod contacts;
@@ -17,6 +19,8 @@ mod drain;
 mod erasures;
 mod error;
 mod interactions;
+mod masking;
+mod masking_test;
 mod render;
 mod view;
 
@@ -64,6 +68,32 @@ pub fn routes() -> Router<AppState> {
         .route(
             "/admin/v1/interactions/{id}",
             get(interactions::get_interaction),
+        )
+        .route(
+            "/admin/v1/masking-rules",
+            get(masking::list_rules).post(masking::create_rule),
+        )
+        .route(
+            "/admin/v1/masking-rules/reorder",
+            post(masking::reorder_rules),
+        )
+        .route(
+            "/admin/v1/masking-rules/test",
+            post(masking_test::test_rules),
+        )
+        .route(
+            "/admin/v1/masking-rules/{id}",
+            get(masking::get_rule)
+                .put(masking::update_rule)
+                .delete(masking::delete_rule),
+        )
+        .route(
+            "/admin/v1/masking-rules/{id}/enable",
+            post(masking::enable_rule),
+        )
+        .route(
+            "/admin/v1/masking-rules/{id}/disable",
+            post(masking::disable_rule),
         )
         .route(
             "/admin/v1/drain",

@@ -15,7 +15,7 @@ use super::{Config, ConfigProblem};
 pub const DEFAULT_RULE_ORDER: u32 = 100;
 
 /// What a rule name (the table key) may be.
-const RULE_NAME_RULE: &str = "rule names must be 1 to 64 ASCII letters, digits, - or _";
+pub const RULE_NAME_RULE: &str = "rule names must be 1 to 64 ASCII letters, digits, - or _";
 
 config_section! {
     /// The Genesys Chat Server [transcript-cleanup] section: masking sensitive data (card,
@@ -214,8 +214,9 @@ impl Config {
     }
 }
 
-/// Whether `name` may name a rule.
-pub(crate) fn valid_rule_name(name: &str) -> bool {
+/// Whether `name` may name a masking rule (a file rule's table key, a stored rule's
+/// name).
+pub fn valid_rule_name(name: &str) -> bool {
     (1..=64).contains(&name.len())
         && name
             .bytes()

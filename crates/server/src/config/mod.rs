@@ -90,7 +90,8 @@ use serde::Deserialize;
 use toml::{Table, Value};
 
 pub use center::{AgentConfig, MaxWaitAction, QueueConfig, Role, Routing, Webhooks};
-pub use cleanup::{CleanupRuleConfig, OrderedRule, TranscriptCleanup, DEFAULT_RULE_ORDER};
+pub use cleanup::{valid_rule_name, CleanupRuleConfig, OrderedRule, TranscriptCleanup};
+pub use cleanup::{DEFAULT_RULE_ORDER, RULE_NAME_RULE};
 pub use cluster::Cluster;
 pub use error::{ConfigError, ConfigProblem};
 pub use example::example_toml;
