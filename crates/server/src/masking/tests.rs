@@ -118,3 +118,28 @@ async fn stored_rules_are_kept_until_invalidated() {
     let err = m.rules.rules_for("broken").await.expect_err("broken");
     assert!(err.to_string().contains("rule mr-2"), "{err}");
 }
+
+/// The file rules docs/privacy.md shows load and do what it says.
+#[tokio::test]
+async fn the_privacy_docs_example_rules_work() {
+    let doc = std::fs::read_to_string(concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../docs/privacy.md"
+    ))
+    .expect("docs/privacy.md");
+    let block = doc
+        .split("```toml")
+        .find(|b| b.contains("AmexCards"))
+        .and_then(|b| b.split("```").next())
+        .expect("the file rules example");
+    let text = format!("[transcript-cleanup]\napply-config = \"cfg\"\n{block}");
+    let c = Config::from_toml_str(&text).unwrap_or_else(|e| panic!("{e}"));
+    let m = Masking::new(&c, store().await).expect("masking");
+    let set = m.rules.rules_for("1").await.expect("rules").set;
+    let masked = set.mask("amex 3782 822463 10005, visa 4111111111111111, call 212-555-0123");
+    assert_eq!(
+        masked.text,
+        "amex *****************, visa ****************, call 212-555-0123"
+    );
+    assert_eq!(masked.hits[0].rule.id, "cfg:AmexCards");
+}
