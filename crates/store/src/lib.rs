@@ -330,6 +330,16 @@ pub trait TranscriptStore: Send + Sync {
         id: &SessionId,
     ) -> impl Future<Output = Result<Option<StoredSession>, StoreError>> + Send;
 
+    /// The kept events of a session with ids in `(after, upto]`, in id order: the part of
+    /// a live transcript that has left the owner's memory (a resume or refresh from far
+    /// back, the final transcript).
+    fn events_between(
+        &self,
+        id: &SessionId,
+        after: EventId,
+        upto: EventId,
+    ) -> impl Future<Output = Result<Vec<Event>, StoreError>> + Send;
+
     /// Takes over a live session: when its lease has lapsed, or `force` (a single-node
     /// store, where any other owner is a previous life of this process), sets the owner,
     /// a new lease and epoch + 1, and returns the stored session.
