@@ -31,6 +31,7 @@ mod identity_contacts;
 mod identity_docs;
 mod limits;
 mod logs;
+mod privacy_contacts;
 mod rate_limits;
 mod retention;
 mod routing;
