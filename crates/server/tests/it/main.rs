@@ -37,5 +37,6 @@ mod retention;
 mod routing;
 mod routing_webhooks;
 mod security;
+mod session_password;
 mod tls;
 mod webhooks;
