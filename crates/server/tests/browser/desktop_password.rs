@@ -81,10 +81,7 @@ async fn scenario(page: Page, server: TestServer) -> TestServer {
 
     // The password stays out of the desktop's storage.
     let stored = anna
-        .js(
-            "return JSON.stringify(window.sessionStorage);",
-            vec![],
-        )
+        .js("return JSON.stringify(window.sessionStorage);", vec![])
         .await;
     let stored = stored.as_str().unwrap_or_default();
     assert!(
