@@ -284,8 +284,8 @@ impl ContactStore for AnyStore {
     async fn find_by_name(
         &self,
         tenant: &str,
-        first: Option<&str>,
-        last: Option<&str>,
+        first: &str,
+        last: &str,
         limit: u32,
     ) -> Result<Vec<Contact>, StoreError> {
         delegate!(self.find_by_name(tenant, first, last, limit))

@@ -512,13 +512,14 @@ pub trait ContactStore: Send + Sync {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<Contact>, StoreError>> + Send;
 
-    /// The tenant's contacts with this first and last name (normalised; a `None` or blank
-    /// part matches any, both missing match nobody), oldest first.
+    /// The tenant's contacts with this first name and this last name (normalised), oldest
+    /// first. Names identify only as a pair (issue 13): a blank part matches nobody, so
+    /// there is no lookup by one name alone.
     fn find_by_name(
         &self,
         tenant: &str,
-        first: Option<&str>,
-        last: Option<&str>,
+        first: &str,
+        last: &str,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<Contact>, StoreError>> + Send;
 
@@ -543,10 +544,7 @@ pub trait ContactStore: Send + Sync {
             match lookup {
                 Lookup::Email(email) => self.find_by_email(tenant, email, limit).await,
                 Lookup::Phone(phone) => self.find_by_phone(tenant, phone, limit).await,
-                Lookup::Name { first, last } => {
-                    self.find_by_name(tenant, first.as_deref(), last.as_deref(), limit)
-                        .await
-                }
+                Lookup::Name { first, last } => self.find_by_name(tenant, first, last, limit).await,
                 Lookup::Identifier(identifier) => {
                     self.find_by_identifier(tenant, identifier, limit).await
                 }

@@ -272,8 +272,10 @@ pub struct Session {
 
 impl Session {
     /// Starts a session with its creator as the first party. The password is the
-    /// creator's own (`GCTI_Chat_SessionPassword` in its join user data) if it gave one,
-    /// else `generated` (the shell passes one when `session-password-enforce` is on).
+    /// creator's own (`GCTI_Chat_SessionPassword` in its join user data) if it gave one
+    /// over the basic protocol, else `generated` (the shell passes one when
+    /// `session-password-enforce` is on). The seed lets only a basic client choose it: a
+    /// flex or GMS creator's `GCTI_Chat_SessionPassword` is dropped, never stored or shown.
     pub fn create(
         id: SessionId,
         now: UnixMillis,
@@ -284,7 +286,7 @@ impl Session {
         let chosen = creator
             .user_data
             .remove(crate::event::SESSION_PASSWORD_KEY)
-            .filter(|p| !p.is_empty())
+            .filter(|p| !p.is_empty() && creator.protocol == crate::Protocol::Basic)
             .map(SessionPassword::new);
         let mut session = Session::empty(id, now, settings, chosen.or(generated));
         let mut effects = session.join(now, creator, join::JoinKind::Create)?;
