@@ -83,9 +83,12 @@
     chats.forEach(function (c) {
       if (c.subscribed || c.inflight || c.hold() === "wrapUp") return;
       c.inflight = true;
+      var join = { type: "join", sessionId: c.id, visibility: c.visibility() };
+      // With session-password-enforce the chat's password comes with `assigned`.
+      if (c.password) join.userData = { GCTI_Chat_SessionPassword: c.password };
       var ok = c.rec.joined
         ? self.request({ type: "resume", sessionId: c.id, lastEventId: c.rec.lastEventId }, { kind: "resume", chat: c })
-        : self.request({ type: "join", sessionId: c.id, visibility: c.visibility() }, { kind: "join", chat: c });
+        : self.request(join, { kind: "join", chat: c });
       if (!ok) c.inflight = false;
     });
   };
@@ -193,6 +196,9 @@
         // dropped by event id.
         chat.rec.joined = false;
         this.sync();
+      } else if (meta.kind === "join" && code === 2004 && !chat.password) {
+        // Joined before the password arrived (a reload redraws chats from storage before
+        // `welcome`, which brings it): the `welcome` joins again, with it.
       } else if (meta.kind === "join" && code === 2003 && myUserId()) {
         chat.rec.joined = true;
         this.sync();

@@ -51,6 +51,10 @@
     this.nicknames = new Map();
     this.typers = new Map();
     this.unread = 0;
+    // The session password (`sessionPassword` of `assigned` / `welcome`), presented when
+    // joining: kept in memory only, never in sessionStorage (a reload gets it again from
+    // the `welcome`).
+    this.password = null;
     this.subscribed = false; // joined or resumed on the current basic connection
     this.inflight = false; // a join or resume is waiting for its reply
     this.typingSent = false;
@@ -357,7 +361,9 @@
       this.rec.removed = false;
       this.notice("");
     }
+    if (info && info.sessionPassword) this.password = info.sessionPassword;
     Object.keys(info || {}).forEach(function (k) {
+      if (k === "sessionPassword") return;
       if (info[k] !== undefined && info[k] !== null) i[k] = info[k];
     });
     if (i.userData && !this.rec.customer) this.rec.customer = U.customerName(i.userData);

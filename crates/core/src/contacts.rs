@@ -19,8 +19,10 @@
 //!   A blank value is no value.
 //! - The search starts at the first order for which the user data has a value, and keeps
 //!   the contacts of the chat's tenant whose attribute equals it. FirstName and LastName
-//!   share order 2 and are matched together; when only one of them has a value, the other
-//!   matches anything.
+//!   share order 2 and are matched as a pair: order 2 has a value only when both do, and
+//!   a contact matches it only when both are equal. A first name (or a last name) alone
+//!   identifies nobody: it neither finds, narrows, nor creates a contact, so a visitor who
+//!   types a common first name cannot pull up a stored customer (issue 13).
 //! - No contact found: a new contact is created from the user data (and every later
 //!   order is irrelevant: an email address no contact has means a new contact even if the
 //!   phone number is known).
@@ -29,7 +31,8 @@
 //! - Several found: the next order with a value narrows them to those that match it too.
 //!   Narrowed to none: a new contact (nobody stored is that person). Still several after
 //!   the last order: [`MatchOutcome::Ambiguous`], no contact is chosen or created.
-//! - No identifying attribute at all: [`MatchOutcome::Unidentified`].
+//! - No identifying attribute at all (no email address, no phone number, not both
+//!   names): [`MatchOutcome::Unidentified`].
 //!
 //! A visitor whose identity the website vouched for is matched by what was signed
 //! instead ([`match_verified`], `contacts/verified.rs`).
@@ -54,9 +57,9 @@ pub use verified::{match_verified, new_attributes, verified_claims, verified_loo
 pub const EMAIL_ADDRESS: &str = "EmailAddress";
 /// User-data key of the phone number (search order 1).
 pub const PHONE_NUMBER: &str = "PhoneNumber";
-/// User-data key of the first name (search order 2, with `LastName`).
+/// User-data key of the first name (search order 2, only as a pair with `LastName`).
 pub const FIRST_NAME: &str = "FirstName";
-/// User-data key of the last name (search order 2, with `FirstName`).
+/// User-data key of the last name (search order 2, only as a pair with `FirstName`).
 pub const LAST_NAME: &str = "LastName";
 /// User-data key of the title: stored on new contacts, not used in matching.
 pub const TITLE: &str = "Title";
@@ -220,31 +223,27 @@ impl MatchKeys {
         }
     }
 
-    /// Whether these keys have a value at `order`.
+    /// Whether these keys have a value at `order` (order 2: both names).
     fn has(&self, order: SearchOrder) -> bool {
         match order {
             SearchOrder::EmailAddress => self.email.is_some(),
             SearchOrder::PhoneNumber => self.phone.is_some(),
-            SearchOrder::Name => self.first_name.is_some() || self.last_name.is_some(),
+            SearchOrder::Name => self.first_name.is_some() && self.last_name.is_some(),
         }
     }
 
-    /// Whether `stored` matches these (user-data) keys at `order`; a name part with no
-    /// value matches anything.
+    /// Whether `stored` matches these (user-data) keys at `order`: an equal value, never
+    /// a missing one (order 2: both names equal).
     fn matched_by(&self, stored: &MatchKeys, order: SearchOrder) -> bool {
         fn same(want: &Option<String>, have: &Option<String>) -> bool {
             want.is_some() && want == have
-        }
-        fn part(want: &Option<String>, have: &Option<String>) -> bool {
-            want.is_none() || want == have
         }
         match order {
             SearchOrder::EmailAddress => same(&self.email, &stored.email),
             SearchOrder::PhoneNumber => same(&self.phone, &stored.phone),
             SearchOrder::Name => {
-                self.has(order)
-                    && part(&self.first_name, &stored.first_name)
-                    && part(&self.last_name, &stored.last_name)
+                same(&self.first_name, &stored.first_name)
+                    && same(&self.last_name, &stored.last_name)
             }
         }
     }
@@ -257,7 +256,7 @@ pub enum SearchOrder {
     EmailAddress,
     /// Order 1.
     PhoneNumber,
-    /// Order 2: FirstName and LastName together.
+    /// Order 2: FirstName and LastName, as a pair.
     Name,
 }
 
@@ -287,12 +286,12 @@ pub enum Lookup {
     Email(String),
     /// Contacts with this phone number.
     Phone(String),
-    /// Contacts with this name; a `None` part matches any (never both `None`).
+    /// Contacts with this first name and this last name (both: never one alone).
     Name {
         /// First name.
-        first: Option<String>,
+        first: String,
         /// Last name.
-        last: Option<String>,
+        last: String,
     },
     /// Contacts whose `Identifier` is exactly this (verified visitors only,
     /// [`verified_lookups`]).
@@ -309,8 +308,8 @@ pub fn lookup(user_data: &UserData) -> Option<Lookup> {
         SearchOrder::EmailAddress => Lookup::Email(keys.email?),
         SearchOrder::PhoneNumber => Lookup::Phone(keys.phone?),
         SearchOrder::Name => Lookup::Name {
-            first: keys.first_name,
-            last: keys.last_name,
+            first: keys.first_name?,
+            last: keys.last_name?,
         },
     })
 }

@@ -193,13 +193,15 @@ impl Session {
 
     /// What `party` gets on join, resume or creation: the present parties it may know
     /// of and the events after `after`, up to the durable `upto`, that it may see. Only
-    /// the `creator`'s snapshot holds the password.
+    /// the `creator`'s snapshot holds the password. `older` is what the store returned
+    /// for [`Session::older_range`] of `after` (see [`Session::replay_for`]).
     pub fn snapshot_for(
         &self,
         party: &PartyId,
         after: EventId,
         upto: EventId,
         creator: bool,
+        older: &[Event],
     ) -> SessionSnapshot {
         let viewer = self.party(party);
         let (parties, events) = match viewer {
@@ -209,7 +211,8 @@ impl Session {
                     .filter(|p| p.present && can_see_party(Viewer::from(v), p))
                     .map(PartyView::from)
                     .collect(),
-                self.replay_for(party, after)
+                self.replay_for(party, after, older)
+                    .into_iter()
                     .take_while(|e| e.id <= upto)
                     .map(|e| self.project(e, v))
                     .collect(),

@@ -184,6 +184,11 @@ pub struct OfferInfo {
     /// Whether the website vouched for the customer's identity: `verified` or
     /// `unverified`; `null` when the chat's tenant does not check identities.
     pub identity: Option<&'static str>,
+    /// The chat's session password, when it has one (`session-password-enforce`, or
+    /// chosen by a basic creator): the desktop presents it as `GCTI_Chat_SessionPassword`
+    /// when it joins. Staff frames only; absent when the chat has none.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_password: Option<String>,
 }
 
 /// A chat the agent holds.
@@ -205,6 +210,9 @@ pub struct ChatInfo {
     /// `verified`, `unverified`, or `null` when the tenant does not check identities (as
     /// in [`OfferInfo`]).
     pub identity: Option<&'static str>,
+    /// The chat's session password, to join with (as in [`OfferInfo`]).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub session_password: Option<String>,
 }
 
 /// A queue in the overview.

@@ -139,6 +139,8 @@ pub async fn run(
         (listeners.default_listener().scheme(), addr),
         policy.lease_ms,
         policy.flex_refresh_max_wait,
+        listen::tls::peer_client_config(config.cluster.ca_file.as_deref())
+            .context("while reading [cluster] ca-file")?,
     )
     .await
     .context("while joining the cluster")?

@@ -92,6 +92,8 @@ impl Policy {
                     max_text_bytes: s.max_message_size_bytes,
                     max_transcript_events: s.max_transcript_events,
                     max_transcript_bytes: s.max_transcript_size_bytes,
+                    window_events: s.transcript_memory_events,
+                    window_bytes: s.transcript_memory_size_bytes,
                     ..Limits::default()
                 },
                 idempotency_window: 1024,

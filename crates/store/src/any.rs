@@ -4,7 +4,7 @@
 
 use parley_core::contacts::{Contact, ContactAttributes, ContactId};
 use parley_core::routing::AgentId;
-use parley_core::{SessionId, UnixMillis, UserData};
+use parley_core::{Event, EventId, SessionId, UnixMillis, UserData};
 
 use crate::{
     AgentRecord, AgentStore, BusMessage, BusWakeups, Claim, ClusterStore, ContactStore, Document,
@@ -93,6 +93,18 @@ impl TranscriptStore for AnyStore {
         match self {
             AnyStore::Sqlite(s) => s.load_session(id).await,
             AnyStore::Postgres(s) => s.load_session(id).await,
+        }
+    }
+
+    async fn events_between(
+        &self,
+        id: &SessionId,
+        after: EventId,
+        upto: EventId,
+    ) -> Result<Vec<Event>, StoreError> {
+        match self {
+            AnyStore::Sqlite(s) => s.events_between(id, after, upto).await,
+            AnyStore::Postgres(s) => s.events_between(id, after, upto).await,
         }
     }
 
@@ -272,8 +284,8 @@ impl ContactStore for AnyStore {
     async fn find_by_name(
         &self,
         tenant: &str,
-        first: Option<&str>,
-        last: Option<&str>,
+        first: &str,
+        last: &str,
         limit: u32,
     ) -> Result<Vec<Contact>, StoreError> {
         delegate!(self.find_by_name(tenant, first, last, limit))

@@ -58,7 +58,7 @@ fn event_id(value: i64) -> Result<EventId, StoreError> {
 
 /// Event ids are `u64` in the domain and signed 64-bit in both databases; ids past
 /// `i64::MAX` cannot be stored (and cannot occur: one per message).
-fn db_event_id(session: &SessionId, id: EventId) -> Result<i64, StoreError> {
+pub(crate) fn db_event_id(session: &SessionId, id: EventId) -> Result<i64, StoreError> {
     i64::try_from(id.0).map_err(|_| StoreError::Conflict(session.clone(), "event id out of range"))
 }
 

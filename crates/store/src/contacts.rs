@@ -26,8 +26,6 @@ struct Sql {
     by_email: &'static str,
     by_phone: &'static str,
     by_name: &'static str,
-    by_first_name: &'static str,
-    by_last_name: &'static str,
     by_identifier: &'static str,
     search: &'static str,
     history: &'static str,
@@ -83,18 +81,6 @@ macro_rules! sql {
                 ", created_at, updated_at FROM contacts WHERE tenant = $1 ",
                 "AND first_name_key = $2 AND last_name_key = $3 ",
                 "ORDER BY created_at, id LIMIT $4"
-            ),
-            by_first_name: concat!(
-                "SELECT id, tenant, ",
-                $attributes_out,
-                ", created_at, updated_at FROM contacts WHERE tenant = $1 ",
-                "AND first_name_key = $2 ORDER BY created_at, id LIMIT $3"
-            ),
-            by_last_name: concat!(
-                "SELECT id, tenant, ",
-                $attributes_out,
-                ", created_at, updated_at FROM contacts WHERE tenant = $1 ",
-                "AND last_name_key = $2 ORDER BY created_at, id LIMIT $3"
             ),
             by_identifier: concat!(
                 "SELECT id, tenant, ",
@@ -285,19 +271,21 @@ macro_rules! contact_store {
             async fn find_by_name(
                 &self,
                 tenant: &str,
-                first: Option<&str>,
-                last: Option<&str>,
+                first: &str,
+                last: &str,
                 limit: u32,
             ) -> Result<Vec<Contact>, StoreError> {
-                let first = first.and_then(normalize_name);
-                let last = last.and_then(normalize_name);
-                let query = match (first, last) {
-                    (Some(f), Some(l)) => sqlx::query_as($sql.by_name).bind(tenant).bind(f).bind(l),
-                    (Some(f), None) => sqlx::query_as($sql.by_first_name).bind(tenant).bind(f),
-                    (None, Some(l)) => sqlx::query_as($sql.by_last_name).bind(tenant).bind(l),
-                    (None, None) => return Ok(Vec::new()),
+                let (Some(first), Some(last)) = (normalize_name(first), normalize_name(last))
+                else {
+                    return Ok(Vec::new());
                 };
-                let rows = query.bind(bounded(limit)).fetch_all(&self.$reader).await?;
+                let rows = sqlx::query_as($sql.by_name)
+                    .bind(tenant)
+                    .bind(first)
+                    .bind(last)
+                    .bind(bounded(limit))
+                    .fetch_all(&self.$reader)
+                    .await?;
                 contacts(rows)
             }
 

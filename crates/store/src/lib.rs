@@ -334,6 +334,16 @@ pub trait TranscriptStore: Send + Sync {
         id: &SessionId,
     ) -> impl Future<Output = Result<Option<StoredSession>, StoreError>> + Send;
 
+    /// The kept events of a session with ids in `(after, upto]`, in id order: the part of
+    /// a live transcript that has left the owner's memory (a resume or refresh from far
+    /// back, the final transcript).
+    fn events_between(
+        &self,
+        id: &SessionId,
+        after: EventId,
+        upto: EventId,
+    ) -> impl Future<Output = Result<Vec<Event>, StoreError>> + Send;
+
     /// Takes over a live session: when its lease has lapsed, or `force` (a single-node
     /// store, where any other owner is a previous life of this process), sets the owner,
     /// a new lease and epoch + 1, and returns the stored session.
@@ -506,13 +516,14 @@ pub trait ContactStore: Send + Sync {
         limit: u32,
     ) -> impl Future<Output = Result<Vec<Contact>, StoreError>> + Send;
 
-    /// The tenant's contacts with this first and last name (normalised; a `None` or blank
-    /// part matches any, both missing match nobody), oldest first.
+    /// The tenant's contacts with this first name and this last name (normalised), oldest
+    /// first. Names identify only as a pair (issue 13): a blank part matches nobody, so
+    /// there is no lookup by one name alone.
     fn find_by_name(
         &self,
         tenant: &str,
-        first: Option<&str>,
-        last: Option<&str>,
+        first: &str,
+        last: &str,
         limit: u32,
     ) -> impl Future<Output = Result<Vec<Contact>, StoreError>> + Send;
 
@@ -537,10 +548,7 @@ pub trait ContactStore: Send + Sync {
             match lookup {
                 Lookup::Email(email) => self.find_by_email(tenant, email, limit).await,
                 Lookup::Phone(phone) => self.find_by_phone(tenant, phone, limit).await,
-                Lookup::Name { first, last } => {
-                    self.find_by_name(tenant, first.as_deref(), last.as_deref(), limit)
-                        .await
-                }
+                Lookup::Name { first, last } => self.find_by_name(tenant, first, last, limit).await,
                 Lookup::Identifier(identifier) => {
                     self.find_by_identifier(tenant, identifier, limit).await
                 }

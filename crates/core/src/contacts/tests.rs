@@ -91,29 +91,31 @@ fn table_row_phone_number_is_search_order_1() {
 }
 
 #[test]
-fn table_row_first_name_is_search_order_2() {
+fn table_rows_first_name_and_last_name_are_search_order_2_as_a_pair() {
     assert_eq!(
         outcome(&[(FIRST_NAME, "Ada"), (LAST_NAME, "Lovelace")]),
         MatchOutcome::Matched(id("by-name"))
     );
-    // Without a LastName, FirstName alone is matched (the missing part matches anything).
-    assert_eq!(
-        outcome(&[(FIRST_NAME, "Ada")]),
-        MatchOutcome::Matched(id("by-name"))
-    );
-    // With a LastName, both must match.
-    let got = outcome(&[(FIRST_NAME, "Ada"), (LAST_NAME, "Byron")]);
-    assert!(matches!(got, MatchOutcome::Create(_)), "{got:?}");
+    // Both must match.
+    for (first, last) in [("Ada", "Byron"), ("Augusta", "Lovelace")] {
+        let got = outcome(&[(FIRST_NAME, first), (LAST_NAME, last)]);
+        assert!(matches!(got, MatchOutcome::Create(_)), "{got:?}");
+    }
 }
 
+/// Issue 13: a visitor who types only a first name (or only a last name) must not be
+/// matched to the stored customer of that name, nor become a contact of its own.
 #[test]
-fn table_row_last_name_is_search_order_2() {
-    assert_eq!(
-        outcome(&[(LAST_NAME, "Lovelace")]),
-        MatchOutcome::Matched(id("by-name"))
-    );
-    let got = outcome(&[(FIRST_NAME, "Augusta"), (LAST_NAME, "Lovelace")]);
-    assert!(matches!(got, MatchOutcome::Create(_)), "{got:?}");
+fn one_name_alone_identifies_nobody() {
+    for pairs in [
+        &[(FIRST_NAME, "Ada")][..],
+        &[(LAST_NAME, "Lovelace")][..],
+        &[(FIRST_NAME, "Ada"), (LAST_NAME, " ")][..],
+        &[(FIRST_NAME, "Ada"), ("Subject", "Lovelace")][..],
+    ] {
+        assert_eq!(outcome(pairs), MatchOutcome::Unidentified, "{pairs:?}");
+        assert_eq!(lookup(&data(pairs)), None, "{pairs:?}");
+    }
 }
 
 #[test]
@@ -195,6 +197,7 @@ fn several_matches_are_narrowed_by_the_next_order_with_a_value() {
         (EMAIL_ADDRESS, "johnanddora@doefamily.net"),
         (PHONE_NUMBER, "5556546303"),
         (FIRST_NAME, "dora"),
+        (LAST_NAME, "doe"),
     ]);
     assert_eq!(
         match_contact(TENANT, &by_phone, &family),
@@ -204,17 +207,31 @@ fn several_matches_are_narrowed_by_the_next_order_with_a_value() {
     let jim = data(&[
         (EMAIL_ADDRESS, "johnanddora@doefamily.net"),
         (FIRST_NAME, "Jim"),
+        (LAST_NAME, "Doe"),
     ]);
     assert!(matches!(
         match_contact(TENANT, &jim, &family),
         MatchOutcome::Create(_)
     ));
-    // Nothing to narrow with: ambiguous, nobody chosen, nobody created.
-    let only_email = data(&[(EMAIL_ADDRESS, "johnanddora@doefamily.net")]);
-    assert_eq!(
-        match_contact(TENANT, &only_email, &family),
-        MatchOutcome::Ambiguous(vec![id("dora"), id("john")])
-    );
+    // Nothing to narrow with: ambiguous, nobody chosen, nobody created. A first name
+    // without the last is nothing to narrow with.
+    for pairs in [
+        &[(EMAIL_ADDRESS, "johnanddora@doefamily.net")][..],
+        &[
+            (EMAIL_ADDRESS, "johnanddora@doefamily.net"),
+            (FIRST_NAME, "dora"),
+        ][..],
+        &[
+            (EMAIL_ADDRESS, "johnanddora@doefamily.net"),
+            (FIRST_NAME, "Jim"),
+        ][..],
+    ] {
+        assert_eq!(
+            match_contact(TENANT, &data(pairs), &family),
+            MatchOutcome::Ambiguous(vec![id("dora"), id("john")]),
+            "{pairs:?}"
+        );
+    }
 }
 
 #[test]
@@ -312,10 +329,22 @@ fn other_tenants_and_duplicates_do_not_count() {
     assert_eq!(got, MatchOutcome::Matched(id("twin")));
     // One contact listed twice, as read before and after an update: either listing
     // may match, whatever the order.
-    let before = contact("c1", &[(PHONE_NUMBER, "555-1"), (LAST_NAME, "Lee")]);
-    let after = contact("c1", &[(PHONE_NUMBER, "555-1"), (LAST_NAME, "Kim")]);
-    let other = contact("c2", &[(PHONE_NUMBER, "555-1"), (LAST_NAME, "Kim")]);
-    let user = data(&[(PHONE_NUMBER, "5551"), (LAST_NAME, "Lee")]);
+    let named = |id: &str, last: &str| {
+        contact(
+            id,
+            &[
+                (PHONE_NUMBER, "555-1"),
+                (FIRST_NAME, "Jo"),
+                (LAST_NAME, last),
+            ],
+        )
+    };
+    let (before, after, other) = (named("c1", "Lee"), named("c1", "Kim"), named("c2", "Kim"));
+    let user = data(&[
+        (PHONE_NUMBER, "5551"),
+        (FIRST_NAME, "jo"),
+        (LAST_NAME, "Lee"),
+    ]);
     for listed in [
         [before.clone(), after.clone(), other.clone()],
         [after, before, other],
@@ -337,13 +366,18 @@ fn lookup_names_the_first_order_with_a_value() {
     assert_eq!(lookup(&all), Some(Lookup::Email("a@b".into())));
     let phone = data(&[(PHONE_NUMBER, "1 2"), (LAST_NAME, "Doe")]);
     assert_eq!(lookup(&phone), Some(Lookup::Phone("12".into())));
-    let name = data(&[(LAST_NAME, " Doe ")]);
+    let name = data(&[(FIRST_NAME, "JANE"), (LAST_NAME, " Doe ")]);
     assert_eq!(
         lookup(&name),
         Some(Lookup::Name {
-            first: None,
-            last: Some("doe".into())
+            first: "jane".into(),
+            last: "doe".into()
         })
+    );
+    assert_eq!(
+        lookup(&data(&[(LAST_NAME, " Doe ")])),
+        None,
+        "one name alone"
     );
     let orders: Vec<u8> = SearchOrder::ALL.iter().map(|o| o.number()).collect();
     assert_eq!(orders, [0, 1, 2]);
@@ -456,12 +490,7 @@ fn store_lookup(all: &[Contact], lookup: &Lookup) -> Vec<Contact> {
                 Lookup::Email(e) => k.email.as_ref() == Some(e),
                 Lookup::Phone(p) => k.phone.as_ref() == Some(p),
                 Lookup::Name { first, last } => {
-                    first
-                        .as_ref()
-                        .is_none_or(|f| k.first_name.as_ref() == Some(f))
-                        && last
-                            .as_ref()
-                            .is_none_or(|l| k.last_name.as_ref() == Some(l))
+                    k.first_name.as_ref() == Some(first) && k.last_name.as_ref() == Some(last)
                 }
                 Lookup::Identifier(i) => c.attributes.get(IDENTIFIER) == Some(i.as_str()),
             }
@@ -486,7 +515,19 @@ proptest! {
             }
         }
         match &first {
-            MatchOutcome::Matched(id) => prop_assert!(all.iter().any(|c| &c.id == id && c.tenant == TENANT)),
+            MatchOutcome::Matched(id) => {
+                prop_assert!(all.iter().any(|c| &c.id == id && c.tenant == TENANT));
+                // Issue 13: names identify only as a pair, and only both equal.
+                let want = MatchKeys::of_user_data(&user);
+                if want.email.is_none() && want.phone.is_none() {
+                    let both = all.iter().any(|c| {
+                        let k = c.attributes.keys();
+                        &c.id == id && want.first_name.is_some() && k.first_name == want.first_name
+                            && want.last_name.is_some() && k.last_name == want.last_name
+                    });
+                    prop_assert!(both, "{:?} matched {:?} without both names", user, id);
+                }
+            }
             MatchOutcome::Ambiguous(ids) => {
                 prop_assert!(ids.len() >= 2);
                 prop_assert!(ids.windows(2).all(|w| w[0] < w[1]), "sorted, distinct");

@@ -56,6 +56,15 @@ impl Session {
         if self.parties.iter().any(|p| p.id == req.party && p.present) {
             return Err(CoreError::AlreadyJoined);
         }
+        // Joins stay in memory for the session's life (see `window.rs`): a full chat
+        // takes no one new.
+        if kind == JoinKind::Request
+            && self.kept_events >= self.settings.limits.max_transcript_events
+        {
+            return Err(CoreError::LimitExceeded(
+                "the chat's transcript is full (max-transcript-events)",
+            ));
+        }
         let presented = req.user_data.remove(SESSION_PASSWORD_KEY);
         if kind != JoinKind::Reattach {
             // Keys only the server sets: a client cannot make itself look like a bot or

@@ -18,6 +18,7 @@ mod join;
 mod leave;
 mod restore;
 mod send;
+mod window;
 
 use std::collections::{HashMap, VecDeque};
 
@@ -60,6 +61,11 @@ pub struct Limits {
     pub max_transcript_events: usize,
     /// Most bytes of parties' text a transcript keeps (`max-transcript-size`).
     pub max_transcript_bytes: usize,
+    /// Most recent messages and notices a live session keeps in memory once they are
+    /// stored (`transcript-memory-events`); older ones are read from the store.
+    pub window_events: usize,
+    /// Most bytes of their text kept in memory (`transcript-memory-size`).
+    pub window_bytes: usize,
 }
 
 impl Default for Limits {
@@ -71,6 +77,8 @@ impl Default for Limits {
             max_user_data_item_bytes: 4096,
             max_transcript_events: 10_000,
             max_transcript_bytes: 4 * 1024 * 1024,
+            window_events: 256,
+            window_bytes: 256 * 1024,
         }
     }
 }
@@ -240,9 +248,18 @@ pub struct Session {
     settings: SessionSettings,
     password: Option<SessionPassword>,
     parties: Vec<Party>,
+    /// The kept events in memory, in id order: every structural event and the recent
+    /// window of messages and notices (see `window.rs`).
     transcript: Vec<Event>,
-    /// Bytes of parties' text in `transcript` (see `Limits::max_transcript_bytes`).
+    /// Kept events in the whole transcript, stored ones included
+    /// (see `Limits::max_transcript_events`).
+    kept_events: usize,
+    /// Bytes of parties' text in the whole transcript (see `Limits::max_transcript_bytes`).
     transcript_bytes: usize,
+    /// What the window of messages and notices in `transcript` holds.
+    window_use: window::WindowUse,
+    /// The newest message or notice that has left memory (see `Session::trim`).
+    trimmed_upto: EventId,
     next_id: EventId,
     recent: VecDeque<(PartyId, ClientMsgId)>,
     recent_ids: HashMap<(PartyId, ClientMsgId), EventId>,
@@ -255,8 +272,10 @@ pub struct Session {
 
 impl Session {
     /// Starts a session with its creator as the first party. The password is the
-    /// creator's own (`GCTI_Chat_SessionPassword` in its join user data) if it gave one,
-    /// else `generated` (the shell passes one when `session-password-enforce` is on).
+    /// creator's own (`GCTI_Chat_SessionPassword` in its join user data) if it gave one
+    /// over the basic protocol, else `generated` (the shell passes one when
+    /// `session-password-enforce` is on). The seed lets only a basic client choose it: a
+    /// flex or GMS creator's `GCTI_Chat_SessionPassword` is dropped, never stored or shown.
     pub fn create(
         id: SessionId,
         now: UnixMillis,
@@ -267,7 +286,7 @@ impl Session {
         let chosen = creator
             .user_data
             .remove(crate::event::SESSION_PASSWORD_KEY)
-            .filter(|p| !p.is_empty())
+            .filter(|p| !p.is_empty() && creator.protocol == crate::Protocol::Basic)
             .map(SessionPassword::new);
         let mut session = Session::empty(id, now, settings, chosen.or(generated));
         let mut effects = session.join(now, creator, join::JoinKind::Create)?;
@@ -288,7 +307,10 @@ impl Session {
             password,
             parties: Vec::new(),
             transcript: Vec::new(),
+            kept_events: 0,
             transcript_bytes: 0,
+            window_use: window::WindowUse::default(),
+            trimmed_upto: EventId(0),
             next_id: EventId(1),
             recent: VecDeque::new(),
             recent_ids: HashMap::new(),
@@ -451,7 +473,8 @@ impl Session {
     pub fn party(&self, id: &PartyId) -> Option<&Party> {
         self.parties.iter().find(|p| &p.id == id)
     }
-    /// The kept transcript, in order.
+    /// The kept events memory holds, in order: the whole transcript until a window of
+    /// messages and notices is trimmed (see [`Session::full_transcript`]).
     pub fn transcript(&self) -> &[Event] {
         &self.transcript
     }
@@ -487,19 +510,6 @@ impl Session {
     /// Whether `viewer` may see `event` (see [`crate::audience`]).
     pub fn visible_to(&self, viewer: &Party, event: &Event) -> bool {
         can_see(Viewer::from(viewer), event, self.sender_type(&event.from))
-    }
-
-    /// The kept events after `after` that `viewer` may see: what a resuming client missed.
-    pub fn replay_for<'a>(
-        &'a self,
-        viewer: &'a PartyId,
-        after: EventId,
-    ) -> impl Iterator<Item = &'a Event> + 'a {
-        let party = self.party(viewer);
-        let start = self.transcript.partition_point(|e| e.id <= after);
-        self.transcript[start..]
-            .iter()
-            .filter(move |e| party.is_some_and(|p| self.visible_to(p, e)))
     }
 
     // ---- helpers shared by the input handlers ----
@@ -592,16 +602,21 @@ impl Session {
             }
         }
         if keep {
+            self.kept_events += 1;
             self.transcript_bytes += event.text_bytes();
+            self.window_use.add(event);
             self.transcript.push(event.clone());
         }
     }
 
     fn annihilate(&mut self, pred: impl Fn(&Event) -> bool) -> Vec<Effect> {
         let mut out = Vec::new();
+        let (kept, window) = (&mut self.kept_events, &mut self.window_use);
         self.transcript.retain(|e| {
             if pred(e) {
                 out.push(Effect::Annihilate { id: e.id });
+                *kept = kept.saturating_sub(1);
+                window.remove(e);
                 false
             } else {
                 true

@@ -77,7 +77,7 @@ impl Session {
             SendBody::Notice { text, .. } => text.as_ref().map_or(0, String::len),
         };
         let l = &self.settings.limits;
-        if self.transcript.len() >= l.max_transcript_events
+        if self.kept_events >= l.max_transcript_events
             || self.transcript_bytes.saturating_add(bytes) > l.max_transcript_bytes
         {
             return Err(CoreError::LimitExceeded(

@@ -20,7 +20,7 @@ mod model;
 mod ops;
 
 use parley_core::event::{ORIGINAL_NICKNAME_KEY, SESSION_PASSWORD_KEY};
-use parley_core::session::{SaveNotices, SendBody, SendRequest, Stored};
+use parley_core::session::{Limits, SaveNotices, SendBody, SendRequest, Stored};
 use parley_core::{
     AfterAction, CoreError, Effect, Event, EventBody, EventId, Input, LeftReason, NoticeType,
     Party, PartyId, PartyType, Session, SessionId, SessionPassword, SessionSettings, UnixMillis,
@@ -33,6 +33,17 @@ use ops::{input_for, join_request, scenario, Op, Scenario, PASSWORD, RECONNECT_M
 
 /// A small idempotency window, so that forgetting is exercised too.
 const WINDOW: usize = 4;
+
+/// A small memory window, so that most replays read from the "store" (`Model::kept`).
+const WINDOW_EVENTS: usize = 3;
+
+/// The events a session keeps in memory for good (see the core's `session/window.rs`).
+fn structural(e: &Event) -> bool {
+    matches!(
+        e.body,
+        EventBody::NewParty { .. } | EventBody::PartyLeft { .. }
+    ) || e.is_read_confirm()
+}
 
 /// What a refusal must leave untouched.
 type Snapshot = (Vec<Event>, Vec<Party>, EventId, Option<UnixMillis>, bool);
@@ -83,12 +94,29 @@ fn check_views(s: &Session, m: &Model, effects: &[Effect]) -> Result<(), TestCas
             }
         }
     }
-    let stored: Vec<EventId> = s.transcript().iter().map(|e| e.id).collect();
+    // The shell stores every kept event (`m.kept`) and trims the session after each step
+    // (see `run`): the whole transcript is memory plus the store, and readers that start
+    // before the window get the store's events too, as the actor passes them.
+    let stored: Vec<EventId> = s
+        .full_transcript(m.kept.clone())
+        .iter()
+        .map(|e| e.id)
+        .collect();
     let kept: Vec<EventId> = m.kept.iter().map(|e| e.id).collect();
     prop_assert_eq!(&stored, &kept, "the transcript is what the shell stored");
+    let in_memory = s.transcript().len() - s.transcript().iter().filter(|e| structural(e)).count();
+    prop_assert!(
+        in_memory <= WINDOW_EVENTS,
+        "the window holds {} events",
+        in_memory
+    );
     prop_assert_eq!(s.last_event_id().0, m.last_id);
     for id in m.parties.keys() {
-        let replay: Vec<EventId> = s.replay_for(id, EventId(0)).map(|e| e.id).collect();
+        let replay: Vec<EventId> = s
+            .replay_for(id, EventId(0), &m.kept)
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
         let want: Vec<EventId> = m
             .kept
             .iter()
@@ -98,7 +126,11 @@ fn check_views(s: &Session, m: &Model, effects: &[Effect]) -> Result<(), TestCas
         prop_assert_eq!(&replay, &want, "replay for {}", id);
         // A resume from the middle replays the rest.
         let after = EventId(m.last_id / 2);
-        let rest: Vec<EventId> = s.replay_for(id, after).map(|e| e.id).collect();
+        let rest: Vec<EventId> = s
+            .replay_for(id, after, &m.kept)
+            .into_iter()
+            .map(|e| e.id)
+            .collect();
         let want: Vec<EventId> = want.into_iter().filter(|e| *e > after).collect();
         prop_assert_eq!(&rest, &want, "replay for {} after {}", id, after);
     }
@@ -202,6 +234,11 @@ fn settings(save_all: bool) -> SessionSettings {
         },
         reconnect_timeout_ms: RECONNECT_MS,
         idempotency_window: WINDOW,
+        limits: Limits {
+            window_events: WINDOW_EVENTS,
+            window_bytes: 64,
+            ..Limits::default()
+        },
         ..SessionSettings::default()
     }
 }
@@ -272,6 +309,7 @@ fn restore(
     let (restored, effects) = Session::restore(stored, settings.clone(), now);
     *s = restored;
     m.apply(now, &effects)?;
+    s.trim(EventId(m.last_id));
     m.orphan_since = Some(now);
     for effect in &effects {
         if let Effect::Emit { event, .. } = effect {
@@ -398,6 +436,7 @@ fn run((password, save_all, creator, steps): Scenario) -> Result<(), TestCaseErr
         m.attaching = matches!(input, Input::Attach { .. });
         m.apply(now, effects)?;
         m.attaching = false;
+        s.trim(EventId(m.last_id));
         check_views(&s, &m, effects)?;
         // Deadlines are data: the earliest reconnect deadline, none once closed.
         let deadline = m.next_deadline(RECONNECT_MS).filter(|_| !m.closed);

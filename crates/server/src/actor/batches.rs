@@ -42,6 +42,8 @@ pub(super) struct Batches {
     pub(super) subs: Vec<Sub>,
     /// Recent transient events with their audiences.
     pub(super) recent: VecDeque<(Event, Vec<PartyId>)>,
+    /// Bytes of text in `recent`.
+    pub(super) recent_bytes: usize,
     /// Highest event id known durable (and so visible to clients).
     pub(super) committed: EventId,
     /// Long-polling refreshes waiting for an event.
@@ -65,6 +67,7 @@ impl Batches {
             epoch,
             subs: Vec::new(),
             recent: VecDeque::new(),
+            recent_bytes: 0,
             committed: durable,
             waiters: Vec::new(),
             staged: Batch::default(),
@@ -82,7 +85,11 @@ impl Batches {
             return;
         }
         let mut batch = std::mem::take(&mut self.staged);
-        let writes = self.writes(session, &mut batch);
+        let final_transcript = match batch.closed {
+            Some(_) => Some(self.final_transcript(session).await),
+            None => None,
+        };
+        let writes = self.writes(session, &mut batch, final_transcript);
         let wrote = !writes.is_empty();
         let rx = if wrote {
             Some(self.ctx.pipeline.submit(writes).await)
@@ -104,11 +111,11 @@ impl Batches {
     }
 
     /// Handles the outcome of the oldest batch in flight.
-    pub(super) fn complete(&mut self, session: &Session, result: JobResult) {
+    pub(super) async fn complete(&mut self, session: &Session, result: JobResult) {
         match result {
             Ok(()) => {
                 if let Some(done) = self.inflight.pop_front() {
-                    self.release(session, done.batch, done.wrote);
+                    self.release(session, done.batch, done.wrote).await;
                 }
             }
             Err(Failed {
@@ -209,7 +216,7 @@ impl Batches {
     }
 
     /// Delivers a durable batch: live events, then replies, then notices.
-    fn release(&mut self, session: &Session, batch: Batch, wrote: bool) {
+    async fn release(&mut self, session: &Session, batch: Batch, wrote: bool) {
         self.committed = self.committed.max(batch.upto);
         for document_id in batch.drop_documents {
             let store = self.ctx.store.clone();
@@ -232,11 +239,13 @@ impl Batches {
                     creator,
                     reply,
                 } => {
-                    let snapshot = session.snapshot_for(&party, after, batch.upto, creator);
+                    let snapshot = self.older(session, after).await.map(|older| {
+                        session.snapshot_for(&party, after, batch.upto, creator, &older)
+                    });
                     if let Some(sub) = sub {
                         self.caught_up(&sub, batch.upto);
                     }
-                    let _ = reply.send(Ok(snapshot));
+                    let _ = reply.send(snapshot);
                 }
                 Deferred::Ack { reply, ack } => {
                     let res =
@@ -280,7 +289,7 @@ impl Batches {
             self.ctx.counters.sessions_closed.inc();
             self.wake_waiters(session, true);
             // `[log-filter-data] Transcript`: copy, hide (default) or skip.
-            match self.ctx.policy.log.transcript(session.transcript()) {
+            match batch.closed_log {
                 Some(t) => {
                     tracing::info!(ended_by = ?end.ended_by, reason = ?end.reason, transcript = %t, "session closed")
                 }

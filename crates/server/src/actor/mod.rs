@@ -21,6 +21,7 @@ mod command;
 mod deliver;
 mod facts;
 mod gate;
+mod older;
 mod orphans;
 mod refresh;
 mod reply;

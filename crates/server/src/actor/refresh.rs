@@ -14,13 +14,15 @@ use super::Sessions;
 use super::{CmdError, Refreshed};
 
 /// The events from position `from` (1 = all, 0 = none) that `party` may see, up to
-/// `cap` (the durable high-water mark; for a party that has left, its leave).
+/// `cap` (the durable high-water mark; for a party that has left, its leave). `older` is
+/// what the store holds of the range [`Session::older_range`] names for `from - 1`.
 pub(super) fn render(
     session: &Session,
     recent: &VecDeque<(Event, Vec<PartyId>)>,
     committed: EventId,
     party: &PartyId,
     from: EventId,
+    older: &[Event],
 ) -> Refreshed {
     let viewer = session.party(party);
     let present = viewer.is_some_and(|p| p.present);
@@ -48,7 +50,8 @@ pub(super) fn render(
     };
     let after = EventId(from.0 - 1);
     let mut events: Vec<&Event> = session
-        .replay_for(party, after)
+        .replay_for(party, after, older)
+        .into_iter()
         .take_while(|e| e.id <= cap)
         .collect();
     events.extend(
@@ -106,6 +109,7 @@ impl Sessions {
         );
         view.check_key(party, key)?;
         let upto = view.last_event_id();
-        Ok(render(&view, &VecDeque::new(), upto, party, from))
+        // A closed view holds its whole transcript in memory.
+        Ok(render(&view, &VecDeque::new(), upto, party, from, &[]))
     }
 }

@@ -57,6 +57,8 @@ pub(super) fn spawn(
             if let Some(r) = record {
                 actor.batches.create(r);
             }
+            // A restored session arrives with its whole stored transcript.
+            actor.batches.trim(&mut actor.session);
             actor
                 .batches
                 .stage_effects(&actor.session, initial, creator);
@@ -100,14 +102,15 @@ impl Actor {
             tokio::select! {
                 biased;
                 done = self.batches.next_done() => {
-                    self.batches.complete(&self.session, done);
+                    self.batches.complete(&self.session, done).await;
+                    self.batches.trim(&mut self.session);
                 }
                 cmd = rx.recv(), if !self.batches.closing() => match cmd {
                     Some(q) => {
-                        self.arrived(*q);
+                        self.arrived(*q).await;
                         for _ in 1..DRAIN_MAX {
                             match rx.try_recv() {
-                                Ok(q) => self.arrived(*q),
+                                Ok(q) => self.arrived(*q).await,
                                 Err(_) => break,
                             }
                         }
@@ -145,9 +148,9 @@ impl Actor {
 
     /// Applies a command from the mailbox; the replies it stages count their delay from
     /// its arrival.
-    fn arrived(&mut self, q: Queued) {
+    async fn arrived(&mut self, q: Queued) {
         self.batches.arrived = q.at;
-        self.apply(q.cmd);
+        self.apply(q.cmd).await;
     }
 
     /// Brings the load limits' flex-user gauge up to date with this session (flex and
@@ -165,7 +168,7 @@ impl Actor {
         }
     }
 
-    fn apply(&mut self, cmd: Command) {
+    async fn apply(&mut self, cmd: Command) {
         match cmd {
             Command::Join { req, sub, reply } => {
                 let party = req.party.clone();
@@ -273,7 +276,8 @@ impl Actor {
                     return;
                 }
                 self.batches
-                    .refresh(&self.session, party, from, wait, reply);
+                    .refresh(&self.session, party, from, wait, reply)
+                    .await;
             }
             Command::UpdateUserData {
                 party,

@@ -13,6 +13,8 @@ use crate::policy::AutoSave;
 
 /// How many recent transient events are kept for refreshes.
 pub(super) const RECENT_MAX: usize = 256;
+/// How many bytes of their text (typing previews can carry a whole message).
+const RECENT_MAX_BYTES: usize = 64 * 1024;
 
 #[derive(Default)]
 pub(super) struct Batch {
@@ -25,6 +27,8 @@ pub(super) struct Batch {
     /// When each request this batch answers arrived (for the reply delay).
     pub(super) requests: Vec<std::time::Instant>,
     pub(super) closed: Option<EndInfo>,
+    /// The final transcript as `[log-filter-data]` lets the close's log line show it.
+    pub(super) closed_log: Option<String>,
     /// Documents to remove from the store once the batch is durable.
     pub(super) drop_documents: Vec<String>,
     /// User data to merge into the session's (and interaction's).
@@ -83,10 +87,15 @@ impl Batches {
                     if !keep {
                         // Transient events (typing) are not in the transcript; refreshes
                         // of connectionless clients find them here.
-                        if self.recent.len() == RECENT_MAX {
-                            self.recent.pop_front();
-                        }
+                        self.recent_bytes += event.text_bytes();
                         self.recent.push_back((event.clone(), audience.clone()));
+                        while self.recent.len() > RECENT_MAX || self.recent_bytes > RECENT_MAX_BYTES
+                        {
+                            let Some((old, _)) = self.recent.pop_front() else {
+                                break;
+                            };
+                            self.recent_bytes -= old.text_bytes();
+                        }
                     }
                     self.ctx.counters.events.inc();
                     self.staged.deliveries.push((event, audience));
@@ -139,8 +148,14 @@ impl Batches {
         self.staged.dirty = true;
     }
 
-    /// The store writes of `batch` (its kept events move into them).
-    pub(super) fn writes(&self, session: &Session, batch: &mut Batch) -> Vec<Write> {
+    /// The store writes of `batch` (its kept events move into them); `final_transcript`
+    /// is the whole transcript when the batch closes the session.
+    pub(super) fn writes(
+        &self,
+        session: &Session,
+        batch: &mut Batch,
+        final_transcript: Option<Vec<Event>>,
+    ) -> Vec<Write> {
         let mut writes = Vec::new();
         if let Some(record) = &batch.create {
             writes.push(Write::CreateSession(record.clone()));
@@ -169,12 +184,13 @@ impl Batches {
                 user_data: batch.user_data.clone(),
             });
         }
-        if let Some(end) = batch.closed {
+        if let (Some(end), Some(transcript)) = (batch.closed, final_transcript) {
+            batch.closed_log = self.ctx.policy.log.transcript(&transcript);
             writes.push(Write::Close {
                 session: session.id().clone(),
                 epoch: self.epoch,
                 end,
-                transcript: session.transcript().to_vec(),
+                transcript,
                 last_event_id: batch.upto,
             });
         }

@@ -16,7 +16,7 @@ pub(super) struct Waiter {
 
 impl Batches {
     /// Answers a refresh now, or holds it (long poll) until an event it may see commits.
-    pub(super) fn refresh(
+    pub(super) async fn refresh(
         &mut self,
         session: &Session,
         party: PartyId,
@@ -24,7 +24,14 @@ impl Batches {
         wait: bool,
         reply: oneshot::Sender<Result<Refreshed, CmdError>>,
     ) {
-        let r = self.render(session, &party, from);
+        let older = match self.older(session, EventId(from.0.saturating_sub(1))).await {
+            Ok(older) => older,
+            Err(e) => {
+                let _ = reply.send(Err(e));
+                return;
+            }
+        };
+        let r = super::refresh::render(session, &self.recent, self.committed, &party, from, &older);
         if r.events.is_empty() && wait && !r.chat_ended {
             self.waiters.retain(|w| !w.reply.is_closed());
             self.waiters.push(Waiter { party, from, reply });
@@ -34,6 +41,8 @@ impl Batches {
     }
 
     /// Answers the waiting refreshes that now have something (all of them when `all`).
+    /// A waiter saw nothing up to the commit before this one, and events leave memory only
+    /// after the waiters of their batch were answered, so memory holds all it may get.
     pub(super) fn wake_waiters(&mut self, session: &Session, all: bool) {
         for w in std::mem::take(&mut self.waiters) {
             if w.reply.is_closed() {
@@ -49,6 +58,6 @@ impl Batches {
     }
 
     fn render(&self, session: &Session, party: &PartyId, from: EventId) -> Refreshed {
-        super::refresh::render(session, &self.recent, self.committed, party, from)
+        super::refresh::render(session, &self.recent, self.committed, party, from, &[])
     }
 }

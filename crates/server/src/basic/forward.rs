@@ -153,7 +153,12 @@ impl Conn {
             .parse()
             .map_err(|_| PipeError::Connect("bad header".into()))?;
         request.headers_mut().insert(HEADER, value);
-        let connect = tokio_tungstenite::connect_async(request);
+        let connect = tokio_tungstenite::connect_async_tls_with_config(
+            request,
+            None,
+            false,
+            Some(tokio_tungstenite::Connector::Rustls(cluster.tls.clone())),
+        );
         let (mut socket, _) = tokio::time::timeout(CONNECT_TIMEOUT * 2, connect)
             .await
             .map_err(|_| PipeError::Connect("timed out".into()))?

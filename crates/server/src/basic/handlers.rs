@@ -377,6 +377,7 @@ impl Conn {
             endpoint,
             subject,
             user_data,
+            contact: None,
         };
         let contact =
             customer::contact::identify(&self.state, &mut chat, creator.party_type).await?;

@@ -61,7 +61,9 @@ pub struct Submitted {
     pub user_data: UserData,
     /// The customer's nickname.
     pub customer: String,
-    /// The session password, when one is enforced (`ChatServerSessionPassword`).
+    /// The session password, when the session has one (`session-password-enforce`, or
+    /// chosen by a basic creator): the interaction's `ChatServerSessionPassword`, and what
+    /// the desktops of the agents and supervisors it is routed to join with.
     pub password: Option<String>,
 }
 

@@ -137,6 +137,7 @@ impl Task {
                 subject: chat.subject.clone(),
                 user_data: chat.user_data.clone(),
                 customer: chat.customer.clone(),
+                password: chat.password.clone(),
                 parties: HashMap::new(),
             },
         );

@@ -69,6 +69,9 @@ pub(super) struct ChatMeta {
     pub(super) subject: Option<String>,
     pub(super) user_data: UserData,
     pub(super) customer: String,
+    /// The session password (`Submitted::password`): shown to the agents and supervisors
+    /// the chat is offered or assigned to, so their desktops can join it.
+    pub(super) password: Option<String>,
     /// The party each agent joined the session as (to take it out again).
     pub(super) parties: HashMap<AgentId, PartyId>,
 }
@@ -332,6 +335,7 @@ impl Task {
                 subject: chat.subject,
                 user_data: chat.user_data,
                 customer: chat.customer,
+                password: chat.password,
                 parties: HashMap::new(),
             },
         );

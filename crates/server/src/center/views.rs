@@ -78,6 +78,7 @@ pub(super) fn offer(
         subject: meta.and_then(|m| m.subject.clone()),
         user_data: meta.map(|m| m.user_data.clone()).unwrap_or_default(),
         identity: meta.and_then(|m| crate::identity::shown(&m.user_data)),
+        session_password: meta.and_then(|m| m.password.clone()),
     }
 }
 
@@ -112,6 +113,7 @@ pub(super) fn chat(
         subject: meta.and_then(|m| m.subject.clone()),
         user_data: meta.map(|m| m.user_data.clone()).unwrap_or_default(),
         identity: meta.and_then(|m| crate::identity::shown(&m.user_data)),
+        session_password: meta.and_then(|m| m.password.clone()),
     })
 }
 

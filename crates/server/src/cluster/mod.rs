@@ -15,7 +15,7 @@ pub mod sign;
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use parley_store::{AnyStore, ClusterStore, HealthStore, InstanceId, StoreError};
@@ -53,6 +53,9 @@ pub struct Cluster {
     down: Mutex<HashMap<InstanceId, Instant>>,
     /// One client for every forwarded HTTP request (connections to peers are reused).
     pub client: reqwest::Client,
+    /// Whom forwarding trusts over TLS (`[cluster] ca-file` besides the public roots), for
+    /// the basic protocol's WebSocket to a peer as for `client`.
+    pub tls: Arc<rustls::ClientConfig>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -85,6 +88,7 @@ impl Cluster {
         bound: (&str, SocketAddr),
         lease_ms: u64,
         longest_request: Duration,
+        tls: Arc<rustls::ClientConfig>,
     ) -> Result<Option<Cluster>, StoreError> {
         if store.single_node() {
             return Ok(None);
@@ -112,6 +116,7 @@ impl Cluster {
             .connect_timeout(CONNECT_TIMEOUT)
             .timeout(longest_request + Duration::from_secs(10))
             .redirect(reqwest::redirect::Policy::none())
+            .use_preconfigured_tls((*tls).clone())
             .build()
             .map_err(|e| StoreError::Backend(format!("cluster HTTP client: {e}")))?;
         let cluster = Cluster {
@@ -123,6 +128,7 @@ impl Cluster {
             nonces: Mutex::default(),
             down: Mutex::default(),
             client,
+            tls,
         };
         cluster.heartbeat(lease_ms).await?;
         Ok(Some(cluster))

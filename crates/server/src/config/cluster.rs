@@ -1,6 +1,8 @@
 //! The declaration of `[cluster]` (Parley's own: how the instances of a cluster on one
 //! PostgreSQL reach each other) and its hand-written checks.
 
+use std::path::PathBuf;
+
 use super::declare::{config_section, DeclaredSection};
 use super::urls::check_webhook_url;
 use super::validate::ranges;
@@ -32,6 +34,13 @@ config_section! {
         /// PARLEY_CLUSTER__SECRET to a file when you set it.
         #[option("secret", Secret, unset, example = "0123456789abcdef0123456789abcdef")]
         pub secret: Option<Secret>,
+
+        /// A PEM file of certificate authorities the instances' own certificates come from,
+        /// for forwarding to peers whose advertise URL is https:// with certificates of a
+        /// private CA. They are trusted besides the public roots (webpki-roots) and only for
+        /// forwarding. Read at start; unset means the public roots only.
+        #[option("ca-file", Path, unset, example = "/etc/parley/tls/cluster-ca.pem")]
+        pub ca_file: Option<PathBuf>,
     }
 }
 

@@ -120,9 +120,9 @@ config_section! {
         pub max_message_size_bytes: usize,
 
         /// Parley's own. Most events one chat's transcript may hold. Past it, parties' messages
-        /// and notices are refused with LIMIT_EXCEEDED (1011) while the chat can still end
-        /// normally: a live session keeps its transcript in memory, so this bounds what one
-        /// client can make the server hold.
+        /// and notices are refused with LIMIT_EXCEEDED (1011), and nobody new may join, while
+        /// the chat can still end normally: this bounds what one client can make the server
+        /// store.
         #[option("max-transcript-events", Int(100..=10_000_000), default = 10000)]
         pub max_transcript_events: usize,
 
@@ -130,6 +130,19 @@ config_section! {
         /// with the same effect as max-transcript-events (4194304 = 4 MiB).
         #[option("max-transcript-size", Int(65536..=1_073_741_824, "bytes"), default = 4194304)]
         pub max_transcript_size_bytes: usize,
+
+        /// Parley's own. Most messages and notices a live chat keeps in memory once they are
+        /// saved; older ones are read back from the database when a client resumes or refreshes
+        /// from far back, and for the final transcript. Joins, leaves and read confirmations
+        /// always stay in memory. Has no effect with transcript-auto-save = off, where memory
+        /// holds the whole transcript until the end.
+        #[option("transcript-memory-events", Int(16..=1_000_000), default = 256)]
+        pub transcript_memory_events: usize,
+
+        /// Parley's own. Most bytes of message and notice text a live chat keeps in memory once
+        /// saved, with the same effect as transcript-memory-events (262144 = 256 KiB).
+        #[option("transcript-memory-size", Int(16384..=1_073_741_824, "bytes"), default = 262144)]
+        pub transcript_memory_size_bytes: usize,
 
         /// Seconds a basic party (agent, supervisor, bot) whose connection dropped stays in its
         /// sessions waiting to resume. After that it leaves them. 0 = leave at once.

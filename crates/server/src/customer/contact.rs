@@ -3,11 +3,17 @@
 //! the stored contacts of its tenant, by the search order of `parley_core::contacts`
 //! (email address, then phone number, then first + last name).
 //!
-//! - No identifying attribute: the store is not touched at all.
-//! - One contact found: the session's user data becomes `merged_user_data` (the stored
-//!   attributes the user data does not override, plus `ContactID`); the stored contact
-//!   is not changed (the seed's "Speve": the user data keeps the typo, the record keeps
-//!   "Steve").
+//! - No identifying attribute (no email address, no phone number, not both names): the
+//!   store is not touched at all.
+//! - One contact found: the *interaction's* user data becomes `merged_user_data` (the
+//!   stored attributes the user data does not override, plus `ContactID`); the stored
+//!   contact is not changed (the seed's "Speve": the user data keeps the typo, the record
+//!   keeps "Steve").
+//! - Stored attributes are for staff only (issue 13): the interaction record, routing,
+//!   the desktop's offer and `assigned`, webhooks and the admin API carry the merged user
+//!   data; the customer's own join event (its `newParty` on basic, flex and GMS, and
+//!   every replay of it) carries exactly what the customer sent. Otherwise whoever types
+//!   somebody's email address would be shown that person's phone number and name.
 //! - Nobody found: a contact is created from the user data, and used as above.
 //! - Several left after every order: none is chosen and none is created.
 //! - The store fails: the chat goes on without a contact (one warning); a customer is
@@ -46,8 +52,9 @@ static CREATING: Mutex<()> = Mutex::const_new(());
 
 /// Identifies the customer of a chat about to be created by a `party_type` party:
 /// customers (CLIENT) only. Checks its identity (`identity::check`: refused when its
-/// tenant requires a verified identity it does not have), changes `chat`'s user data as
-/// [`identify_contact`] does, and returns the contact to [`link`] the session to.
+/// tenant requires a verified identity it does not have), sets `chat.contact` to the
+/// contact found or created (whose attributes only the interaction, a staff view,
+/// carries), and returns its id to [`link`] the session to.
 pub async fn identify(
     state: &AppState,
     chat: &mut NewChat,
@@ -64,27 +71,28 @@ pub async fn identify(
         &mut chat.user_data,
         crate::clock::now(),
     )?;
-    Ok(match identity {
-        Identity::NotChecked => identify_contact(state, &tenant, &mut chat.user_data).await,
+    chat.user_data.remove(CONTACT_ID);
+    chat.contact = match identity {
+        Identity::NotChecked => {
+            identify_with(state, &tenant, &chat.user_data, Matcher::Claims).await
+        }
         Identity::Verified(identifier) => {
             let matcher = Matcher::Verified(&identifier);
-            identify_with(state, &tenant, &mut chat.user_data, matcher).await
+            identify_with(state, &tenant, &chat.user_data, matcher).await
         }
-        Identity::Unverified => {
-            chat.user_data.remove(CONTACT_ID);
-            None
-        }
-    })
+        Identity::Unverified => None,
+    };
+    Ok(chat.contact.as_ref().map(|c| c.id.clone()))
 }
 
-/// Identifies the contact `user_data` describes in `tenant` (finding or creating it) and
-/// sets `user_data` to what the interaction carries; the contact's id, if any.
-pub async fn identify_contact(
-    state: &AppState,
-    tenant: &str,
-    user_data: &mut UserData,
-) -> Option<ContactId> {
-    identify_with(state, tenant, user_data, Matcher::Claims).await
+/// What the interaction of a chat identified as `contact` carries (staff views): the
+/// contact's stored attributes the customer's `user_data` does not override, the user
+/// data, and `ContactID`. Without a contact, the user data as it is.
+pub fn interaction_user_data(contact: Option<&Contact>, user_data: &UserData) -> UserData {
+    match contact {
+        Some(contact) => merged_user_data(contact, user_data),
+        None => user_data.clone(),
+    }
 }
 
 /// How a chat is matched: on what its user data says, or by a verified identifier.
@@ -94,21 +102,20 @@ enum Matcher<'a> {
     Verified(&'a str),
 }
 
+/// The contact `user_data` describes in `tenant`, found or created.
 async fn identify_with(
     state: &AppState,
     tenant: &str,
-    user_data: &mut UserData,
+    user_data: &UserData,
     matcher: Matcher<'_>,
-) -> Option<ContactId> {
-    user_data.remove(CONTACT_ID);
+) -> Option<Contact> {
     if matches!(matcher, Matcher::Claims) {
         lookup(user_data)?;
     }
     match find_or_create(state, tenant, user_data, matcher).await {
         Ok(Some(contact)) => {
             debug!(contact = %contact.id, "chat identified as a contact");
-            *user_data = merged_user_data(&contact, user_data);
-            Some(contact.id)
+            Some(contact)
         }
         Ok(None) => None,
         Err(e) => {

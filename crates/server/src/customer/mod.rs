@@ -56,8 +56,12 @@ pub struct NewChat {
     pub endpoint: Option<String>,
     /// Subject.
     pub subject: Option<String>,
-    /// Session user data.
+    /// What the customer sent as the session's user data: its own join event carries
+    /// exactly this (after the core drops the keys only the server sets).
     pub user_data: UserData,
+    /// The stored contact the chat was identified as (`contact::identify`): its
+    /// attributes go to the interaction, for staff, never to the customer's events.
+    pub contact: Option<parley_core::contacts::Contact>,
 }
 
 /// `tenant:endpoint` or `endpoint` (in the first configured tenant); `default` when absent.
@@ -149,7 +153,10 @@ pub fn create_session(
         endpoint: endpoint.clone(),
         queue: queue.clone(),
         subject: chat.subject,
-        user_data: session.initial_user_data().cloned().unwrap_or_default(),
+        user_data: contact::interaction_user_data(
+            chat.contact.as_ref(),
+            session.initial_user_data().unwrap_or(&UserData::new()),
+        ),
         password: session.password().cloned(),
         owner: state.sessions.instance.clone(),
         lease_until: now.plus_ms(state.policy.lease_ms),
@@ -176,11 +183,8 @@ pub fn create_session(
                 .first()
                 .map(|p| p.nickname.clone())
                 .unwrap_or_default(),
-            password: state
-                .policy
-                .password_enforce
-                .then(|| session.password().map(|p| p.expose().to_owned()))
-                .flatten(),
+            // Enforced, or chosen by a basic creator: staff joining the chat need it.
+            password: session.password().map(|p| p.expose().to_owned()),
         });
     let (tx, rx) = oneshot::channel();
     let handle = state

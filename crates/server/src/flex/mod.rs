@@ -223,6 +223,7 @@ async fn join(
                         endpoint: req.endpoint,
                         subject: req.subject,
                         user_data,
+                        contact: None,
                     };
                     let contact =
                         customer::contact::identify(&state, &mut chat, creator.party_type).await?;

@@ -199,6 +199,7 @@ async fn request_chat(
             endpoint: Some(format!("{tenant}:{endpoint}")),
             subject: form.get("subject").map(str::to_owned),
             user_data,
+            contact: None,
         };
         let contact = customer::contact::identify(&state, &mut chat, creator.party_type).await?;
         let (id, _, rx) = customer::create_session(&state, creator, chat)?;

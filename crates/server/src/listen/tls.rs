@@ -15,7 +15,7 @@ use std::sync::{Arc, RwLock};
 use rustls::crypto::CryptoProvider;
 use rustls::server::{ClientHello, ResolvesServerCert};
 use rustls::sign::CertifiedKey;
-use rustls::ServerConfig;
+use rustls::{ClientConfig, RootCertStore, ServerConfig};
 use rustls_pki_types::pem::PemObject;
 use rustls_pki_types::{CertificateDer, PrivateKeyDer};
 use sha2::{Digest, Sha256};
@@ -183,6 +183,28 @@ fn private_key(path: &Path) -> Result<PrivateKeyDer<'static>, TlsError> {
             e => format!(": {e}"),
         },
     })
+}
+
+/// The TLS client configuration for forwarding to peers (HTTP and the basic protocol's
+/// WebSocket alike): the public roots, plus the certificate authorities of `ca_file`
+/// (`[cluster] ca-file`) for clusters whose certificates come from a private CA.
+pub fn peer_client_config(ca_file: Option<&Path>) -> Result<Arc<ClientConfig>, TlsError> {
+    let mut roots = RootCertStore::empty();
+    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
+    if let Some(path) = ca_file {
+        for ca in certificates(path)? {
+            roots.add(ca).map_err(|e| TlsError::Certificate {
+                path: path.to_owned(),
+                detail: format!(": {e}"),
+            })?;
+        }
+    }
+    let config = ClientConfig::builder_with_provider(provider())
+        .with_safe_default_protocol_versions()
+        .expect("the ring provider supports the default TLS versions")
+        .with_root_certificates(roots)
+        .with_no_client_auth();
+    Ok(Arc::new(config))
 }
 
 /// Every certificate of the listeners, for SIGHUP.

@@ -192,22 +192,41 @@ async fn several_matches_are_narrowed_and_the_rest_is_ambiguous() {
     }
     assert_ne!(ids[0], ids[1]);
 
-    // The phone matches both; the first name narrows to Bob.
-    let bob = chat(&server, &[("PhoneNumber", "777"), ("FirstName", "Bob")]).await;
+    // The phone matches both; the first and last name narrow to Bob.
+    let bob = chat(
+        &server,
+        &[
+            ("PhoneNumber", "777"),
+            ("FirstName", "Bob"),
+            ("LastName", "lee"),
+        ],
+    )
+    .await;
     assert_eq!(contact_of(&server, &bob).await, Some(ids[1].clone()));
 
-    // The phone and the last name match both: nobody is chosen, nobody created.
-    let either = chat(&server, &[("PhoneNumber", "777"), ("LastName", "Lee")]).await;
-    assert_eq!(contact_of(&server, &either).await, None);
-    let r = interaction(&server, &either.chat_id).await;
-    assert_eq!(
-        r["userData"],
-        json!({"PhoneNumber": "777", "LastName": "Lee"}),
-        "{r}"
-    );
+    // The phone matches both, and one name alone narrows nothing (names count only as
+    // a pair): nobody is chosen, nobody created.
+    for name in [("LastName", "Lee"), ("FirstName", "Bob")] {
+        let either = chat(&server, &[("PhoneNumber", "777"), name]).await;
+        assert_eq!(contact_of(&server, &either).await, None, "{name:?}");
+        let r = interaction(&server, &either.chat_id).await;
+        assert_eq!(
+            r["userData"],
+            json!({"PhoneNumber": "777", name.0: name.1}),
+            "{r}"
+        );
+    }
 
     // Narrowed to none: somebody new.
-    let carl = chat(&server, &[("PhoneNumber", "777"), ("FirstName", "Carl")]).await;
+    let carl = chat(
+        &server,
+        &[
+            ("PhoneNumber", "777"),
+            ("FirstName", "Carl"),
+            ("LastName", "Lee"),
+        ],
+    )
+    .await;
     let carl_id = contact_of(&server, &carl).await.expect("a new contact");
     assert!(!ids.contains(&carl_id));
     assert_eq!(contact_count(&server).await, 3);

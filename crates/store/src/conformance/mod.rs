@@ -46,6 +46,7 @@ pub async fn run_all<S: Store + Inspect>(store: &S) {
     writes::duplicate_event_conflicts_alone(store, &run).await;
     writes::events_out_of_order_are_refused(store, &run).await;
     writes::annihilate_removes_events(store, &run).await;
+    writes::events_between_reads_a_range(store, &run).await;
     writes::close_writes_the_interaction(store, &run).await;
     payloads::text_round_trips_exactly(store, &run).await;
     payloads::thousand_writes_commit_in_one_call(store, &run).await;

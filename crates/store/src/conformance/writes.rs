@@ -327,3 +327,71 @@ pub(super) async fn close_writes_the_interaction<S: Store>(store: &S, run: &Run)
         "{check}: unknown interaction: {unknown:?}"
     );
 }
+
+pub(super) async fn events_between_reads_a_range(store: &impl Store, run: &Run) {
+    let check = "events between";
+    let (id, other, owner) = (run.session(), run.session(), run.owner());
+    create(store, &id, &owner, T0).await;
+    create(store, &other, &owner, T0).await;
+    let events = vec![
+        joined(1, "Ada"),
+        message(2, "two"),
+        message(4, "four"),
+        read_confirm(5, 2),
+        message(7, "seven"),
+    ];
+    commit_ok(store, vec![append(&id, FIRST, events.clone(), 9)], check).await;
+    commit_ok(
+        store,
+        vec![append(&other, FIRST, vec![message(3, "x")], 3)],
+        check,
+    )
+    .await;
+    let between = |after: u64, upto: u64| {
+        let id = id.clone();
+        async move {
+            store
+                .events_between(&id, EventId(after), EventId(upto))
+                .await
+                .unwrap_or_else(|e| panic!("{check}: {e}"))
+        }
+    };
+    assert_eq!(
+        between(0, 9).await,
+        events,
+        "{check}: everything, round trip"
+    );
+    assert_eq!(ids(&between(2, 5).await), [4, 5], "{check}: (after, upto]");
+    assert_eq!(
+        ids(&between(1, 3).await),
+        [2],
+        "{check}: only this session's"
+    );
+    assert!(
+        between(7, 9).await.is_empty(),
+        "{check}: nothing past the last"
+    );
+    // Annihilated events are gone from the range too.
+    commit_ok(
+        store,
+        vec![Write::Annihilate {
+            session: id.clone(),
+            epoch: FIRST,
+            ids: vec![EventId(5)],
+        }],
+        check,
+    )
+    .await;
+    assert_eq!(
+        ids(&between(0, 9).await),
+        [1, 2, 4, 7],
+        "{check}: annihilated"
+    );
+    let unknown = store
+        .events_between(&run.session(), EventId(0), EventId(9))
+        .await;
+    assert!(
+        matches!(&unknown, Ok(v) if v.is_empty()),
+        "{check}: unknown session: {unknown:?}"
+    );
+}

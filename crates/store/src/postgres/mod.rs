@@ -13,7 +13,7 @@ use std::collections::HashMap;
 use std::str::FromStr;
 use std::time::Duration;
 
-use parley_core::{SessionId, UnixMillis};
+use parley_core::{Event, EventId, SessionId, UnixMillis};
 use sqlx::migrate::Migrator;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 
@@ -83,6 +83,9 @@ const SELECT_SESSION: &str = "SELECT id, created_at, tenant, endpoint, queue, su
 
 const SELECT_EVENTS: &str = "SELECT event_id, payload::text AS payload FROM events \
      WHERE session_id = $1 ORDER BY event_id";
+
+const SELECT_EVENTS_BETWEEN: &str = "SELECT event_id, payload::text AS payload FROM events \
+     WHERE session_id = $1 AND event_id > $2 AND event_id <= $3 ORDER BY event_id";
 
 /// Reads a session and its events. The events are read first: the high-water id only
 /// grows, so the session row read after them is never behind them, even outside a
@@ -154,6 +157,21 @@ impl TranscriptStore for PgStore {
     async fn load_session(&self, id: &SessionId) -> Result<Option<StoredSession>, StoreError> {
         let mut conn = self.pool.acquire().await?;
         fetch_session(&mut conn, id).await
+    }
+
+    async fn events_between(
+        &self,
+        id: &SessionId,
+        after: EventId,
+        upto: EventId,
+    ) -> Result<Vec<Event>, StoreError> {
+        let rows: Vec<EventRow> = sqlx::query_as(SELECT_EVENTS_BETWEEN)
+            .bind(id.as_str())
+            .bind(codec::db_event_id(id, after)?)
+            .bind(codec::db_event_id(id, upto)?)
+            .fetch_all(&self.pool)
+            .await?;
+        codec::events(rows)
     }
 
     async fn claim_session(

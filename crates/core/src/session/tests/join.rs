@@ -318,6 +318,27 @@ fn creator_chosen_password_replaces_the_generated_one() {
     assert_eq!(fx.s.initial_user_data(), Some(creator_data));
 }
 
+/// The seed: "Only in basic chat protocol it is possible to specify a user-defined
+/// session password". A flex (or GMS, which creates as flex) creator's choice is dropped.
+#[test]
+fn only_a_basic_creator_may_choose_the_password() {
+    let mut flex = with_data(with_password(customer("cust"), "mine-123"), "k", "v");
+    flex.protocol = Protocol::Flex;
+    let fx = Fx::create(SessionSettings::default(), Some(PW), flex.clone());
+    assert_eq!(
+        fx.s.password().map(SessionPassword::expose),
+        Some(PW),
+        "enforced: the generated one"
+    );
+    assert_eq!(password_keys_in(fx.s.transcript()), 0);
+    assert!(!format!("{:?}", fx.s.transcript()).contains("mine-123"));
+
+    let mut fx = Fx::create(SessionSettings::default(), None, flex);
+    assert!(fx.s.password().is_none(), "not enforced: none at all");
+    assert_eq!(password_keys_in(fx.s.transcript()), 0);
+    fx.join(agent("agent"));
+}
+
 #[test]
 fn creator_empty_password_falls_back_to_the_generated_one() {
     let fx = Fx::create(

@@ -18,6 +18,7 @@ mod restore;
 mod send;
 mod view;
 mod visibility;
+mod window;
 
 use super::{Effect, Input, JoinRequest, SendBody, SendRequest, Session, SessionSettings, Stored};
 use crate::event::{Event, EventBody, NoticeType, SESSION_PASSWORD_KEY, SET_PARTY_STYLE_KEY};
@@ -317,7 +318,12 @@ impl Fx {
             .s
             .parties()
             .iter()
-            .filter(|p| self.s.replay_for(&p.id, EventId(0)).any(|e| e.id == id))
+            .filter(|p| {
+                self.s
+                    .replay_for(&p.id, EventId(0), &[])
+                    .into_iter()
+                    .any(|e| e.id == id)
+            })
             .map(|p| p.id.to_string())
             .collect();
         ids.sort();

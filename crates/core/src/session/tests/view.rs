@@ -202,11 +202,12 @@ fn only_the_creators_snapshot_holds_the_password() {
         with_password(customer("cust"), "pw-1"),
     );
     let upto = fx.s.last_event_id();
-    let snap = fx.s.snapshot_for(&pid("cust"), EventId(0), upto, true);
+    let snap = fx.s.snapshot_for(&pid("cust"), EventId(0), upto, true, &[]);
     assert_eq!(snap.password.as_ref().map(|p| p.expose()), Some("pw-1"));
     fx.join(with_password(agent("agent"), "pw-1"));
     let upto = fx.s.last_event_id();
-    let snap = fx.s.snapshot_for(&pid("agent"), EventId(0), upto, false);
+    let snap =
+        fx.s.snapshot_for(&pid("agent"), EventId(0), upto, false, &[]);
     assert_eq!(snap.password, None);
     assert_eq!(snap.session_id, *fx.s.id());
     assert_eq!(snap.created_at, T0);
@@ -218,7 +219,7 @@ fn a_silent_monitor_is_not_listed_to_the_customer() {
     let fx = Fx::full_house();
     let upto = fx.s.last_event_id();
     let listed = |who: &str| -> Vec<String> {
-        fx.s.snapshot_for(&pid(who), EventId(0), upto, false)
+        fx.s.snapshot_for(&pid(who), EventId(0), upto, false, &[])
             .parties
             .iter()
             .map(|p| p.id.to_string())
@@ -227,11 +228,11 @@ fn a_silent_monitor_is_not_listed_to_the_customer() {
     assert_eq!(listed("cust"), ["cust", "agent", "sup"]);
     assert_eq!(listed("agent"), ["cust", "agent", "sup", "mon"]);
     assert_eq!(listed("sup"), ["cust", "agent", "sup", "mon", "coach"]);
-    let snap = fx.s.snapshot_for(&pid("sup"), EventId(0), upto, false);
+    let snap = fx.s.snapshot_for(&pid("sup"), EventId(0), upto, false, &[]);
     assert_eq!(snap.parties[3], PartyView::from(fx.party("mon")));
     assert_eq!(snap.monitored, Some(true));
     assert_eq!(
-        fx.s.snapshot_for(&pid("cust"), EventId(0), upto, false)
+        fx.s.snapshot_for(&pid("cust"), EventId(0), upto, false, &[])
             .monitored,
         None
     );
@@ -246,12 +247,13 @@ fn a_snapshot_holds_the_visible_events_after_the_resume_point_up_to_upto() {
     let c = fx.sent(msg("agent", "c"));
     let upto = c.id;
     fx.sent(msg("agent", "d"));
-    let snap = fx.s.snapshot_for(&pid("cust"), after, upto, false);
+    let snap = fx.s.snapshot_for(&pid("cust"), after, upto, false, &[]);
     let ids: Vec<EventId> = snap.events.iter().map(|e| e.id).collect();
     assert_eq!(ids, [a.id, c.id]);
     assert_eq!(snap.events[0], view(&fx, &a, "cust"));
     // Unknown parties get nothing.
-    let none = fx.s.snapshot_for(&pid("nobody"), EventId(0), upto, false);
+    let none =
+        fx.s.snapshot_for(&pid("nobody"), EventId(0), upto, false, &[]);
     assert!(none.parties.is_empty() && none.events.is_empty());
     assert_eq!(none.monitored, None);
 }

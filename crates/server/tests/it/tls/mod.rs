@@ -28,11 +28,14 @@ use tokio_tungstenite::WebSocketStream;
 use crate::common::{test_config, WAIT};
 use parley_server::config::Config;
 
-/// A self-signed certificate for 127.0.0.1 and localhost.
+/// A certificate for 127.0.0.1 and localhost, and what a client trusts for it.
 pub struct TestCert {
     pub cert_pem: String,
     pub key_pem: String,
+    /// The trust anchor: the certificate itself when self-signed, else its CA.
     pub der: CertificateDer<'static>,
+    /// The CA's certificate (PEM) when the certificate is not self-signed.
+    pub ca_pem: Option<String>,
 }
 
 impl TestCert {
@@ -46,6 +49,34 @@ impl TestCert {
             cert_pem: c.cert.pem(),
             key_pem: c.key_pair.serialize_pem(),
             der: c.cert.der().clone(),
+            ca_pem: None,
+        }
+    }
+
+    /// A certificate signed by a private CA made for the test (as a company's own CA
+    /// signs its servers' certificates); clients trust the CA.
+    pub fn from_private_ca() -> TestCert {
+        use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair, KeyUsagePurpose};
+        let ca_key = KeyPair::generate().expect("CA key");
+        let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.distinguished_name
+            .push(DnType::CommonName, "Parley test private CA");
+        ca.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let ca = ca.self_signed(&ca_key).expect("CA certificate");
+        let key = KeyPair::generate().expect("key");
+        let leaf = CertificateParams::new(vec!["127.0.0.1".to_owned(), "localhost".to_owned()])
+            .expect("params")
+            .signed_by(&key, &ca, &ca_key)
+            .expect("certificate signed by the CA");
+        TestCert {
+            cert_pem: leaf.pem(),
+            key_pem: key.serialize_pem(),
+            der: ca.der().clone(),
+            ca_pem: Some(ca.pem()),
         }
     }
 
