@@ -91,7 +91,10 @@ fn ready<F: std::future::Future>(f: F) -> F::Output {
 fn request(content_type: &[u8], body: &[u8]) -> Option<axum::extract::Request> {
     let mut builder = Request::builder().method("POST").uri("/");
     if !content_type.is_empty() {
-        builder = builder.header(header::CONTENT_TYPE, HeaderValue::from_bytes(content_type).ok()?);
+        builder = builder.header(
+            header::CONTENT_TYPE,
+            HeaderValue::from_bytes(content_type).ok()?,
+        );
     }
     builder.body(Body::from(body.to_vec())).ok()
 }
@@ -219,8 +222,14 @@ pub fn flex_request(data: &[u8]) {
             let version = r
                 .client_version
                 .map_or(Ok(ClientVersion::LATEST), ClientVersion::try_from)?;
-            Login::new(r.nickname, r.first_name, r.last_name, r.email_address, version)
-                .map(|l| drop(l.user_data()))
+            Login::new(
+                r.nickname,
+                r.first_name,
+                r.last_name,
+                r.email_address,
+                version,
+            )
+            .map(|l| drop(l.user_data()))
         }),
         b"join" => parse::<JoinRequest>(body).and_then(|mut r| {
             r.user_id.parse::<PartyId>()?;
@@ -297,7 +306,10 @@ pub fn upload(data: &[u8]) {
             assert!(!name.is_empty() && name.trim() == name, "{name:?}");
             assert!(!name.contains(['/', '\\']), "{name:?}");
             let disposition = files::content_disposition(&name);
-            assert!(HeaderValue::from_str(&disposition).is_ok(), "{disposition:?}");
+            assert!(
+                HeaderValue::from_str(&disposition).is_ok(),
+                "{disposition:?}"
+            );
             let mime = files::content_type(field.content_type(), &name);
             assert!(HeaderValue::from_str(&mime).is_ok(), "{mime:?}");
             files::read_file(field, 64 * 1024).await
@@ -426,11 +438,25 @@ pub fn cluster(data: &[u8]) {
         body,
     };
     let me = InstanceId("bbbb".into());
-    let _ = sign::verify(KEY, header, &req, &me, UnixMillis(now), &mut Nonces::default());
+    let _ = sign::verify(
+        KEY,
+        header,
+        &req,
+        &me,
+        UnixMillis(now),
+        &mut Nonces::default(),
+    );
     let from = InstanceId("aaaa".into());
     let nonce: [u8; 16] = std::array::from_fn(|i| body.get(i).copied().unwrap_or(0));
     let signed = sign::sign(KEY, &req, &from, &me, UnixMillis(t), nonce, header);
-    let got = sign::verify(KEY, &signed, &req, &me, UnixMillis(now), &mut Nonces::default());
+    let got = sign::verify(
+        KEY,
+        &signed,
+        &req,
+        &me,
+        UnixMillis(now),
+        &mut Nonces::default(),
+    );
     if now.abs_diff(t) <= sign::SKEW_MS.unsigned_abs() {
         let got = got.expect("a header signed within the window verifies");
         assert_eq!(got.from, from);
@@ -523,7 +549,10 @@ pub fn identity(data: &[u8]) {
     }
     if let Ok(identity::Identity::Verified(id)) = checked {
         assert_eq!(user_data.get("Identifier"), Some(&id));
-        assert_eq!(user_data.get(VERIFIED_KEY).map(String::as_str), Some("true"));
+        assert_eq!(
+            user_data.get(VERIFIED_KEY).map(String::as_str),
+            Some("true")
+        );
         assert!(!id.is_empty() && id.len() <= identity::MAX_IDENTIFIER_BYTES);
     }
 }

@@ -236,12 +236,14 @@ impl Config {
         cli: &CliOverrides,
     ) -> Result<Config, ConfigError> {
         let text = match path {
-            Some(path) => Some(std::fs::read_to_string(path).map_err(|source| {
-                ConfigError::Io {
-                    path: path.to_owned(),
-                    source,
-                }
-            })?),
+            Some(path) => {
+                Some(
+                    std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+                        path: path.to_owned(),
+                        source,
+                    })?,
+                )
+            }
             None => None,
         };
         Config::load_text(text.as_deref().zip(path), env, cli)

@@ -306,12 +306,24 @@ mod tests {
     fn upload_names_keep_the_last_segment_and_refuse_blank_ones() {
         assert_eq!(upload_name(Some("a.pdf")).ok().as_deref(), Some("a.pdf"));
         assert_eq!(
-            upload_name(Some("C:\\Users\\pat\\ report.pdf ")).ok().as_deref(),
+            upload_name(Some("C:\\Users\\pat\\ report.pdf "))
+                .ok()
+                .as_deref(),
             Some("report.pdf")
         );
-        assert_eq!(upload_name(Some("../../etc/passwd")).ok().as_deref(), Some("passwd"));
+        assert_eq!(
+            upload_name(Some("../../etc/passwd")).ok().as_deref(),
+            Some("passwd")
+        );
         // A name whose last segment is blank is refused here, before the session is asked.
-        for blank in [None, Some(""), Some("  "), Some("dir/"), Some("a\\ "), Some("/")] {
+        for blank in [
+            None,
+            Some(""),
+            Some("  "),
+            Some("dir/"),
+            Some("a\\ "),
+            Some("/"),
+        ] {
             let e = upload_name(blank).unwrap_err();
             assert_eq!(e.code, ErrorCode::InvalidField, "{blank:?}");
         }
