@@ -40,6 +40,8 @@ pub mod drain;
 pub mod esp;
 pub mod flex;
 pub mod forward;
+#[cfg(feature = "fuzzing")]
+pub mod fuzzing;
 pub mod gms;
 pub mod http;
 pub mod identity;

@@ -19,6 +19,7 @@ use tracing::info;
 use super::error::json_body;
 use super::{render, AdminError, AdminKey};
 use crate::center::directory::{check_password_hash, hash_password};
+use crate::config::Config;
 use crate::state::AppState;
 
 /// Longest nickname accepted.
@@ -39,7 +40,7 @@ const DEFAULT_QUEUE: &str = "default";
 /// `passwordHash`.
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields, rename_all = "camelCase")]
-pub(super) struct AgentBody {
+pub(crate) struct AgentBody {
     nickname: Option<String>,
     role: Option<String>,
     queues: Option<Vec<String>>,
@@ -48,7 +49,7 @@ pub(super) struct AgentBody {
     password_hash: Option<String>,
 }
 
-fn parse_login(login: &str) -> Result<AgentId, AdminError> {
+pub(crate) fn parse_login(login: &str) -> Result<AgentId, AdminError> {
     login.parse().map_err(|_| {
         AdminError::invalid_field(
             "login",
@@ -139,6 +140,48 @@ async fn record(
     body: AgentBody,
     current: Option<&AgentRecord>,
 ) -> Result<AgentRecord, AdminError> {
+    let checked = check_body(&state.config, body, current)?;
+    let password_hash = match checked.password {
+        Password::Hash(p) => hash_password(p).await.map_err(AdminError::internal)?,
+        Password::Given(h) => h,
+    };
+    let now = crate::clock::now();
+    Ok(AgentRecord {
+        login,
+        nickname: checked.nickname,
+        role: checked.role,
+        queues: checked.queues,
+        capacity: checked.capacity,
+        password_hash,
+        source: AgentSource::Admin,
+        created_at: current.map_or(now, |c| c.created_at),
+        updated_at: now,
+    })
+}
+
+/// A body's password: one to hash (the slow part, done by [`record`]), or a ready hash.
+pub(crate) enum Password {
+    /// A password to hash.
+    Hash(String),
+    /// A checked PHC string (given, or the current one).
+    Given(String),
+}
+
+/// What a valid body sets, over `current` if there is one.
+pub(crate) struct Checked {
+    nickname: String,
+    role: AgentRole,
+    queues: Vec<QueueName>,
+    capacity: u32,
+    password: Password,
+}
+
+/// Checks every field of a body against the configuration and the current record. Pure.
+pub(crate) fn check_body(
+    config: &Config,
+    body: AgentBody,
+    current: Option<&AgentRecord>,
+) -> Result<Checked, AdminError> {
     let nickname = match body.nickname {
         Some(n) => nickname(n)?,
         None => current.map(|c| c.nickname.clone()).unwrap_or_default(),
@@ -155,10 +198,10 @@ async fn record(
         None => current.map_or(AgentRole::Agent, |c| c.role),
     };
     let queues = match body.queues {
-        Some(q) => queues(state, &q)?,
+        Some(q) => queues(config, &q)?,
         None => match current {
             Some(c) => c.queues.clone(),
-            None => queues(state, &[DEFAULT_QUEUE.to_owned()])?,
+            None => queues(config, &[DEFAULT_QUEUE.to_owned()])?,
         },
     };
     let capacity = body
@@ -171,7 +214,7 @@ async fn record(
             "must be from 1 to 100",
         ));
     }
-    let password_hash = match (body.password, body.password_hash) {
+    let password = match (body.password, body.password_hash) {
         (Some(_), Some(_)) => {
             return Err(AdminError::invalid_field(
                 "password",
@@ -185,7 +228,7 @@ async fn record(
                     "must be 1 to 1024 bytes",
                 ));
             }
-            hash_password(p).await.map_err(AdminError::internal)?
+            Password::Hash(p)
         }
         (None, Some(h)) => {
             check_password_hash(&h).map_err(|_| {
@@ -194,10 +237,10 @@ async fn record(
                     "must be an argon2 PHC string ($argon2id$v=19$m=...,t=...,p=...$salt$hash)",
                 )
             })?;
-            h
+            Password::Given(h)
         }
         (None, None) => match current {
-            Some(c) => c.password_hash.clone(),
+            Some(c) => Password::Given(c.password_hash.clone()),
             None => {
                 return Err(AdminError::invalid_field(
                     "password",
@@ -206,17 +249,12 @@ async fn record(
             }
         },
     };
-    let now = crate::clock::now();
-    Ok(AgentRecord {
-        login,
+    Ok(Checked {
         nickname,
         role,
         queues,
         capacity,
-        password_hash,
-        source: AgentSource::Admin,
-        created_at: current.map_or(now, |c| c.created_at),
-        updated_at: now,
+        password,
     })
 }
 
@@ -232,18 +270,16 @@ fn nickname(n: String) -> Result<String, AdminError> {
 }
 
 /// Valid, configured, deduplicated queue names (in the order given).
-fn queues(state: &AppState, names: &[String]) -> Result<Vec<QueueName>, AdminError> {
+fn queues(config: &Config, names: &[String]) -> Result<Vec<QueueName>, AdminError> {
     if names.len() > MAX_QUEUES {
         return Err(AdminError::invalid_field("queues", "at most 100 queues"));
     }
-    let configured: BTreeSet<&str> = state
-        .config
+    let configured: BTreeSet<&str> = config
         .queues
         .keys()
         .map(String::as_str)
         .chain(
-            state
-                .config
+            config
                 .endpoints
                 .values()
                 .flat_map(|e| e.values().map(String::as_str)),

@@ -24,7 +24,7 @@ const MAX_HISTORY: u32 = 100;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct SearchQuery {
+pub(crate) struct SearchQuery {
     q: Option<String>,
     tenant: Option<String>,
     limit: Option<String>,

@@ -59,7 +59,7 @@ fn key_fingerprint(headers: &HeaderMap) -> String {
 }
 
 /// The reference of an erasure body (none when the body is empty).
-fn reference(body: &[u8]) -> Result<Option<String>, AdminError> {
+pub(crate) fn reference(body: &[u8]) -> Result<Option<String>, AdminError> {
     if body.iter().all(u8::is_ascii_whitespace) {
         return Ok(None);
     }

@@ -179,7 +179,7 @@ impl IntoResponse for AdminError {
 
 /// The JSON body of a request, or why not. Only field names are ever repeated back (a
 /// value could be a password sent in the wrong field).
-pub(super) fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, AdminError> {
+pub(crate) fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, AdminError> {
     match body {
         Ok(Json(value)) => Ok(value),
         Err(e) if e.status() == StatusCode::PAYLOAD_TOO_LARGE => Err(AdminError::too_large()),
@@ -202,7 +202,7 @@ pub(super) fn json_body<T>(body: Result<Json<T>, JsonRejection>) -> Result<T, Ad
 }
 
 /// The query of a request, or why not.
-pub(super) fn query<T>(
+pub(crate) fn query<T>(
     query: Result<axum::extract::Query<T>, QueryRejection>,
 ) -> Result<T, AdminError> {
     query

@@ -18,7 +18,7 @@ const DEFAULT_LIST: u32 = 50;
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
-pub(super) struct ListQuery {
+pub(crate) struct ListQuery {
     tenant: Option<String>,
     queue: Option<String>,
     state: Option<String>,
@@ -27,7 +27,7 @@ pub(super) struct ListQuery {
 }
 
 /// The store filter a listing query describes.
-fn filter(q: ListQuery) -> Result<InteractionFilter, AdminError> {
+pub(crate) fn filter(q: ListQuery) -> Result<InteractionFilter, AdminError> {
     let state = match q.state.as_deref() {
         None => None,
         Some("alive") => Some(SessionState::Alive),

@@ -13,12 +13,12 @@
 //! `masking_test.rs` the test of rules against a sample text; `render.rs` the JSON of
 //! records and transcripts; `view.rs` the agent desktop's interaction view; `error.rs` the errors.
 
-mod agents;
-mod contacts;
+pub(crate) mod agents;
+pub(crate) mod contacts;
 mod drain;
-mod erasures;
-mod error;
-mod interactions;
+pub(crate) mod erasures;
+pub(crate) mod error;
+pub(crate) mod interactions;
 mod masking;
 mod masking_test;
 mod render;
@@ -127,7 +127,7 @@ impl FromRequestParts<AppState> for AdminKey {
 }
 
 /// A `limit` query value: `default` when absent, otherwise 1..=`max`.
-fn limit(value: Option<&str>, default: u32, max: u32) -> Result<u32, AdminError> {
+pub(crate) fn limit(value: Option<&str>, default: u32, max: u32) -> Result<u32, AdminError> {
     let Some(text) = value else {
         return Ok(default);
     };

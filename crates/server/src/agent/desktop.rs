@@ -22,7 +22,7 @@ use crate::state::AppState;
 use parley_proto::desktop::{DesktopEvent, DesktopRequest, SuperviseMode};
 
 /// Largest desktop frame accepted.
-const MAX_FRAME: usize = 16 * 1024;
+pub(crate) const MAX_FRAME: usize = 16 * 1024;
 /// Frames queued for one desktop before it counts as too slow (it is closed and
 /// reconnects).
 const OUTBOUND: usize = 256;
@@ -150,7 +150,7 @@ async fn run(state: AppState, socket: WebSocket, conn: u64) {
     let _ = writer.await;
 }
 
-type Refusal = (&'static str, String);
+pub(crate) type Refusal = (&'static str, String);
 
 fn bad(field: &str, e: impl std::fmt::Display) -> Refusal {
     ("bad-request", format!("{field}: {e}"))
@@ -164,6 +164,15 @@ fn agent_id(field: &str, s: &str) -> Result<AgentId, Refusal> {
     s.parse().map_err(|e| bad(field, e))
 }
 
+/// What a checked request asks for.
+#[derive(Debug)]
+pub(crate) enum Checked {
+    /// A routing input for the router task.
+    Route(RouteInput),
+    /// A supervisor's overview subscription.
+    Watch,
+}
+
 /// Checks a request and has the router apply it.
 async fn request(
     state: &AppState,
@@ -171,6 +180,24 @@ async fn request(
     conn: u64,
     req: DesktopRequest,
 ) -> Result<(), Refusal> {
+    let input = match check(me, req)? {
+        Checked::Route(input) => input,
+        Checked::Watch => {
+            state.center.watch(me.login.clone(), conn);
+            return Ok(());
+        }
+    };
+    match state.center.route(input).await {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            debug!(error = %e, "desktop request refused");
+            Err(refusal(&e))
+        }
+    }
+}
+
+/// Checks a request from `me` (who may do what, the ids and texts it carries). Pure.
+pub(crate) fn check(me: &AgentProfile, req: DesktopRequest) -> Result<Checked, Refusal> {
     let agent = me.login.clone();
     let supervisor = me.role == Role::Supervisor;
     let input = match req {
@@ -252,18 +279,11 @@ async fn request(
             if !supervisor {
                 return Err(("not-allowed", "only supervisors watch".into()));
             }
-            state.center.watch(agent, conn);
-            return Ok(());
+            return Ok(Checked::Watch);
         }
         DesktopRequest::Logout { .. } => RouteInput::AgentLogout { agent },
     };
-    match state.center.route(input).await {
-        Ok(()) => Ok(()),
-        Err(e) => {
-            debug!(error = %e, "desktop request refused");
-            Err(refusal(&e))
-        }
-    }
+    Ok(Checked::Route(input))
 }
 
 /// The stable code of a router refusal.

@@ -7,7 +7,7 @@
 //! Layout: `http.rs` login, logout and interaction reads; `desktop.rs` the desktop
 //! WebSocket.
 
-mod desktop;
+pub(crate) mod desktop;
 mod http;
 
 pub use http::routes;

@@ -26,7 +26,7 @@ mod properties;
 mod resume;
 mod task;
 mod views;
-mod wire;
+pub(crate) mod wire;
 
 pub use cluster::spawn;
 pub use directory::{AgentProfile, Directory};

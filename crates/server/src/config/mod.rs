@@ -251,14 +251,28 @@ impl Config {
         env: impl IntoIterator<Item = (String, String)>,
         cli: &CliOverrides,
     ) -> Result<Config, ConfigError> {
-        let mut table = match path {
+        let text = match path {
             Some(path) => {
-                let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
-                    path: path.to_owned(),
-                    source,
-                })?;
-                parse_table(&text, Some(path))?
+                Some(
+                    std::fs::read_to_string(path).map_err(|source| ConfigError::Io {
+                        path: path.to_owned(),
+                        source,
+                    })?,
+                )
             }
+            None => None,
+        };
+        Config::load_text(text.as_deref().zip(path), env, cli)
+    }
+
+    /// [`Config::load`] once the file (if any) is read: `file` is its text and path.
+    pub(crate) fn load_text(
+        file: Option<(&str, &Path)>,
+        env: impl IntoIterator<Item = (String, String)>,
+        cli: &CliOverrides,
+    ) -> Result<Config, ConfigError> {
+        let mut table = match file {
+            Some((text, path)) => parse_table(text, Some(path))?,
             None => Table::new(),
         };
         let file_names_services = table.contains_key(maps::GMS_CHAT_SERVICES);

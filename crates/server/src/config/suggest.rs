@@ -15,15 +15,24 @@ pub(super) enum Nearness {
 /// than another name: the same once case and separators are ignored, or within a third
 /// of the unknown name's length in edits (at least one). On a tie the first one wins, so
 /// list names in the order they are declared.
+///
+/// Names whose lengths differ by more than the limit are never compared (their distance
+/// is at least that difference): a huge unknown name costs a pass over its characters,
+/// not an edit table as large as it times every known name.
 pub(super) fn nearest<'a>(
     unknown: &str,
     known: impl IntoIterator<Item = &'a str>,
 ) -> Option<(&'a str, Nearness)> {
     let unknown = loose_norm(unknown);
-    let limit = unknown.chars().count().max(3) / 3;
+    let len = unknown.chars().count();
+    let limit = len.max(3) / 3;
     let (name, distance) = known
         .into_iter()
-        .map(|name| (name, edit_distance(&unknown, &loose_norm(name))))
+        .filter_map(|name| {
+            let norm = loose_norm(name);
+            (norm.chars().count().abs_diff(len) <= limit)
+                .then(|| (name, edit_distance(&unknown, &norm)))
+        })
         .min_by_key(|(_, distance)| *distance)?;
     match distance {
         0 => Some((name, Nearness::Same)),
@@ -59,4 +68,29 @@ pub(super) fn edit_distance(a: &str, b: &str) -> usize {
         }
     }
     row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_huge_unknown_name_is_answered_at_once() {
+        // A key of megabytes used to be compared with each known name in an edit table
+        // of its full length: seconds per unknown key.
+        let known = ["max-message-size", "transcript-auto-save", "urls"];
+        let huge = "max-message-size".repeat(100_000);
+        let started = std::time::Instant::now();
+        assert_eq!(nearest(&huge, known), None);
+        assert!(
+            started.elapsed() < std::time::Duration::from_secs(1),
+            "{:?}",
+            started.elapsed()
+        );
+        assert_eq!(
+            nearest("max_message_size", known),
+            Some(("max-message-size", Nearness::Same))
+        );
+        assert_eq!(nearest("url", known), Some(("urls", Nearness::Near)));
+    }
 }

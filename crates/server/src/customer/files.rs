@@ -19,7 +19,7 @@ use crate::state::AppState;
 
 /// The multipart body of a request, with a typed error (not axum's plain-text rejection)
 /// when the request is not `multipart/form-data` or has no boundary.
-pub async fn multipart_of(req: Request, state: &AppState) -> Result<Multipart, CmdError> {
+pub async fn multipart_of<S: Send + Sync>(req: Request, state: &S) -> Result<Multipart, CmdError> {
     Multipart::from_request(req, state).await.map_err(|e| {
         CmdError::new(
             ErrorCode::InvalidField,
@@ -99,20 +99,9 @@ pub async fn upload(
 pub async fn store_upload(
     state: &AppState,
     caller: &Caller,
-    mut field: Field<'_>,
+    field: Field<'_>,
 ) -> Result<UploadedFile, CmdError> {
-    let name = field
-        .file_name()
-        .map(str::to_owned)
-        .filter(|n| !n.trim().is_empty())
-        .ok_or_else(|| CmdError::new(ErrorCode::InvalidField, "the file part needs a filename"))?;
-    // Only the last path segment is kept: a name is text to show, never a path.
-    let name = name
-        .rsplit(['/', '\\'])
-        .next()
-        .unwrap_or_default()
-        .trim()
-        .to_owned();
+    let name = upload_name(field.file_name())?;
     let cap = caller
         .file(state, |reply| FileOp::Allowance {
             name: name.clone(),
@@ -120,23 +109,7 @@ pub async fn store_upload(
         })
         .await?;
     let mime = content_type(field.content_type(), &name);
-    let mut content = Vec::new();
-    while let Some(chunk) = field
-        .chunk()
-        .await
-        .map_err(|e| CmdError::new(ErrorCode::InvalidField, format!("bad multipart body: {e}")))?
-    {
-        if (content.len() + chunk.len()) as u64 > cap {
-            return Err(CmdError::new(
-                ErrorCode::LimitExceeded,
-                format!("file larger than the {cap} bytes allowed"),
-            ));
-        }
-        content.extend_from_slice(&chunk);
-    }
-    if content.is_empty() {
-        return Err(CmdError::new(ErrorCode::InvalidField, "the file is empty"));
-    }
+    let content = read_file(field, cap).await?;
     let document_id = secrets::new_document_id();
     let size = content.len() as u64;
     state
@@ -161,6 +134,45 @@ pub async fn store_upload(
         mime,
         description: None,
     })
+}
+
+/// The name an upload is stored and shown under: the last path segment of the part's
+/// filename, trimmed (a name is text to show, never a path). A part without one, or
+/// whose last segment is blank (`dir/`, `a\\ `), is refused here with `INVALID_FIELD`.
+pub fn upload_name(given: Option<&str>) -> Result<String, CmdError> {
+    let name = given
+        .and_then(|n| n.rsplit(['/', '\\']).next())
+        .map(str::trim)
+        .filter(|n| !n.is_empty())
+        .ok_or_else(|| {
+            CmdError::new(
+                ErrorCode::InvalidField,
+                "the file part needs a filename (not a directory)",
+            )
+        })?;
+    Ok(name.to_owned())
+}
+
+/// The bytes of a `file` part, at most `cap` of them; an empty file is refused.
+pub async fn read_file(mut field: Field<'_>, cap: u64) -> Result<Vec<u8>, CmdError> {
+    let mut content = Vec::new();
+    while let Some(chunk) = field
+        .chunk()
+        .await
+        .map_err(|e| CmdError::new(ErrorCode::InvalidField, format!("bad multipart body: {e}")))?
+    {
+        if (content.len() + chunk.len()) as u64 > cap {
+            return Err(CmdError::new(
+                ErrorCode::LimitExceeded,
+                format!("file larger than the {cap} bytes allowed"),
+            ));
+        }
+        content.extend_from_slice(&chunk);
+    }
+    if content.is_empty() {
+        return Err(CmdError::new(ErrorCode::InvalidField, "the file is empty"));
+    }
+    Ok(content)
 }
 
 /// The download of file `file_id` for `caller`.
@@ -232,7 +244,7 @@ pub fn content_disposition(name: &str) -> String {
 
 /// A safe content type: the part's own when it is a plain `type/subtype` token, else one
 /// guessed from the extension, else `application/octet-stream`.
-fn content_type(given: Option<&str>, name: &str) -> String {
+pub(crate) fn content_type(given: Option<&str>, name: &str) -> String {
     let token = |s: &str| {
         let mut parts = s.split('/');
         let ok = |p: Option<&str>| {
@@ -288,6 +300,33 @@ mod tests {
         );
         assert!(d.contains("filename*=UTF-8''evil%22%3B%20x%3D%22y%2F..%2F%C3%BC.pdf"));
         assert!(!d.contains('\n'));
+    }
+
+    #[test]
+    fn upload_names_keep_the_last_segment_and_refuse_blank_ones() {
+        assert_eq!(upload_name(Some("a.pdf")).ok().as_deref(), Some("a.pdf"));
+        assert_eq!(
+            upload_name(Some("C:\\Users\\pat\\ report.pdf "))
+                .ok()
+                .as_deref(),
+            Some("report.pdf")
+        );
+        assert_eq!(
+            upload_name(Some("../../etc/passwd")).ok().as_deref(),
+            Some("passwd")
+        );
+        // A name whose last segment is blank is refused here, before the session is asked.
+        for blank in [
+            None,
+            Some(""),
+            Some("  "),
+            Some("dir/"),
+            Some("a\\ "),
+            Some("/"),
+        ] {
+            let e = upload_name(blank).unwrap_err();
+            assert_eq!(e.code, ErrorCode::InvalidField, "{blank:?}");
+        }
     }
 
     #[test]

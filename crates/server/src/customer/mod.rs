@@ -3,12 +3,12 @@
 //! identity and returns domain results; the front doors only translate shapes.
 
 pub mod contact;
-mod files;
+pub(crate) mod files;
 mod login;
 
 pub use files::{
-    content_disposition, download, field, file_response, multipart_of, read_upload, store_upload,
-    upload,
+    content_disposition, download, field, file_response, multipart_of, read_file, read_upload,
+    store_upload, upload, upload_name,
 };
 pub use login::Login;
 

@@ -13,10 +13,10 @@
 //! `params.rs` methods and parameters; `idle.rs` `IdleControlConfigure`; `record.rs` the
 //! interaction record (online check, stored properties); `error.rs` codes and statuses.
 
-mod body;
+pub(crate) mod body;
 mod error;
-mod idle;
-mod params;
+pub(crate) mod idle;
+pub(crate) mod params;
 mod record;
 #[cfg(test)]
 mod tests;
@@ -101,13 +101,11 @@ async fn run_method(state: &AppState, method: &str, req: Request) -> Result<Done
             EspError::new(EspCode::MalformedBody, "the body could not be read")
         }
     })?;
-    let body = body::decode(kind, &bytes)?;
-    let id = interaction_id(body.interaction_id.as_deref())?;
     let bounds = Bounds {
         max_text_bytes: state.policy.session.limits.max_text_bytes,
         max_nickname_chars: state.policy.session.limits.max_nickname_chars,
     };
-    let call = params::parse(method, &body.parameters, bounds)?;
+    let (id, call) = decode_call(method, kind, &bytes, bounds)?;
     debug!(session_id = %id, method = ?method, "ESP request");
     match call {
         Call::Post(post) => {
@@ -138,6 +136,19 @@ async fn run_method(state: &AppState, method: &str, req: Request) -> Result<Done
             })
         }
     }
+}
+
+/// The interaction and the validated call of a request body. Pure.
+pub(crate) fn decode_call(
+    method: Method,
+    kind: body::Kind,
+    bytes: &[u8],
+    bounds: Bounds,
+) -> Result<(SessionId, Call), EspError> {
+    let body = body::decode(kind, bytes)?;
+    let id = interaction_id(body.interaction_id.as_deref())?;
+    let call = params::parse(method, &body.parameters, bounds)?;
+    Ok((id, call))
 }
 
 /// Checks `Authorization: Bearer <key>` against `esp-api-keys` (constant time). With no

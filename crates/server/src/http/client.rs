@@ -91,7 +91,7 @@ pub async fn check_origin(State(state): State<AppState>, req: Request, next: Nex
     }
 }
 
-fn origin_allowed(web: &Web, origin: &str, headers: &HeaderMap) -> bool {
+pub(crate) fn origin_allowed(web: &Web, origin: &str, headers: &HeaderMap) -> bool {
     web.allows_origin(origin) || same_origin(origin, headers)
 }
 

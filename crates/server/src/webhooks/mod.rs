@@ -15,7 +15,7 @@
 
 mod deliver;
 mod event;
-mod retry;
+pub(crate) mod retry;
 pub mod sign;
 
 use std::sync::atomic::{AtomicU64, Ordering};

@@ -5,7 +5,7 @@ use std::time::Duration;
 
 /// What one attempt's answer means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Verdict {
+pub(crate) enum Verdict {
     /// 2xx: the receiver has the event.
     Delivered,
     /// Worth trying again: 408, 429, 5xx (and transport failures, decided by the caller).
@@ -18,7 +18,7 @@ pub(super) enum Verdict {
 
 /// Classifies an HTTP status; `retry_after` is the raw `Retry-After` header, if any,
 /// honoured up to `max_delay`.
-pub(super) fn classify(status: u16, retry_after: Option<&str>, max_delay: Duration) -> Verdict {
+pub(crate) fn classify(status: u16, retry_after: Option<&str>, max_delay: Duration) -> Verdict {
     match status {
         200..=299 => Verdict::Delivered,
         408 | 429 | 500..=599 => Verdict::Retry {

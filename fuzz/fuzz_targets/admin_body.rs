@@ -1,0 +1,4 @@
+//! `admin_body`: see `parley_server::fuzzing::admin_body` for what it decodes and its input layout.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| parley_server::fuzzing::admin_body(data));

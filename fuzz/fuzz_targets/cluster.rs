@@ -1,0 +1,4 @@
+//! `cluster`: see `parley_server::fuzzing::cluster` for what it decodes and its input layout.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| parley_server::fuzzing::cluster(data));

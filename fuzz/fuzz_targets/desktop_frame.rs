@@ -1,0 +1,4 @@
+//! `desktop_frame`: see `parley_server::fuzzing::desktop_frame` for what it decodes and its input layout.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| parley_server::fuzzing::desktop_frame(data));

@@ -1,0 +1,4 @@
+//! `esp_request`: see `parley_server::fuzzing::esp_request` for what it decodes and its input layout.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| parley_server::fuzzing::esp_request(data));

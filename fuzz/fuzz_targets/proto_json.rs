@@ -1,0 +1,4 @@
+//! `proto_json`: see `parley_server::fuzzing::proto_json` for what it decodes and its input layout.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| parley_server::fuzzing::proto_json(data));

@@ -1,0 +1,4 @@
+//! `upload`: see `parley_server::fuzzing::upload` for what it decodes and its input layout.
+#![no_main]
+
+libfuzzer_sys::fuzz_target!(|data: &[u8]| parley_server::fuzzing::upload(data));
