@@ -12,7 +12,13 @@ async fn logs_show_counts_and_cut_text_but_never_secrets_or_hidden_data() {
     let config = format!(
         "[settings]\nmessage-log-print-size = 5\nsession-password-enforce = true\n\n[security]\napi-keys = [\"{API_KEY}\"]\n"
     );
-    let proc = ServerProcess::start(&config, dir.path(), &[("RUST_LOG", "debug")]).await;
+    // Message text is logged at trace level (after masking).
+    let proc = ServerProcess::start(
+        &config,
+        dir.path(),
+        &[("RUST_LOG", "debug,parley_server::actor=trace")],
+    )
+    .await;
     let mut customer = crate::common::Client::connect(proc.addr).await;
     customer.register("Pat", "CLIENT", 106).await;
     let info = customer

@@ -34,6 +34,7 @@ mod logs;
 mod masking_rules;
 mod memory_window;
 mod privacy_contacts;
+mod privacy_masking;
 mod rate_limits;
 mod retention;
 mod routing;
