@@ -49,6 +49,11 @@ pub struct Args {
     /// (repeatable; the value is a TOML literal).
     #[arg(long = "server-setting", value_name = "KEY=VALUE")]
     pub server_settings: Vec<String>,
+    /// A TOML file of further sections for a server we start (say `[transcript-cleanup]`
+    /// to measure masking), appended to the config the bench writes; it must not repeat
+    /// `[settings]`, `[security]` or `[rate-limits]`.
+    #[arg(long, value_name = "PATH")]
+    pub server_config: Option<PathBuf>,
     /// `RUST_LOG` for a server we start (default: the server's own default).
     #[arg(long, value_name = "FILTER")]
     pub server_log: Option<String>,

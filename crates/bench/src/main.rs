@@ -49,6 +49,12 @@ async fn main() -> anyhow::Result<()> {
     let mut started = None;
     let (addr, pid) = match &args.server_bin {
         Some(bin) => {
+            let extra = match &args.server_config {
+                Some(path) => Some(std::fs::read_to_string(path).with_context(|| {
+                    format!("while reading --server-config {}", path.display())
+                })?),
+                None => None,
+            };
             let s = ServerProc::start(ServerSpec {
                 bin,
                 auto_save: plan.auto_save,
@@ -57,6 +63,7 @@ async fn main() -> anyhow::Result<()> {
                 log: args.server_log.as_deref(),
                 keep: args.keep_server_data,
                 customer_limits: plan.customer_limits,
+                extra: extra.as_deref(),
             })
             .await?;
             eprintln!(

@@ -40,6 +40,8 @@ pub struct ServerSpec<'a> {
     pub keep: bool,
     /// Keep the per-customer rate limits at the server's defaults (`--flooders`).
     pub customer_limits: bool,
+    /// Further sections of the config file (`--server-config`), appended as they are.
+    pub extra: Option<&'a str>,
 }
 
 /// `[rate-limits]` of a bench server: the bench drives every chat from one loopback
@@ -69,6 +71,10 @@ fn config_toml(spec: &ServerSpec<'_>) -> anyhow::Result<String> {
     } else {
         NO_RATE_LIMITS
     });
+    if let Some(extra) = spec.extra {
+        s.push('\n');
+        s.push_str(extra);
+    }
     Ok(s)
 }
 
@@ -225,8 +231,10 @@ mod tests {
             log: None,
             keep: false,
             customer_limits: false,
+            extra: Some("[transcript-cleanup]\napply-area = \"always\"\n"),
         };
         let t = config_toml(&spec).unwrap();
+        assert!(t.ends_with("\n[transcript-cleanup]\napply-area = \"always\"\n"), "{t}");
         assert!(t.contains("messages-per-customer = 0"), "limits off: {t}");
         let limited = config_toml(&ServerSpec {
             customer_limits: true,
