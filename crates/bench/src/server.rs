@@ -234,7 +234,10 @@ mod tests {
             extra: Some("[transcript-cleanup]\napply-area = \"always\"\n"),
         };
         let t = config_toml(&spec).unwrap();
-        assert!(t.ends_with("\n[transcript-cleanup]\napply-area = \"always\"\n"), "{t}");
+        assert!(
+            t.ends_with("\n[transcript-cleanup]\napply-area = \"always\"\n"),
+            "{t}"
+        );
         assert!(t.contains("messages-per-customer = 0"), "limits off: {t}");
         let limited = config_toml(&ServerSpec {
             customer_limits: true,

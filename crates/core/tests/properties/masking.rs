@@ -225,15 +225,13 @@ proptest! {
                     if let Some(secret) = secret_text {
                         let mut clear = BTreeSet::new();
                         let everyone = apply_area != ApplyArea::Always;
-                        if !everyone {
-                            if matches!(sender.role, Role::Customer) {
-                                let active: Vec<&Joined> = joined.iter()
-                                    .filter(|p| p.present && p.id != sender.id && unmasks(&policy, p.role))
-                                    .collect();
-                                clear.extend(active.iter().map(|p| p.id.clone()));
-                                if !active.is_empty() {
-                                    clear.insert(sender.id.clone());
-                                }
+                        if !everyone && matches!(sender.role, Role::Customer) {
+                            let active: Vec<&Joined> = joined.iter()
+                                .filter(|p| p.present && p.id != sender.id && unmasks(&policy, p.role))
+                                .collect();
+                            clear.extend(active.iter().map(|p| p.id.clone()));
+                            if !active.is_empty() {
+                                clear.insert(sender.id.clone());
                             }
                         }
                         secrets.insert(id, (secret, clear, everyone));
