@@ -14,6 +14,8 @@ mod end;
 pub use restore::Stored;
 mod external;
 mod files;
+mod idle;
+mod idle_timer;
 mod join;
 mod leave;
 mod restore;
@@ -25,6 +27,11 @@ use std::collections::{HashMap, VecDeque};
 pub use end::{EndInfo, EndedAgent, EndedBy, EndedReason};
 pub use external::{ExternalRequest, DEFAULT_EXTERNAL_NICKNAME};
 pub use files::{FileRecord, FileSettings, FileUsage, UploadedFile, FILE_DELETED, FILE_UPLOADED};
+pub use idle::{
+    IdleOverride, IdleSettings, IdleStage, IncludeNotices, IDLE_TIME_EXPIRE_KEY,
+    MAX_IDLE_TIMEOUT_S, RESET_PARAMETERS_KEY,
+};
+pub use idle_timer::SYSTEM_SENDER;
 pub use join::JoinRequest;
 pub use send::{SendBody, SendRequest};
 
@@ -103,6 +110,8 @@ pub struct SessionSettings {
     /// Whether a customer may join a chat without its session password, by its id alone
     /// (the Genesys behaviour; `customer-join-by-chat-id`).
     pub customer_join_by_id: bool,
+    /// Inactivity control (`[inactivity-control]`), before a workflow's overrides.
+    pub idle: IdleSettings,
 }
 
 impl Default for SessionSettings {
@@ -115,6 +124,7 @@ impl Default for SessionSettings {
             limits: Limits::default(),
             idempotency_window: 1024,
             customer_join_by_id: false,
+            idle: IdleSettings::default(),
         }
     }
 }
@@ -189,6 +199,8 @@ pub enum Input {
         /// Which (`file-id`).
         file_id: u64,
     },
+    /// A workflow changes this session's inactivity control (ESP `IdleControlConfigure`).
+    IdleControl(IdleOverride),
     /// Time passed: fire due deadlines.
     Tick,
 }
@@ -268,6 +280,8 @@ pub struct Session {
     files: files::Files,
     /// Since when a restored session has waited for any party to come back.
     orphan_since: Option<UnixMillis>,
+    /// The inactivity timer (see `idle_timer.rs`).
+    idle: idle_timer::IdleTracker,
 }
 
 impl Session {
@@ -318,6 +332,7 @@ impl Session {
             over: None,
             files: files::Files::default(),
             orphan_since: None,
+            idle: idle_timer::IdleTracker::default(),
         }
     }
 
@@ -326,6 +341,7 @@ impl Session {
     pub fn handle(&mut self, now: UnixMillis, input: Input) -> Result<Vec<Effect>, CoreError> {
         let before = self.present_ids();
         let mut effects = self.apply(now, input)?;
+        self.idle_after(now, &effects);
         self.address(&mut effects, &before);
         Ok(effects)
     }
@@ -371,8 +387,20 @@ impl Session {
             Input::DeleteFile { party, file_id } => self.delete_file(now, party, file_id),
             Input::DownloadFile { party, file_id } => self.download(party, file_id),
             Input::SystemClose { reason } => Ok(self.finish(now, None, reason)),
+            Input::IdleControl(change) => Ok(self.idle_configure(now, change)),
             Input::Tick => self.tick(now),
         }
+    }
+
+    /// Brings the inactivity timer up to date with what an input emitted.
+    fn idle_after(&mut self, now: UnixMillis, effects: &[Effect]) {
+        let mut activity = false;
+        for effect in effects {
+            if let Effect::Emit { event, .. } = effect {
+                activity |= self.idle_observe(event);
+            }
+        }
+        self.idle_update(now, activity);
     }
 
     /// The earliest instant at which a `Tick` has something to do.
@@ -388,6 +416,7 @@ impl Session {
             .filter(|p| p.present)
             .filter_map(|p| p.detached_since.map(|t| t.plus_ms(self.timeout_of(p))))
             .chain(orphan)
+            .chain(self.idle_expiry())
             .min()
     }
 
@@ -434,6 +463,9 @@ impl Session {
                 None,
                 None,
             )?);
+        }
+        if self.over.is_none() {
+            effects.extend(self.idle_tick(now));
         }
         Ok(effects)
     }
