@@ -77,7 +77,12 @@ impl Session {
             }
             _ => {}
         }
-        self.is_activity(event, self.idle_settings().include_notices)
+        let include = self
+            .idle
+            .overrides
+            .include_notices
+            .unwrap_or(self.settings.idle.include_notices);
+        self.is_activity(event, include)
     }
 
     /// Whether `event` is activity: seen by every participant, from a party that is not
@@ -117,12 +122,15 @@ impl Session {
     /// After an input (or a replayed event) at `now`: stops the timer when control is
     /// off or a side is missing, (re)arms `timeout-alert` on activity or when control
     /// starts.
+    /// (Runs after every input: it reads the settings without copying their texts.)
     pub(super) fn idle_update(&mut self, now: UnixMillis, activity: bool) {
-        let settings = self.idle_settings();
-        if self.over.is_some() || !settings.enabled || !self.idle_parties_present() {
+        let (o, c) = (&self.idle.overrides, &self.settings.idle);
+        let enabled = o.enabled.unwrap_or(c.enabled);
+        if self.over.is_some() || !enabled || !self.idle_parties_present() {
             self.idle.timer = None;
         } else if activity || self.idle.timer.is_none() {
-            self.arm(now, IdleStage::Alert, &settings);
+            let alert_s = o.timeout_alert_s.unwrap_or(c.timeout_alert_s);
+            self.idle.timer = Some((IdleStage::Alert, now.plus_ms(alert_s.saturating_mul(1000))));
         }
     }
 
