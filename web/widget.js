@@ -926,6 +926,9 @@
       }
     } else if (type === "IDLE_CONTROL_ALERT") {
       if (!lines.has(ev.eventId)) addLine(ev, systemLine(ev.text || t("idle")));
+    } else if (type === "IDLE_CONTROL_CLOSE") {
+      // The close text (message-close) comes just before the chat ends; empty = none.
+      if (ev.text && !lines.has(ev.eventId)) addLine(ev, systemLine(ev.text));
     }
   }
 

@@ -19,7 +19,7 @@
 //! What a viewer sees of an event it may see (resolved sender, version caps, sender-only
 //! ids) is the projection in [`crate::view`].
 
-use crate::event::{Event, EventBody};
+use crate::event::{Event, EventBody, NoticeType};
 use crate::ids::PartyId;
 use crate::party::{ClientVersion, Party, PartyType, Visibility};
 
@@ -96,7 +96,9 @@ pub fn can_see_party(viewer: Viewer<'_>, party: &Party) -> bool {
 /// event type newer than the version it registered with.
 pub fn version_can_represent(version: ClientVersion, event: &Event, sender: PartyType) -> bool {
     if sender == PartyType::System && version < ClientVersion::V103 {
-        return false;
+        // Before 103 there is no SYSTEM party nor idle notice: an inactivity alert or
+        // close with a text reaches such a client as a plain message (see `view.rs`).
+        return plain_idle_text(event).is_some();
     }
     match &event.body {
         EventBody::Notice { notice_type, .. } => version >= notice_type.min_version(),
@@ -110,5 +112,18 @@ pub fn effective_visibility(sender_joined_as: Visibility, requested: Visibility)
     match sender_joined_as {
         Visibility::All => requested,
         Visibility::Int | Visibility::Vip => requested.narrower(Visibility::Int),
+    }
+}
+
+/// The text of a server inactivity alert or close, which a client older than 103 is
+/// shown as a plain message; `None` for any other event or when it has no text.
+pub fn plain_idle_text(event: &Event) -> Option<&str> {
+    match &event.body {
+        EventBody::Notice {
+            notice_type: NoticeType::IdleControlAlert | NoticeType::IdleControlClose,
+            text: Some(t),
+            ..
+        } if !t.is_empty() => Some(t),
+        _ => None,
     }
 }

@@ -8,6 +8,8 @@
 //! and this is where masking per viewer belongs.
 //!
 //! The rules, by client version (seed guide, ClientVersion table):
+//! - 103: the server's idle-control notices with their `idleTimeExpire`; an older client
+//!   gets an inactivity alert or close as a plain message (see `idle_view`).
 //! - 104: user data on notice events (an empty one is never shown);
 //! - 105: the `monitored` session attribute, told to staff only;
 //! - 106: `GCTI_SYSTEM` event attributes: a bot sender (`party-info`), a leave's reason
@@ -17,13 +19,14 @@
 //! [`crate::Pii`] is shown in clear to the parties chosen when it was sent, masked to
 //! everyone else, with the positions masked reported only with a masked text.
 
-use crate::audience::{can_see_party, Viewer};
-use crate::event::{Event, EventBody};
+use crate::audience::{can_see_party, plain_idle_text, Viewer};
+use crate::event::{Event, EventBody, NoticeType};
 use crate::ids::{EventId, PartyId, SessionId, UnixMillis};
 use crate::mask::Hit;
 use crate::party::{ClientVersion, Party, PartyStyle, PartyType, Visibility};
 use crate::secret::SessionPassword;
 use crate::session::Session;
+use crate::session::IDLE_TIME_EXPIRE_KEY;
 
 /// The nickname shown for an event whose sender is not a party (the server's own).
 pub const SYSTEM_NICKNAME: &str = "system";
@@ -100,6 +103,9 @@ pub struct EventView {
     pub body: EventBody,
     /// `GCTI_SYSTEM` attributes: `None` when none apply or the viewer is below 106.
     pub system: Option<SystemAttributes>,
+    /// `idleTimeExpire` of an idle-control notice: when the inactivity timer that
+    /// follows it expires (ClientVersion 103).
+    pub idle_time_expire: Option<UnixMillis>,
 }
 
 /// A present party as listed to a viewer.
@@ -193,7 +199,7 @@ impl Session {
             quit_reason_code,
             pii,
         });
-        EventView {
+        let mut view = EventView {
             id: event.id,
             at: event.at,
             time_shift: event.at.secs_since(self.created_at()),
@@ -208,7 +214,12 @@ impl Session {
             receiver: event.receiver.clone(),
             body,
             system,
+            idle_time_expire: None,
+        };
+        if party.is_none() {
+            idle_view(&mut view, event, viewer.client_version);
         }
+        view
     }
 
     /// What `party` gets on join, resume or creation: the present parties it may know
@@ -284,4 +295,36 @@ fn body_for(body: &EventBody, mine: bool, caps: VersionCaps) -> EventBody {
         }
     }
     body
+}
+
+/// The server's idle-control notices as a viewer of `version` gets them: from 103 the
+/// notice without its internal user data, its expiry as `idleTimeExpire`; before 103 (no
+/// SYSTEM party, no idle notices) an alert or close as a plain message from an EXTERNAL
+/// sender.
+fn idle_view(view: &mut EventView, event: &Event, version: ClientVersion) {
+    let EventBody::Notice {
+        notice_type:
+            NoticeType::IdleControlAlert | NoticeType::IdleControlClose | NoticeType::IdleControlSet,
+        user_data,
+        ..
+    } = &event.body
+    else {
+        return;
+    };
+    if version >= ClientVersion::V103 {
+        view.idle_time_expire = user_data
+            .get(IDLE_TIME_EXPIRE_KEY)
+            .and_then(|v| v.parse::<i64>().ok())
+            .map(UnixMillis);
+        if let EventBody::Notice { user_data, .. } = &mut view.body {
+            user_data.clear();
+        }
+    } else if let Some(text) = plain_idle_text(event) {
+        view.sender.party_type = PartyType::External;
+        view.body = EventBody::Message {
+            text: text.to_owned(),
+            message_type: None,
+            client_msg_id: None,
+        };
+    }
 }

@@ -297,6 +297,10 @@ pub struct WireEvent {
     /// The sender's idempotency id (shown to the sender only).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub client_message_id: Option<String>,
+    /// On the server's idle-control notices (ClientVersion 103): when the inactivity
+    /// timer that follows expires (ms since the epoch, UTC).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub idle_time_expire: Option<i64>,
 }
 
 /// A party as listed in `sessionInfo`.

@@ -14,6 +14,8 @@ mod end;
 pub use restore::Stored;
 mod external;
 mod files;
+mod idle;
+mod idle_timer;
 mod join;
 mod leave;
 mod mask;
@@ -26,6 +28,11 @@ use std::collections::{HashMap, VecDeque};
 pub use end::{EndInfo, EndedAgent, EndedBy, EndedReason};
 pub use external::{ExternalRequest, DEFAULT_EXTERNAL_NICKNAME};
 pub use files::{FileRecord, FileSettings, FileUsage, UploadedFile, FILE_DELETED, FILE_UPLOADED};
+pub use idle::{
+    IdleOverride, IdleSettings, IdleStage, IncludeNotices, IDLE_TIME_EXPIRE_KEY,
+    MAX_IDLE_TIMEOUT_S, RESET_PARAMETERS_KEY,
+};
+pub use idle_timer::SYSTEM_SENDER;
 pub use join::JoinRequest;
 pub use mask::SessionMasking;
 pub use send::{SendBody, SendRequest};
@@ -108,6 +115,8 @@ pub struct SessionSettings {
     /// Masking of sensitive data (`[transcript-cleanup]` with the tenant's rules);
     /// `None`: off.
     pub masking: Option<SessionMasking>,
+    /// Inactivity control (`[inactivity-control]`), before a workflow's overrides.
+    pub idle: IdleSettings,
 }
 
 impl Default for SessionSettings {
@@ -121,6 +130,7 @@ impl Default for SessionSettings {
             idempotency_window: 1024,
             customer_join_by_id: false,
             masking: None,
+            idle: IdleSettings::default(),
         }
     }
 }
@@ -195,6 +205,8 @@ pub enum Input {
         /// Which (`file-id`).
         file_id: u64,
     },
+    /// A workflow changes this session's inactivity control (ESP `IdleControlConfigure`).
+    IdleControl(IdleOverride),
     /// Time passed: fire due deadlines.
     Tick,
 }
@@ -274,6 +286,8 @@ pub struct Session {
     files: files::Files,
     /// Since when a restored session has waited for any party to come back.
     orphan_since: Option<UnixMillis>,
+    /// The inactivity timer (see `idle_timer.rs`).
+    idle: idle_timer::IdleTracker,
 }
 
 impl Session {
@@ -324,6 +338,7 @@ impl Session {
             over: None,
             files: files::Files::default(),
             orphan_since: None,
+            idle: idle_timer::IdleTracker::default(),
         }
     }
 
@@ -332,6 +347,7 @@ impl Session {
     pub fn handle(&mut self, now: UnixMillis, input: Input) -> Result<Vec<Effect>, CoreError> {
         let before = self.present_ids();
         let mut effects = self.apply(now, input)?;
+        self.idle_after(now, &effects);
         self.address(&mut effects, &before);
         Ok(effects)
     }
@@ -377,8 +393,20 @@ impl Session {
             Input::DeleteFile { party, file_id } => self.delete_file(now, party, file_id),
             Input::DownloadFile { party, file_id } => self.download(party, file_id),
             Input::SystemClose { reason } => Ok(self.finish(now, None, reason)),
+            Input::IdleControl(change) => Ok(self.idle_configure(now, change)),
             Input::Tick => self.tick(now),
         }
+    }
+
+    /// Brings the inactivity timer up to date with what an input emitted.
+    fn idle_after(&mut self, now: UnixMillis, effects: &[Effect]) {
+        let mut activity = false;
+        for effect in effects {
+            if let Effect::Emit { event, .. } = effect {
+                activity |= self.idle_observe(event);
+            }
+        }
+        self.idle_update(now, activity);
     }
 
     /// The earliest instant at which a `Tick` has something to do.
@@ -394,6 +422,7 @@ impl Session {
             .filter(|p| p.present)
             .filter_map(|p| p.detached_since.map(|t| t.plus_ms(self.timeout_of(p))))
             .chain(orphan)
+            .chain(self.idle_expiry())
             .min()
     }
 
@@ -440,6 +469,9 @@ impl Session {
                 None,
                 None,
             )?);
+        }
+        if self.over.is_none() {
+            effects.extend(self.idle_tick(now));
         }
         Ok(effects)
     }

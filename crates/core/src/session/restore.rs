@@ -38,7 +38,9 @@ impl Session {
         let mut max_id = stored.last_event_id;
         for event in stored.events {
             max_id = max_id.max(event.id);
+            let replayed = event.clone();
             s.replay(event);
+            s.idle_replay(&replayed);
         }
         s.next_id = max_id.next();
 
@@ -62,6 +64,7 @@ impl Session {
             }
         }
         s.orphan_since = Some(now);
+        s.idle_after(now, &effects);
         // A restored session starts with nobody attached to this instance: no party was
         // present before the restoration, and none is after it.
         s.address(&mut effects, &[]);

@@ -297,6 +297,13 @@ pub enum Command {
         /// Reply once durable: the posted event's id.
         reply: oneshot::Sender<Result<Acked, CmdError>>,
     },
+    /// A workflow's change to the session's inactivity control. Replies once durable.
+    IdleControl {
+        /// The change.
+        change: parley_core::session::IdleOverride,
+        /// Reply.
+        reply: oneshot::Sender<Result<(), CmdError>>,
+    },
     /// Leave.
     Release {
         /// Who.

@@ -204,6 +204,17 @@ impl Sessions {
             .await
     }
 
+    /// Changes the inactivity control of session `id` (ESP `IdleControlConfigure`): its
+    /// running timer is reset and the new expiry announced. Durable before it returns.
+    pub async fn configure_idle(
+        &self,
+        id: &SessionId,
+        change: parley_core::session::IdleOverride,
+    ) -> Result<(), CmdError> {
+        self.call(id, |reply| Command::IdleControl { change, reply })
+            .await
+    }
+
     /// Starts the actor of a newly created session. Its first commit creates the session
     /// and interaction records; `reply` gets the creator's view once it is durable.
     pub fn spawn_created(

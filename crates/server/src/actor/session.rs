@@ -223,6 +223,9 @@ impl Actor {
                     Some(Deferred::Ack { reply, ack: None }),
                 );
             }
+            Command::IdleControl { change, reply } => {
+                self.input(Input::IdleControl(change), Some(Deferred::Done { reply }))
+            }
             Command::Release {
                 party,
                 key,

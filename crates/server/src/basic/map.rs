@@ -153,6 +153,7 @@ pub fn render_event(view: EventView) -> wire::WireEvent {
         after_action: None,
         asker_id: None,
         client_message_id: None,
+        idle_time_expire: view.idle_time_expire.map(|t| t.0),
     };
     match view.body {
         EventBody::NewParty { user_data, .. } => {

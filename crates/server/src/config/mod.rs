@@ -29,6 +29,7 @@
 //! - `retention.rs` the declarations of `[retention]` and `[tenant-retention.<tenant>]`,
 //!   their checks, and each tenant's periods
 //! - `identity.rs`  the declaration of `[identity.<tenant>]` and its checks
+//! - `inactivity.rs` the declaration of `[inactivity-control]`
 //! - `maps.rs`      the free-form maps `[endpoints.<tenant>]` and `[gms-chat-services]`
 //! - `schema.rs`    the option table: kinds, ranges, every section in file order
 //! - `check.rs`     the type check of the merged TOML table against the option table
@@ -62,6 +63,7 @@ mod env;
 mod error;
 mod example;
 mod identity;
+mod inactivity;
 mod listeners;
 mod maps;
 mod password;
@@ -96,6 +98,7 @@ pub use cluster::Cluster;
 pub use error::{ConfigError, ConfigProblem};
 pub use example::example_toml;
 pub use identity::{IdentityConfig, IdentityMode, MIN_IDENTITY_SECRET_CHARS};
+pub use inactivity::InactivityControl;
 pub use listeners::{ListenerConfig, ListenerPlan, PortId, Tls, TlsFiles};
 pub use password::hash_password;
 pub use rate::RateLimits;
@@ -144,6 +147,10 @@ pub struct Config {
     /// default: none (the built-in rules)
     #[serde(default, rename = "transcript-cleanup-rules")]
     pub transcript_cleanup_rules: BTreeMap<String, CleanupRuleConfig>,
+    /// `[inactivity-control]`: closing chats whose participants went quiet.
+    /// default: every option at its default (off)
+    #[serde(default, rename = "inactivity-control")]
+    pub inactivity_control: InactivityControl,
     /// `[endpoints.<tenant>]`: endpoint name → interaction queue, per tenant (Genesys
     /// `endpoints:<tenant>`), described in `maps.rs`. Read it with [`Config::queue_for`].
     /// default: `[endpoints.1] default = "default"`
@@ -214,6 +221,7 @@ impl Default for Config {
             client_file_transfer: ClientFileTransfer::default(),
             transcript_cleanup: TranscriptCleanup::default(),
             transcript_cleanup_rules: BTreeMap::new(),
+            inactivity_control: InactivityControl::default(),
             endpoints: default_endpoints(),
             gms_chat_services: default_gms_chat_services(),
             web: Web::default(),

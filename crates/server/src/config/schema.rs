@@ -262,6 +262,7 @@ pub(super) const SECTIONS: &[Section] = &[
     Section::Options(&<ClientFileTransfer as DeclaredSection>::SPEC),
     Section::Options(&<super::TranscriptCleanup as DeclaredSection>::SPEC),
     Section::Options(&<super::CleanupRuleConfig as DeclaredSection>::SPEC),
+    Section::Options(&<super::InactivityControl as DeclaredSection>::SPEC),
     Section::Map(&ENDPOINTS_MAP),
     Section::Map(&GMS_CHAT_SERVICES_MAP),
     Section::Options(&<Web as DeclaredSection>::SPEC),

@@ -3,11 +3,14 @@
 //! method does not define is refused, since a misspelt timeout would otherwise be
 //! silently ignored.
 //!
-//! The overrides are validated and stored on the interaction (property `IdleControl`,
-//! a JSON object); the inactivity timers that will act on them come with a later issue.
+//! A valid request changes the session's settings and resets its running timer (the
+//! core's `Input::IdleControl`, which announces the new expiry with `IDLE_CONTROL_SET`);
+//! the merged overrides are also kept on the interaction (property `IdleControl`, a JSON
+//! object) for workflows and reports to read.
 
 use std::collections::BTreeMap;
 
+use parley_core::session::{IdleOverride, IncludeNotices, MAX_IDLE_TIMEOUT_S};
 use serde_json::{Map, Value};
 
 use super::error::{EspCode, EspError};
@@ -17,7 +20,7 @@ use super::params::{bounded_text, optional, Bounds};
 pub(crate) const RESET_PARAMETERS: &str = "reset-parameters";
 
 /// Longest timeout, in seconds (the options' range ends at one day).
-const MAX_TIMEOUT_S: u64 = 86_400;
+const MAX_TIMEOUT_S: u64 = MAX_IDLE_TIMEOUT_S;
 
 /// The values `include-notices` takes.
 const INCLUDE_NOTICES: &[&str] = &["none", "major", "major2", "typing", "all"];
@@ -57,6 +60,27 @@ pub(crate) struct IdleControl {
 }
 
 impl IdleControl {
+    /// The change for the session's core.
+    pub(crate) fn to_override(&self) -> IdleOverride {
+        let text = |k: &str| self.set.get(k).and_then(Value::as_str).map(str::to_owned);
+        let secs = |k: &str| self.set.get(k).and_then(Value::as_u64);
+        IdleOverride {
+            reset: self.reset,
+            enabled: self.set.get("enabled").and_then(Value::as_bool),
+            include_notices: self
+                .set
+                .get("include-notices")
+                .and_then(Value::as_str)
+                .and_then(IncludeNotices::parse),
+            timeout_alert_s: secs("timeout-alert"),
+            timeout_alert2_s: secs("timeout-alert2"),
+            timeout_close_s: secs("timeout-close"),
+            message_alert: text("message-alert"),
+            message_alert2: text("message-alert2"),
+            message_close: text("message-close"),
+        }
+    }
+
     /// The session's overrides after this request, from the stored ones (the JSON of the
     /// `IdleControl` property, if any): the previous overrides unless `reset`, with the
     /// settings of this request on top. Settings absent from the result follow the

@@ -121,6 +121,12 @@ async fn run_method(state: &AppState, method: &str, req: Request) -> Result<Done
             })
         }
         Call::IdleControl(idle) => {
+            record::online(state, &id).await?;
+            state
+                .sessions
+                .configure_idle(&id, idle.to_override())
+                .await
+                .map_err(EspError::from_cmd)?;
             record::store_idle_control(state, &id, &idle).await?;
             Ok(Done {
                 result: "ok",

@@ -2,8 +2,9 @@
 //! online (the seed's `IsOnline` check, which a workflow should make and Parley makes for
 //! it), and the properties `IdleControlConfigure` and `ConfigureSession` store on it.
 //!
-//! The properties are only stored for now: the inactivity timers and the per-session
-//! language that will read them come with later issues (`docs/esp.md` says so).
+//! The language properties are only stored for now: the per-session language that will
+//! read them comes with a later issue (`docs/esp.md` says so). The inactivity overrides
+//! act on the session itself (`mod.rs`) and are kept here for workflows to read.
 
 use parley_core::{SessionId, UserData};
 use parley_store::{InteractionRecord, InteractionStore, SessionState, StoreError};

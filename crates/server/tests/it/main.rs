@@ -29,6 +29,7 @@ mod http_paths;
 mod identity;
 mod identity_contacts;
 mod identity_docs;
+mod inactivity;
 mod limits;
 mod logs;
 mod masking_rules;

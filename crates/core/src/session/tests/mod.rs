@@ -10,6 +10,8 @@
 
 mod detach;
 mod esp;
+mod idle;
+mod idle_more;
 mod ids;
 mod join;
 mod leave;
