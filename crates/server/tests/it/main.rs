@@ -35,6 +35,7 @@ mod masking_rules;
 mod memory_window;
 mod privacy_contacts;
 mod rate_limits;
+mod reporting;
 mod retention;
 mod routing;
 mod routing_webhooks;
