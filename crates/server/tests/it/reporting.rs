@@ -1,6 +1,7 @@
 //! Reporting statistics (`attach-session-statistics`, docs/reporting.md) on a real
-//! server: a chat ends, and its interaction's user data — read through the admin API —
-//! and the signed `interaction.ended` webhook carry the seed's keys with the right values.
+//! server: a chat ends, and its interaction's user data — read through the admin API and
+//! the desktop's interaction read — and the signed `interaction.ended` webhook carry the
+//! seed's keys with the right values.
 
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
@@ -17,7 +18,7 @@ use parley_server::webhooks::sign::{verify, SIGNATURE_HEADER};
 use serde_json::{json, Value};
 
 use crate::common::{Client, TestServer, WAIT};
-use crate::contacts::{admin_get, configure};
+use crate::contacts::{admin_get, configure, SAM_PASSWORD};
 
 const SECRET: &str = "reporting-webhook-secret-0123456789abcdef";
 
@@ -197,6 +198,20 @@ async fn a_finished_chat_carries_every_statistic_in_its_user_data_and_its_webhoo
         assert_eq!(&data[key], value, "{key}");
     }
     assert!(!stats.contains_key("FirstName"), "only the statistics");
+
+    // The desktop's customer pane reads the same user data (a supervisor may read any).
+    let (status, login) = crate::desk::login(server.addr, "sam", SAM_PASSWORD).await;
+    assert_eq!(status, 200, "{login}");
+    let pane: Value = reqwest::Client::new()
+        .get(format!("http://{}/agent/v1/interactions/{s}", server.addr))
+        .bearer_auth(login["token"].as_str().expect("token"))
+        .send()
+        .await
+        .expect("desktop read")
+        .json()
+        .await
+        .expect("json");
+    assert_eq!(&pane["interaction"]["userData"], data, "{pane}");
     server.stop().await;
 }
 
