@@ -11,6 +11,7 @@
 //! - `secret.rs`    the session password
 //! - `session/`     the state machine: join, send, leave/close, restore, end facts
 //! - `routing/`     the interaction router: agents, queues, offers, transfer, supervision
+//! - `stats/`      reporting statistics of a finished chat, from its transcript
 //! - `contacts.rs`  contacts (UCS's role): matching user data to a contact, merged user data
 //! - `mask/`        masking sensitive data: rules, rule sets, the `[transcript-cleanup]` policy
 //! - `error.rs`     `CoreError`
@@ -26,6 +27,7 @@ mod party;
 pub mod routing;
 mod secret;
 pub mod session;
+pub mod stats;
 pub mod view;
 
 pub use error::CoreError;

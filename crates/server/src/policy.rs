@@ -50,6 +50,19 @@ pub struct Policy {
     pub flex_refresh_max_wait: Duration,
     /// How fast one customer may send in one chat (`[rate-limits]`).
     pub customer_quotas: crate::throttle::CustomerQuotas,
+    /// What is attached to an interaction's user data when its chat ends.
+    pub reporting: Reporting,
+}
+
+/// The reporting statistics of finished chats (docs/reporting.md).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Reporting {
+    /// `attach-session-statistics`.
+    pub attach: parley_core::stats::AttachStatistics,
+    /// The inactivity threshold of `cse_ActiveIdle*`: the first alert of regular
+    /// inactivity control when it is enabled. Parley has no `[inactivity-control]` yet, so
+    /// no period counts as idle; the inactivity work sets it from `timeout-alert`.
+    pub idle_threshold_ms: Option<u64>,
 }
 
 impl Policy {
@@ -109,6 +122,10 @@ impl Policy {
             log: crate::telemetry::LogPolicy::from_config(c),
             flex_refresh_max_wait: Duration::from_secs(s.flex_refresh_max_wait_s),
             customer_quotas: crate::throttle::CustomerQuotas::new(&c.rate_limits),
+            reporting: Reporting {
+                attach: s.attach_session_statistics,
+                idle_threshold_ms: None,
+            },
         }
     }
 }

@@ -63,6 +63,10 @@ impl Session {
                 p.present = false;
             }
         }
+        // Whether an agent took part is read again from the transcript now that the
+        // restoration's removals are in it (the seed's corner case: an agent removed by a
+        // restoration before anyone wrote a line was never really in the chat).
+        s.end.agent_joined = crate::stats::agent_visited(&s.transcript);
         s.orphan_since = Some(now);
         s.idle_after(now, &effects);
         // A restored session starts with nobody attached to this instance: no party was

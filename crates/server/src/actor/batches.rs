@@ -54,6 +54,8 @@ pub(super) struct Batches {
     /// count their delay from there; the creator's from the actor's start).
     pub(super) arrived: Instant,
     pub(super) closing: bool,
+    /// The interaction's tenant (`csg_TenantId`).
+    pub(super) tenant: String,
     stopping: bool,
     done: bool,
 }
@@ -61,7 +63,7 @@ pub(super) struct Batches {
 impl Batches {
     /// Batches of a session whose events up to `durable` are already stored (a restored
     /// session's: they are visible to refreshes from the start).
-    pub(super) fn new(ctx: Sessions, epoch: Epoch, durable: EventId) -> Batches {
+    pub(super) fn new(ctx: Sessions, epoch: Epoch, durable: EventId, tenant: String) -> Batches {
         Batches {
             ctx,
             epoch,
@@ -74,6 +76,7 @@ impl Batches {
             inflight: VecDeque::new(),
             arrived: Instant::now(),
             closing: false,
+            tenant,
             stopping: false,
             done: false,
         }
@@ -86,7 +89,11 @@ impl Batches {
         }
         let mut batch = std::mem::take(&mut self.staged);
         let final_transcript = match batch.closed {
-            Some(_) => Some(self.final_transcript(session).await),
+            Some(end) => {
+                let transcript = self.final_transcript(session).await;
+                self.attach_statistics(session, end, &transcript, &mut batch);
+                Some(transcript)
+            }
             None => None,
         };
         let writes = self.writes(session, &mut batch, final_transcript);
@@ -228,7 +235,13 @@ impl Batches {
         }
         self.deliver(session, &batch.deliveries);
         self.record_delays(&batch.requests);
-        super::facts::report(&self.ctx, session, &batch.deliveries, batch.closed.as_ref());
+        super::facts::report(
+            &self.ctx,
+            session,
+            &batch.deliveries,
+            batch.closed.as_ref(),
+            &batch.statistics,
+        );
         let closing = batch.closed.is_some();
         for reply in batch.replies {
             match reply {

@@ -3,7 +3,7 @@
 //! announce them).
 
 use parley_core::session::EndInfo;
-use parley_core::{Event, EventBody, PartyId, PartyType, Session, SessionId, Visibility};
+use parley_core::{Event, EventBody, PartyId, PartyType, Session, SessionId, UserData, Visibility};
 
 use super::Sessions;
 
@@ -61,15 +61,21 @@ pub enum SessionFact {
         interaction: SessionId,
         /// The end facts.
         end: parley_core::session::EndInfo,
+        /// The reporting statistics attached to the interaction's user data
+        /// (`attach-session-statistics`).
+        #[serde(default)]
+        statistics: UserData,
     },
 }
 
-/// Reports the joins and departures among `events`, then the end if `closed`.
+/// Reports the joins and departures among `events`, then the end if `closed`, with the
+/// `statistics` attached to the interaction.
 pub(super) fn report(
     ctx: &Sessions,
     session: &Session,
     events: &[(Event, Vec<PartyId>)],
     closed: Option<&EndInfo>,
+    statistics: &UserData,
 ) {
     for (event, _) in events {
         let Some(party) = session.party(&event.from) else {
@@ -111,6 +117,7 @@ pub(super) fn report(
         let _ = ctx.facts.send(SessionFact::Ended {
             interaction: session.id().clone(),
             end: *end,
+            statistics: statistics.clone(),
         });
     }
 }

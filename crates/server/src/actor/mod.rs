@@ -13,7 +13,8 @@
 //! their batch is durable; `stage.rs` staging a batch's writes; `deliver.rs` delivery to
 //! subscribers; `waiters.rs` long-polling refreshes; `reply.rs` the replies that wait for
 //! a commit; `refresh.rs` answering connectionless refreshes (live and closed sessions);
-//! `facts.rs` the facts reported after a commit; `orphans.rs` the orphan sweep;
+//! `facts.rs` the facts reported after a commit; `statistics.rs` the reporting statistics
+//! attached at the end; `orphans.rs` the orphan sweep;
 //! `gate.rs` holding a new subscriber's pushes until its reply is out.
 
 mod batches;
@@ -27,6 +28,7 @@ mod refresh;
 mod reply;
 mod session;
 mod stage;
+mod statistics;
 #[cfg(test)]
 mod tests;
 mod waiters;
@@ -232,6 +234,7 @@ impl Sessions {
             .map(|p| p.id.clone())
             .expect("a created session has its creator");
         let creator = Some(reply::Deferred::creator(party, creator, reply));
+        let tenant = record.tenant.clone();
         let handle = session::spawn(
             self.clone(),
             session,
@@ -240,6 +243,7 @@ impl Sessions {
             effects,
             Some(record),
             creator,
+            tenant,
         );
         self.registry.insert(id, handle.clone());
         self.live_changed(self.registry.len());
@@ -328,7 +332,16 @@ impl Sessions {
         self.counters.sessions_restored.inc();
         let customer = session.parties().first().map(|p| p.nickname.clone());
         let agents = agents_marked_gone(&session, &effects);
-        let handle = session::spawn(self.clone(), session, epoch, durable, effects, None, None);
+        let handle = session::spawn(
+            self.clone(),
+            session,
+            epoch,
+            durable,
+            effects,
+            None,
+            None,
+            stored.tenant,
+        );
         self.registry.insert(id.clone(), handle.clone());
         self.live_changed(self.registry.len());
         let _ = self.facts.send(SessionFact::Restored {

@@ -27,6 +27,11 @@ const DRAIN_MAX: usize = 64;
 /// Mailbox depth per session.
 const MAILBOX: usize = 256;
 
+/// Starts the actor of `session`. `tenant` is its interaction's, for the statistics
+/// attached at its end.
+// Each argument is a separate fact of how the session starts; a struct of them would be
+// built in two places only to be taken apart here.
+#[allow(clippy::too_many_arguments)]
 pub(super) fn spawn(
     ctx: Sessions,
     session: Session,
@@ -35,6 +40,7 @@ pub(super) fn spawn(
     initial: Vec<Effect>,
     record: Option<NewSession>,
     creator: Option<Deferred>,
+    tenant: String,
 ) -> SessionHandle {
     let (tx, rx) = mpsc::channel(MAILBOX);
     let id = session.id().clone();
@@ -48,7 +54,7 @@ pub(super) fn spawn(
         async move {
             let _guard = guard;
             let mut actor = Actor {
-                batches: Batches::new(ctx.clone(), epoch, durable),
+                batches: Batches::new(ctx.clone(), epoch, durable, tenant),
                 session,
                 ctx,
                 flex_users: 0,

@@ -34,6 +34,9 @@ pub(super) struct Batch {
     pub(super) drop_documents: Vec<String>,
     /// User data to merge into the session's (and interaction's).
     pub(super) user_data: parley_core::UserData,
+    /// The reporting statistics attached when the batch closes the session (also in
+    /// `user_data`), for the end fact.
+    pub(super) statistics: parley_core::UserData,
     /// Highest event id allocated when the batch was staged.
     pub(super) upto: EventId,
     pub(super) dirty: bool,

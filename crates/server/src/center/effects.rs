@@ -266,8 +266,18 @@ pub(super) fn fact_webhook(center: &Center, fact: &SessionFact) {
                                "partyType": party_type, "reason": reason}),
         ),
         SessionFact::Restored { .. } => return,
-        SessionFact::Ended { interaction, end } => match serde_json::to_value(end) {
-            Ok(end) => (WebhookKind::Ended, interaction, end),
+        SessionFact::Ended {
+            interaction,
+            end,
+            statistics,
+        } => match serde_json::to_value(end) {
+            Ok(mut data) => {
+                // The statistics attached to the interaction's user data at the end.
+                if let Some(fields) = data.as_object_mut() {
+                    fields.insert("statistics".into(), serde_json::json!(statistics));
+                }
+                (WebhookKind::Ended, interaction, data)
+            }
             Err(e) => {
                 warn!(error = %e, "end facts not serializable");
                 return;

@@ -413,7 +413,9 @@ impl Task {
                     super::resume::back_in_routing(&self.center, interaction, customer, agents);
                 }
             }
-            SessionFact::Ended { interaction, end } => {
+            SessionFact::Ended {
+                interaction, end, ..
+            } => {
                 // Nobody reads notices any more: the chat's poster ends.
                 self.notices.remove(&interaction);
                 super::properties::ended(&self.center, &interaction);

@@ -69,6 +69,16 @@ config_section! {
             group = "interactions")]
         pub stop_abandoned_interaction: parley_core::routing::StopAbandoned,
 
+        /// Which reporting statistics are attached to the interaction's user data when its chat
+        /// ends, before the interaction is stopped (docs/reporting.md lists them):
+        ///   none  = only ChatServerSessionStartedAt, ChatServerSessionClosedAt, csg_MediaType
+        ///           and csg_TenantId, which are always attached (the Genesys default);
+        ///   fired = also the session's id, language, origin and end reasons, and the
+        ///           statistics that occurred (no zero counts);
+        ///   all   = every statistic, zero ones included (what Genesys Info Mart needs).
+        #[option("attach-session-statistics", Choice("none", "fired", "all"), default = "none")]
+        pub attach_session_statistics: parley_core::stats::AttachStatistics,
+
         /// Seconds a new connection has to register (basic protocol) or send its first request
         /// (flex protocol) before it is closed. Prevents idle sockets.
         #[option("user-register-timeout", Int(1..=3600, "seconds"), default = 30,

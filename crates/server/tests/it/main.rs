@@ -37,6 +37,7 @@ mod memory_window;
 mod privacy_contacts;
 mod privacy_masking;
 mod rate_limits;
+mod reporting;
 mod retention;
 mod routing;
 mod routing_webhooks;

@@ -352,8 +352,9 @@ async fn facts_are_reported_after_their_commit() {
         facts.push(within("a fact", fx.facts.recv()).await.expect("facts open"));
     }
     match facts.as_slice() {
-        [SessionFact::Left { .. }, SessionFact::Left { .. }, SessionFact::Ended { interaction, end }] =>
-        {
+        [SessionFact::Left { .. }, SessionFact::Left { .. }, SessionFact::Ended {
+            interaction, end, ..
+        }] => {
             assert_eq!(interaction, &id);
             assert_eq!(end.ended_by, EndedBy::System);
         }
