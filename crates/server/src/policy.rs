@@ -60,8 +60,8 @@ pub struct Reporting {
     /// `attach-session-statistics`.
     pub attach: parley_core::stats::AttachStatistics,
     /// The inactivity threshold of `cse_ActiveIdle*`: the first alert of regular
-    /// inactivity control when it is enabled. Parley has no `[inactivity-control]` yet, so
-    /// no period counts as idle; the inactivity work sets it from `timeout-alert`.
+    /// inactivity control (`[inactivity-control] timeout-alert`) when it is enabled; with
+    /// it off, no period counts as idle.
     pub idle_threshold_ms: Option<u64>,
 }
 
@@ -124,7 +124,10 @@ impl Policy {
             customer_quotas: crate::throttle::CustomerQuotas::new(&c.rate_limits),
             reporting: Reporting {
                 attach: s.attach_session_statistics,
-                idle_threshold_ms: None,
+                idle_threshold_ms: c
+                    .inactivity_control
+                    .enabled
+                    .then(|| c.inactivity_control.timeout_alert_s * 1000),
             },
         }
     }
