@@ -2,5 +2,7 @@
 
 pub mod assets;
 pub mod client;
+pub mod counters;
 pub mod error;
 pub mod health;
+pub mod observe;
