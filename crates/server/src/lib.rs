@@ -105,9 +105,13 @@ pub async fn run(
         attempts: config.settings.transcript_resend_attempts,
         delay: Duration::from_secs(config.settings.transcript_resend_delay_s),
     };
-    let (pipeline, writer) =
-        Pipeline::start(store.clone(), config.settings.commit_batch_max, retry)
-            .context("while starting the transcript writer")?;
+    let (pipeline, writer) = Pipeline::start(
+        store.clone(),
+        config.settings.commit_batch_max,
+        retry,
+        counters.clone(),
+    )
+    .context("while starting the transcript writer")?;
     let token = CancellationToken::new();
     let tracker = TaskTracker::new();
     let instance = InstanceId(secrets::new_instance_id());
@@ -176,6 +180,8 @@ pub async fn run(
     tokio::spawn(finish_drain(state.clone()));
     tokio::spawn(limits::watch(limits, token.clone()));
     tokio::spawn(throttle::sweep(state.address_limits.clone(), token.clone()));
+    tokio::spawn(http::counters_log::run(state.clone()));
+    tokio::spawn(http::counters_log::upkeep(state.clone()));
     tokio::spawn(retention::run(
         store.clone(),
         state.config.clone(),
