@@ -33,6 +33,8 @@ mod limits;
 mod logs;
 mod masking_rules;
 mod memory_window;
+mod observability;
+mod observability_logs;
 mod privacy_contacts;
 mod rate_limits;
 mod retention;

@@ -54,12 +54,19 @@ impl ServerProcess {
             .expect("join")
             .unwrap_or_else(|_| panic!("parley did not start"));
         let addr: SocketAddr = addr.parse().expect("address");
-        super::wait_ready(addr).await;
-        ServerProcess {
+        let server = ServerProcess {
             child,
             addr,
             output,
-        }
+        };
+        // `/readyz` is a health door: on the health listener when it has one.
+        let ready_at = if config_toml.contains("[listeners.health]") {
+            server.port("health").await
+        } else {
+            addr
+        };
+        super::wait_ready(ready_at).await;
+        server
     }
 
     /// The address of the listener of its own for `port` (`[listeners.<port>]`), from the
@@ -89,6 +96,19 @@ impl ServerProcess {
     /// Everything the process printed so far (stdout and stderr).
     pub fn output(&self) -> String {
         self.output.lock().unwrap().join("\n")
+    }
+
+    /// Waits until the output holds `needle` (returns whether it appeared within
+    /// [`super::WAIT`]); the caller asserts, with the output in its message.
+    pub async fn wait_for_log(&self, needle: &str) -> bool {
+        let deadline = tokio::time::Instant::now() + super::WAIT;
+        while !self.output().contains(needle) {
+            if tokio::time::Instant::now() >= deadline {
+                return false;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        true
     }
 
     /// SIGKILL: no shutdown code runs.
