@@ -114,6 +114,9 @@ kpi_counters! {
     logins_failed = "logins-failed", "Agent and supervisor logins refused for a wrong login name or password.";
 }
 
+/// The name of the one KPI counter that is not cumulative (the seed's "process memory").
+pub const PROCESS_MEMORY: &str = "process-memory";
+
 /// The gauges every instance has, in `/Counters` order.
 pub const GAUGES: &[Described] = &[
     Described {
@@ -127,7 +130,7 @@ pub const GAUGES: &[Described] = &[
         description: "Client connections open now (TCP, every listener).",
     },
     Described {
-        name: "process-memory",
+        name: PROCESS_MEMORY,
         kind: Kind::Gauge,
         description:
             "Resident memory of the process, in bytes (0 where the platform does not say).",
@@ -157,7 +160,7 @@ impl Counters {
         vec![
             ("sessions", self.sessions_live.load(Ordering::Relaxed)),
             ("conns", self.connections_live.load(Ordering::Relaxed)),
-            ("process-memory", process_memory()),
+            (PROCESS_MEMORY, process_memory()),
         ]
     }
 }
