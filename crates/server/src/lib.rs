@@ -2,8 +2,9 @@
 //!
 //! Layout, lowest layer first (`scripts/check-layers` keeps the arrows pointing down;
 //! docs/architecture.md has the map):
-//! - `clock.rs`, `secrets.rs`, `counters.rs`, `proxies.rs`  the wall clock; ids and keys
-//!   from the OS CSPRNG; KPI counters; the client's address behind trusted proxies
+//! - `clock.rs`, `secrets.rs`, `counters/`, `proxies.rs`  the wall clock; ids and keys
+//!   from the OS CSPRNG; KPI counters and the Prometheus registry; the client's address
+//!   behind trusted proxies
 //! - `config/`, `telemetry.rs`, `policy.rs`  the typed configuration (Genesys option
 //!   names); tracing and log filters; what sessions need of the configuration
 //! - `persist.rs`    group commit of transcript writes
