@@ -683,7 +683,11 @@
     var pending = this.findPending(cmid);
     if (pending) pending.remove();
     if (ev && !this.lines.has(ev.eventId)) this.addLine(ev, this.partyLine(ev, textBody(ev.text)));
-    else if (!ev && pending && eventId && !this.lines.has(eventId)) {
+    else if (ev && ev.kind === "message" && typeof ev.text === "string") {
+      // The line the ack kept shows the text as the server keeps it (masking).
+      var body = this.lines.get(ev.eventId).querySelector(".line-text");
+      if (body && body.textContent !== ev.text) body.textContent = ev.text;
+    } else if (!ev && pending && eventId && !this.lines.has(eventId)) {
       // The ack came first: keep the line until its event arrives (same id, no double).
       pending.classList.remove("line--pending-send");
       var p = pending.querySelector(".line-pending");

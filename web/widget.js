@@ -1029,10 +1029,12 @@
     }
     if (lines.has(eventId)) {
       if (pending && lines.get(eventId) !== pending) pending.remove();
+      syncText(lines.get(eventId), ev);
       return;
     }
     if (pending) {
       promotePending(pending, eventId);
+      syncText(pending, ev);
       if (ev.utcTime) {
         pending.querySelector(".pc-meta").appendChild(
           el("time", { class: "pc-time", datetime: new Date(ev.utcTime).toISOString(), text: formatTime(ev.utcTime) })
@@ -1040,6 +1042,15 @@
       }
     } else {
       addLine(ev, partyLine(ev, textBody(ev.text)));
+    }
+  }
+
+  /** An own line shows the text as the server keeps it: with masking on, a card number
+   *  the customer typed is shown masked once the server's copy arrives. */
+  function syncText(li, ev) {
+    var body = li && li.querySelector(".pc-text");
+    if (body && ev.kind === "message" && typeof ev.text === "string" && body.textContent !== ev.text) {
+      body.textContent = ev.text;
     }
   }
 

@@ -200,6 +200,40 @@ pub struct Event {
     pub receiver: Option<PartyId>,
     /// What happened.
     pub body: EventBody,
+    /// Sensitive data masking found in a message's text (`[transcript-cleanup]`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pii: Option<Box<Pii>>,
+}
+
+/// What masking found in a message, kept with its event: the masked text, the hits (for
+/// `GCTI_SYSTEM/pii-cleanup`) and who is shown the text in clear. Present only when a rule
+/// hit. Decided once, when the message is sent (see [`crate::mask::MaskPolicy`]), so a
+/// party that joins later never gains a clear copy.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct Pii {
+    /// The masked text while the body holds the clear one; `None` once the body holds
+    /// the masked text (the stored copy under `apply-area = always | history-all`, the
+    /// final transcript).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub masked: Option<String>,
+    /// What was masked, rule by rule.
+    pub hits: Vec<crate::mask::Hit>,
+    /// The parties shown the clear text live; `None`: every party (masking does not
+    /// apply to live delivery). Never stored: a restored session shows what was stored.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub clear_for: Option<Vec<PartyId>>,
+    /// Why masking failed closed (the whole text masked), for the shell to log; never
+    /// stored.
+    #[serde(skip)]
+    pub failure: Option<String>,
+}
+
+impl Pii {
+    /// Whether `viewer` is shown the clear text.
+    pub fn clear_for(&self, viewer: &PartyId) -> bool {
+        self.masked.is_some() && self.clear_for.as_ref().is_none_or(|c| c.contains(viewer))
+    }
 }
 
 impl Event {
@@ -221,6 +255,64 @@ impl Event {
             EventBody::Notice { text, .. } => text.as_ref().map_or(0, String::len),
             _ => 0,
         }
+    }
+
+    /// This event with its message text masked, as a transcript that must be masked
+    /// keeps it (the clear text gone, the hits kept); borrowed when nothing is masked.
+    pub fn masked(&self) -> std::borrow::Cow<'_, Event> {
+        use std::borrow::Cow;
+        let Some(pii) = &self.pii else {
+            return Cow::Borrowed(self);
+        };
+        let Some(masked) = &pii.masked else {
+            return Cow::Borrowed(self);
+        };
+        let mut event = self.clone();
+        if let EventBody::Message { text, .. } = &mut event.body {
+            text.clone_from(masked);
+        }
+        event.pii = Some(Box::new(Pii {
+            masked: None,
+            hits: pii.hits.clone(),
+            clear_for: None,
+            failure: None,
+        }));
+        Cow::Owned(event)
+    }
+
+    /// This event as stored while the chat goes on: masked when `mask` (`apply-area`
+    /// `always` or `history-all`), else the clear text with its masked copy kept for the
+    /// final transcript; who saw it in clear live is never stored.
+    pub fn stored(&self, mask: bool) -> std::borrow::Cow<'_, Event> {
+        use std::borrow::Cow;
+        match &self.pii {
+            None => Cow::Borrowed(self),
+            Some(_) if mask => self.masked(),
+            Some(pii) if pii.clear_for.is_none() => Cow::Borrowed(self),
+            Some(pii) => {
+                let mut event = self.clone();
+                event.pii = Some(Box::new(Pii {
+                    clear_for: None,
+                    failure: None,
+                    ..(**pii).clone()
+                }));
+                Cow::Owned(event)
+            }
+        }
+    }
+
+    /// A message's text as it is shown to whoever is not shown it in clear (the text
+    /// itself when nothing was masked): what logs may print. `None` for other events.
+    pub fn masked_text(&self) -> Option<&str> {
+        let EventBody::Message { text, .. } = &self.body else {
+            return None;
+        };
+        Some(
+            self.pii
+                .as_ref()
+                .and_then(|p| p.masked.as_deref())
+                .unwrap_or(text),
+        )
     }
 
     /// Whether this is a read confirmation (annihilated by later ones, leave, restore).

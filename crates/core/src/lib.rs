@@ -29,7 +29,7 @@ pub mod session;
 pub mod view;
 
 pub use error::CoreError;
-pub use event::{Event, EventBody, LeftReason, NoticeType};
+pub use event::{Event, EventBody, LeftReason, NoticeType, Pii};
 pub use ids::{ClientMsgId, EventId, PartyId, SessionId, UnixMillis};
 pub use party::{
     AfterAction, ClientVersion, KeyHash, Party, PartyStyle, PartyType, Protocol, UserData,

@@ -11,11 +11,16 @@
 //! - 104: user data on notice events (an empty one is never shown);
 //! - 105: the `monitored` session attribute, told to staff only;
 //! - 106: `GCTI_SYSTEM` event attributes: a bot sender (`party-info`), a leave's reason
-//!   code (`quit-reason-code`).
+//!   code (`quit-reason-code`), what masking replaced in the text shown (`pii-cleanup`).
+//!
+//! Masking (see [`crate::mask::MaskPolicy`]): a message whose event carries
+//! [`crate::Pii`] is shown in clear to the parties chosen when it was sent, masked to
+//! everyone else, with the positions masked reported only with a masked text.
 
 use crate::audience::{can_see_party, Viewer};
 use crate::event::{Event, EventBody};
 use crate::ids::{EventId, PartyId, SessionId, UnixMillis};
+use crate::mask::Hit;
 use crate::party::{ClientVersion, Party, PartyStyle, PartyType, Visibility};
 use crate::secret::SessionPassword;
 use crate::session::Session;
@@ -62,12 +67,15 @@ pub struct Sender {
 }
 
 /// The `GCTI_SYSTEM` event attributes a viewer gets (ClientVersion 106).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SystemAttributes {
     /// The sender is a bot (`party-info` with style `BOT`).
     pub bot: bool,
     /// A leave's reason code (`quit-reason-code`, [`crate::LeftReason::code`]).
     pub quit_reason_code: Option<u8>,
+    /// What masking replaced in the text this viewer is shown (`pii-cleanup`); empty
+    /// when it is shown in clear or nothing was masked.
+    pub pii: Vec<Hit>,
 }
 
 /// One event as one viewer sees it: everything a front door needs to render it.
@@ -167,12 +175,24 @@ impl Session {
             EventBody::PartyLeft { reason, .. } => Some(reason.code()),
             _ => None,
         };
-        let system = (caps.event_attributes && (bot || quit_reason_code.is_some())).then_some(
-            SystemAttributes {
-                bot,
-                quit_reason_code,
-            },
-        );
+        let mut body = body_for(&event.body, event.from == viewer.id, caps);
+        let mut pii = Vec::new();
+        if let Some(found) = &event.pii {
+            if !found.clear_for(&viewer.id) {
+                if let (Some(masked), EventBody::Message { text, .. }) = (&found.masked, &mut body)
+                {
+                    text.clone_from(masked);
+                }
+                pii.clone_from(&found.hits);
+            }
+        }
+        let system = (caps.event_attributes
+            && (bot || quit_reason_code.is_some() || !pii.is_empty()))
+        .then_some(SystemAttributes {
+            bot,
+            quit_reason_code,
+            pii,
+        });
         EventView {
             id: event.id,
             at: event.at,
@@ -186,7 +206,7 @@ impl Session {
             },
             visibility: event.visibility,
             receiver: event.receiver.clone(),
-            body: body_for(&event.body, event.from == viewer.id, caps),
+            body,
             system,
         }
     }

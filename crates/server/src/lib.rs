@@ -117,12 +117,15 @@ pub async fn run(
     let tracker = TaskTracker::new();
     let instance = InstanceId(secrets::new_instance_id());
     let limits = Arc::new(limits::Limits::new(&config.settings));
+    let masking = masking::Masking::new(&config, store.clone())
+        .context("while compiling the masking rules")?;
     let (sessions, facts) = actor::Sessions::new(
         pipeline,
         store.clone(),
         policy.clone(),
         counters.clone(),
         limits.clone(),
+        masking.clone(),
         instance.clone(),
         token.clone(),
         tracker.clone(),
@@ -152,8 +155,6 @@ pub async fn run(
     .await
     .context("while joining the cluster")?
     .map(Arc::new);
-    let masking = masking::Masking::new(&config, store.clone())
-        .context("while compiling the masking rules")?;
     let state = Arc::new(Shared {
         masking,
         trusted_proxies: Arc::new(proxies::of(&config.web.trusted_proxies)),

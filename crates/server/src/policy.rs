@@ -98,6 +98,7 @@ impl Policy {
                 },
                 idempotency_window: 1024,
                 customer_join_by_id: c.security.customer_join_by_chat_id,
+                masking: None,
             },
             lease_ms: s.session_lease_timeout_s.saturating_mul(1000),
             max_frame_bytes: s.max_frame_size_bytes,

@@ -70,18 +70,17 @@ impl LogPolicy {
         }
     }
 
-    /// The part of a message the log may show: the first `message-log-print-size`
-    /// characters, with `[truncated from size=N]` when cut; `None` when printing is off.
-    pub fn message_text(&self, text: &str) -> Option<String> {
-        if self.print_size == 0 {
-            return None;
-        }
-        let size = text.chars().count();
+    /// The part of a message the log may show, given the text *after masking*: the first
+    /// `message-log-print-size` characters, with `[truncated from size=N]` (N characters)
+    /// when cut; at 0 the marker alone, as the seed says ("where a message occurs, the log
+    /// shows [truncated from size=x]").
+    pub fn message_text(&self, masked: &str) -> String {
+        let size = masked.chars().count();
         if size <= self.print_size {
-            return Some(text.to_owned());
+            return masked.to_owned();
         }
-        let head: String = text.chars().take(self.print_size).collect();
-        Some(format!("{head}[truncated from size={size}]"))
+        let head: String = masked.chars().take(self.print_size).collect();
+        format!("{head}[truncated from size={size}]")
     }
 
     /// User data as the log may show it (`None` when `hide-attached-data` is on).
@@ -123,11 +122,12 @@ mod tests {
 
     #[test]
     fn message_text_is_cut_with_the_genesys_marker() {
-        assert_eq!(policy(0).message_text("hello"), None);
-        assert_eq!(policy(10).message_text("hello").as_deref(), Some("hello"));
+        assert_eq!(policy(0).message_text("hello"), "[truncated from size=5]");
+        assert_eq!(policy(0).message_text(""), "");
+        assert_eq!(policy(10).message_text("hello"), "hello");
         assert_eq!(
-            policy(3).message_text("héllo").as_deref(),
-            Some("hél[truncated from size=5]")
+            policy(3).message_text("héllo"),
+            "hél[truncated from size=5]"
         );
     }
 

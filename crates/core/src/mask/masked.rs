@@ -14,8 +14,9 @@ use std::sync::Arc;
 use super::rule::RuleMeta;
 use super::spec::Replaced;
 
-/// Characters a rule found and masked.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// Characters a rule found and masked. Kept with a message's event (stored with it), so
+/// the rule's identity travels with the positions.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub struct Hit {
     /// The rule.
     pub rule: Arc<RuleMeta>,
@@ -61,6 +62,8 @@ pub enum FailReason {
         /// The limit.
         max: usize,
     },
+    /// The rules that apply could not be had (the store failed), so none ran.
+    RulesUnavailable,
 }
 
 impl fmt::Display for FailReason {
@@ -74,6 +77,7 @@ impl fmt::Display for FailReason {
             }
             FailReason::Search(e) => write!(f, "the search failed: {e}"),
             FailReason::TooManyHits { max } => write!(f, "more than {max} matches"),
+            FailReason::RulesUnavailable => f.write_str("the masking rules could not be read"),
         }
     }
 }
@@ -161,19 +165,24 @@ impl Masked {
     /// The hits grouped by rule, for `GCTI_SYSTEM/pii-cleanup`: one entry per rule that
     /// hit, keyed `rule-0001` upwards in rule order.
     pub fn by_rule(&self) -> Vec<RuleHits<'_>> {
-        let mut out: Vec<RuleHits<'_>> = Vec::new();
-        for hit in &self.hits {
-            match out.last_mut() {
-                Some(last) if std::ptr::eq(last.rule, Arc::as_ptr(&hit.rule)) => {
-                    last.hits.push(hit)
-                }
-                _ => out.push(RuleHits {
-                    key: format!("rule-{:04}", out.len() + 1),
-                    rule: &hit.rule,
-                    hits: vec![hit],
-                }),
-            }
-        }
-        out
+        by_rule(&self.hits)
     }
+}
+
+/// `hits` (in the order masking gives them: rule by rule) grouped by rule, for
+/// `GCTI_SYSTEM/pii-cleanup`: one entry per rule that hit, keyed `rule-0001` upwards.
+/// Rules are told apart by id, so hits read back from the store group as they did live.
+pub fn by_rule(hits: &[Hit]) -> Vec<RuleHits<'_>> {
+    let mut out: Vec<RuleHits<'_>> = Vec::new();
+    for hit in hits {
+        match out.last_mut() {
+            Some(last) if last.rule.id == hit.rule.id => last.hits.push(hit),
+            _ => out.push(RuleHits {
+                key: format!("rule-{:04}", out.len() + 1),
+                rule: &hit.rule,
+                hits: vec![hit],
+            }),
+        }
+    }
+    out
 }

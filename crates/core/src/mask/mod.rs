@@ -34,7 +34,7 @@ mod tests;
 
 pub use builtin::{builtin_rules, Builtin, AFTER, BEFORE, BUILTINS};
 pub use builtin::{CREDIT_CARDS, PHONE_NANPA, SSN};
-pub use masked::{FailReason, Hit, MaskFailure, Masked, RuleHits, FAIL_CLOSED_ID};
+pub use masked::{by_rule, FailReason, Hit, MaskFailure, Masked, RuleHits, FAIL_CLOSED_ID};
 pub use policy::{
     ApplyArea, ApplyConfig, CleanSubject, LiveView, MaskPolicy, PartyFacts, TypingPart,
     TypingPreview,

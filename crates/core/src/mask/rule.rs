@@ -57,7 +57,7 @@ const DELEGATE_SIZE_LIMIT: usize = 1024 * 1024;
 const MAX_PROG_SIZE: usize = 20_000;
 
 /// A rule's identity, as `GCTI_SYSTEM/pii-cleanup` reports it with each hit.
-#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
 pub struct RuleMeta {
     /// Stable id: the built-in rule's name, `cfg:<name>` for a configuration-file rule,
     /// the stored id for a rule of the database.

@@ -34,6 +34,8 @@ pub struct RuleSet {
     rules: Vec<Rule>,
     style: Style,
     limits: Limits,
+    /// Masks every text whole: the rules could not be had ([`RuleSet::unavailable`]).
+    whole: bool,
 }
 
 impl RuleSet {
@@ -43,6 +45,16 @@ impl RuleSet {
             rules: Vec::new(),
             style,
             limits: Limits::DEFAULT,
+            whole: false,
+        }
+    }
+
+    /// A set that masks every text whole, for a session whose rules could not be read:
+    /// failing closed, as a rule that cannot run to its end does.
+    pub fn unavailable(style: Style) -> RuleSet {
+        RuleSet {
+            whole: true,
+            ..RuleSet::empty(style)
         }
     }
 
@@ -52,6 +64,7 @@ impl RuleSet {
             rules,
             style,
             limits,
+            whole: false,
         }
     }
 
@@ -76,7 +89,7 @@ impl RuleSet {
 
     /// Whether the set masks nothing.
     pub fn is_empty(&self) -> bool {
-        self.rules.is_empty()
+        self.rules.is_empty() && !self.whole
     }
 
     /// The style.
@@ -93,6 +106,9 @@ impl RuleSet {
     /// takes longer than the limits allow; when a limit is reached the whole text is
     /// masked and [`Masked::failure`] says why.
     pub fn mask(&self, text: &str) -> Masked {
+        if self.whole {
+            return self.fail_closed(text, None, FailReason::RulesUnavailable);
+        }
         if self.rules.is_empty() {
             return Masked::unchanged(text);
         }

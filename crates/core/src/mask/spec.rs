@@ -34,7 +34,8 @@ pub enum Spec {
 }
 
 /// What a hit replaced, as the `replaced` of `GCTI_SYSTEM/pii-cleanup` positions says it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Replaced {
     /// Every character (`all`).
     All,

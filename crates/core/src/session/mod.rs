@@ -16,6 +16,7 @@ mod external;
 mod files;
 mod join;
 mod leave;
+mod mask;
 mod restore;
 mod send;
 mod window;
@@ -26,6 +27,7 @@ pub use end::{EndInfo, EndedAgent, EndedBy, EndedReason};
 pub use external::{ExternalRequest, DEFAULT_EXTERNAL_NICKNAME};
 pub use files::{FileRecord, FileSettings, FileUsage, UploadedFile, FILE_DELETED, FILE_UPLOADED};
 pub use join::JoinRequest;
+pub use mask::SessionMasking;
 pub use send::{SendBody, SendRequest};
 
 use crate::audience::{can_see, Viewer};
@@ -84,7 +86,7 @@ impl Default for Limits {
 }
 
 /// Per-session settings, taken from the configuration when the session starts.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct SessionSettings {
     /// Which notices are kept in the transcript.
     pub save_notices: SaveNotices,
@@ -103,6 +105,9 @@ pub struct SessionSettings {
     /// Whether a customer may join a chat without its session password, by its id alone
     /// (the Genesys behaviour; `customer-join-by-chat-id`).
     pub customer_join_by_id: bool,
+    /// Masking of sensitive data (`[transcript-cleanup]` with the tenant's rules);
+    /// `None`: off.
+    pub masking: Option<SessionMasking>,
 }
 
 impl Default for SessionSettings {
@@ -115,6 +120,7 @@ impl Default for SessionSettings {
             limits: Limits::default(),
             idempotency_window: 1024,
             customer_join_by_id: false,
+            masking: None,
         }
     }
 }
@@ -571,6 +577,7 @@ impl Session {
         body: EventBody,
         keep: bool,
     ) -> Effect {
+        let pii = self.mask_message(&from, &body);
         let event = Event {
             id: self.next_id,
             at: now,
@@ -578,6 +585,7 @@ impl Session {
             visibility,
             receiver,
             body,
+            pii,
         };
         self.next_id = self.next_id.next();
         self.record(&event, keep);

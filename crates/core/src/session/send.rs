@@ -187,7 +187,7 @@ impl Session {
     ) -> Result<Vec<Effect>, CoreError> {
         let save_all = self.settings.save_notices == SaveNotices::All;
         let mut effects = Vec::new();
-        let mut text = text;
+        let mut text = self.mask_preview(&from, notice_type, text);
         let keep = match notice_type {
             NoticeType::TypingStarted | NoticeType::TypingStopped => save_all,
             NoticeType::UserPushedUrl => {

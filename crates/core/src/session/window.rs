@@ -111,13 +111,19 @@ impl Session {
     }
 
     /// The whole kept transcript, for the final record: `older` (the store's events up
-    /// to [`Session::older_range`] from 0) merged with memory, and each join event of a
+    /// to [`Session::older_range`] from 0) merged with memory, messages masked when
+    /// masking is on (the final transcript is always masked), and each join event of a
     /// party that changed its nickname records the original (`GCTI_Original_Nickname`).
     pub fn full_transcript(&self, older: Vec<Event>) -> Vec<Event> {
+        let mask = self.masks_final();
         let mut all: Vec<Event> = older
             .into_iter()
             .filter(|e| e.id <= self.trimmed_upto && !structural(e))
             .chain(self.transcript.iter().cloned())
+            .map(|e| match &e.pii {
+                Some(_) if mask => e.masked().into_owned(),
+                _ => e,
+            })
             .collect();
         all.sort_by_key(|e| e.id);
         for party in &self.parties {

@@ -16,6 +16,7 @@
 //! confirmations, idempotency and deadlines noted where they are checked.
 
 mod hostile;
+mod masking;
 mod model;
 mod ops;
 

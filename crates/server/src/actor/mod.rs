@@ -43,7 +43,10 @@ use std::collections::HashMap;
 use std::ops::Deref;
 use std::sync::{Arc, Mutex};
 
-use parley_core::session::{Effect, ExternalRequest, Stored, DEFAULT_EXTERNAL_NICKNAME};
+use parley_core::mask::{RuleSet, TypingPreview};
+use parley_core::session::{
+    Effect, ExternalRequest, SessionMasking, SessionSettings, Stored, DEFAULT_EXTERNAL_NICKNAME,
+};
 use parley_core::view::SessionSnapshot;
 use parley_core::{EventBody, EventId, LeftReason, Session, SessionId, Visibility};
 use parley_proto::ErrorCode;
@@ -59,6 +62,7 @@ use tracing::{info, warn};
 use crate::clock::now;
 use crate::counters::Counters;
 use crate::limits::Limits;
+use crate::masking::Masking;
 use crate::persist::Pipeline;
 use crate::policy::Policy;
 
@@ -75,6 +79,8 @@ pub struct Context {
     /// Load limits: fed the session count, flex users and reply delays; refuse
     /// restorations while limited.
     pub limits: Arc<Limits>,
+    /// Masking: the options and each tenant's rules, given to each session it starts.
+    pub masking: Arc<Masking>,
     /// This process, as owner of session leases.
     pub instance: InstanceId,
     /// Fires on shutdown.
@@ -111,6 +117,7 @@ impl Sessions {
         policy: Arc<Policy>,
         counters: Arc<Counters>,
         limits: Arc<Limits>,
+        masking: Arc<Masking>,
         instance: InstanceId,
         shutdown: CancellationToken,
         tracker: TaskTracker,
@@ -123,6 +130,7 @@ impl Sessions {
             policy,
             counters,
             limits,
+            masking,
             instance,
             shutdown,
             tracker,
@@ -130,6 +138,26 @@ impl Sessions {
             registry: Registry::default(),
         };
         (Sessions(Arc::new(ctx)), rx)
+    }
+
+    /// The settings a session of `tenant` runs with: the configured ones and the
+    /// tenant's masking rules. Rules that cannot be read fail closed: every message of
+    /// the session is masked whole (and that is logged here, once per session).
+    pub async fn settings_for(&self, tenant: &str) -> SessionSettings {
+        let mut settings = self.policy.session.clone();
+        let policy = self.masking.policy.core();
+        if !policy.enabled() && policy.typing_preview == TypingPreview::None {
+            return settings;
+        }
+        let rules = match self.masking.rules.rules_for(tenant).await {
+            Ok(rules) => rules.set,
+            Err(e) => {
+                warn!(tenant, error = %e, "masking rules unavailable: masking every message whole");
+                Arc::new(RuleSet::unavailable(self.masking.rules.style()))
+            }
+        };
+        settings.masking = Some(SessionMasking { policy, rules });
+        settings
     }
 
     /// Whether this process holds session `id` now.
@@ -259,13 +287,14 @@ impl Sessions {
             }
             Claim::Held { owner } => return Err(CmdError::held(id.clone(), owner)),
         };
-        Ok(self.restore(*stored))
+        let settings = self.settings_for(&stored.tenant).await;
+        Ok(self.restore(*stored, settings))
     }
 
     /// Starts the actor of a session this instance has just claimed (`stored` comes with
     /// the claim): restored from its transcript and normalised as the seed says, its
     /// parties shown leaving. The caller holds the session's restoration lock.
-    fn restore(&self, stored: StoredSession) -> SessionHandle {
+    fn restore(&self, stored: StoredSession, settings: SessionSettings) -> SessionHandle {
         let id = stored.id.clone();
         let now = now();
         let epoch = stored.epoch;
@@ -281,7 +310,7 @@ impl Sessions {
                 events: stored.events,
                 last_event_id: stored.last_event_id,
             },
-            self.policy.session.clone(),
+            settings,
             now,
         );
         info!(session_id = %id, epoch = epoch.0, "session restored");

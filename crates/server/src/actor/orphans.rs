@@ -129,7 +129,8 @@ impl Sessions {
         for stored in claimed {
             let _one_at_a_time = self.registry.restoring(&stored.id).lock().await;
             if self.registry.get(&stored.id).is_none() {
-                self.restore(stored);
+                let settings = self.settings_for(&stored.tenant).await;
+                self.restore(stored, settings);
             }
         }
     }

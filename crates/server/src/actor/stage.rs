@@ -5,6 +5,7 @@ use parley_core::session::EndInfo;
 use parley_core::{Effect, Event, EventId, PartyId, Session};
 use parley_store::{NewSession, Write};
 use tokio::sync::oneshot;
+use tracing::{trace, warn};
 
 use super::batches::Batches;
 use super::reply::Deferred;
@@ -53,6 +54,20 @@ fn uploaded_file_id(event: &Event) -> Option<u64> {
 }
 
 impl Batches {
+    /// The one log line of a message: its text after masking, as much of it as
+    /// `message-log-print-size` allows, at trace level; and a masking that failed closed.
+    fn log_message(&self, session: &Session, event: &Event) {
+        let Some(text) = event.masked_text() else {
+            return;
+        };
+        trace!(session_id = %session.id(), event_id = event.id.0,
+            text = %self.ctx.policy.log.message_text(text), "message");
+        if let Some(failure) = event.pii.as_ref().and_then(|p| p.failure.as_deref()) {
+            warn!(session_id = %session.id(), event_id = event.id.0, failure,
+                "masking failed closed: the whole message is masked");
+        }
+    }
+
     /// Stages the creation of the session's records (its first batch).
     pub(super) fn create(&mut self, record: NewSession) {
         self.staged.create = Some(record);
@@ -67,6 +82,7 @@ impl Batches {
         mut reply: Option<Deferred>,
     ) {
         let persist = self.ctx.policy.auto_save != AutoSave::Off;
+        let mask_stored = session.masks_intermediate();
         for effect in effects {
             match effect {
                 Effect::Emit {
@@ -81,8 +97,11 @@ impl Batches {
                             file_id: uploaded_file_id(&event),
                         });
                     }
+                    self.log_message(session, &event);
                     if keep && persist {
-                        self.staged.kept.push(event.clone());
+                        self.staged
+                            .kept
+                            .push(event.stored(mask_stored).into_owned());
                     }
                     if !keep {
                         // Transient events (typing) are not in the transcript; refreshes

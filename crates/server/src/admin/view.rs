@@ -201,6 +201,7 @@ mod tests {
             visibility,
             receiver: None,
             body,
+            pii: None,
         }
     }
 

@@ -16,7 +16,7 @@ use parley_proto::basic::{
 use parley_proto::ErrorCode;
 use parley_store::DocumentStore;
 use tokio::sync::oneshot;
-use tracing::{debug, info};
+use tracing::debug;
 
 use super::decode::decode;
 use super::map;
@@ -124,7 +124,6 @@ impl Conn {
                 client_message_id,
                 ..
             } => {
-                self.log_message(&session_id, &text);
                 let body = SendBody::Message { text, message_type };
                 self.send(
                     request_id,
@@ -213,12 +212,6 @@ impl Conn {
             kick: self.kick.clone(),
         };
         (sub, gate)
-    }
-
-    fn log_message(&self, session_id: &str, text: &str) {
-        if let Some(shown) = self.state.policy.log.message_text(text) {
-            info!(session_id, text = %shown, "message");
-        }
     }
 
     /// `register`: who this connection is.
@@ -384,7 +377,7 @@ impl Conn {
         };
         let contact =
             customer::contact::identify(&self.state, &mut chat, creator.party_type).await?;
-        let (id, handle, rx) = customer::create_session(&self.state, creator, chat)?;
+        let (id, handle, rx) = customer::create_session(&self.state, creator, chat).await?;
         customer::contact::link(&self.state, contact, &id).await;
         self.sessions.insert(id.clone(), handle);
         Ok(info_reply(rx, request_id, id, gate))

@@ -89,8 +89,10 @@ fn reason_name(r: parley_core::LeftReason) -> String {
         .unwrap_or_default()
 }
 
-/// The `GCTI_SYSTEM` event attributes, as the wire shows them.
-pub fn render_system(system: &SystemAttributes) -> serde_json::Value {
+/// The `GCTI_SYSTEM` event attributes, as the wire shows them; `None` when nothing is
+/// left to show. `pii` says whether the client's protocol carries `pii-cleanup` (basic
+/// and flex do; the seed lists no GMS version that does).
+pub fn render_system(system: &SystemAttributes, pii: bool) -> Option<serde_json::Value> {
     let mut out = serde_json::Map::new();
     if system.bot {
         out.insert("party-info".into(), json!({ "style": "BOT" }));
@@ -98,7 +100,34 @@ pub fn render_system(system: &SystemAttributes) -> serde_json::Value {
     if let Some(code) = system.quit_reason_code {
         out.insert("quit-reason-code".into(), json!(code.to_string()));
     }
-    json!({ "GCTI_SYSTEM": out })
+    if pii && !system.pii.is_empty() {
+        out.insert("pii-cleanup".into(), render_pii(&system.pii));
+    }
+    (!out.is_empty()).then(|| json!({ "GCTI_SYSTEM": out }))
+}
+
+/// `pii-cleanup` as the seed shows it: per rule that hit (`rule-0001`, ...) its id, name,
+/// description and the masked positions, `start-end` (characters, both inclusive) to
+/// what was replaced.
+fn render_pii(hits: &[parley_core::mask::Hit]) -> serde_json::Value {
+    let mut rules = serde_json::Map::new();
+    for group in parley_core::mask::by_rule(hits) {
+        let positions: serde_json::Map<String, serde_json::Value> = group
+            .hits
+            .iter()
+            .map(|h| (h.position_key(), json!({ "replaced": h.replaced.as_str() })))
+            .collect();
+        rules.insert(
+            group.key,
+            json!({
+                "id": group.rule.id,
+                "name": group.rule.name,
+                "description": group.rule.description,
+                "positions": positions,
+            }),
+        );
+    }
+    serde_json::Value::Object(rules)
 }
 
 /// An event as its viewer sees it (the core's projection already applied the viewer's
@@ -119,7 +148,7 @@ pub fn render_event(view: EventView) -> wire::WireEvent {
         message_type: None,
         notice_type: None,
         user_data: None,
-        event_attributes: view.system.as_ref().map(render_system),
+        event_attributes: view.system.as_ref().and_then(|s| render_system(s, true)),
         reason: None,
         after_action: None,
         asker_id: None,

@@ -90,7 +90,7 @@ pub type Created = (
 
 /// Creates a session with `creator` as its first party. The returned receiver resolves
 /// with the creator's `sessionInfo` once the creation is durable.
-pub fn create_session(
+pub async fn create_session(
     state: &AppState,
     creator: Creator,
     chat: NewChat,
@@ -122,6 +122,7 @@ pub fn create_session(
     if chat.subject.as_ref().is_some_and(|s| s.len() > 1024) {
         return Err(CmdError::new(ErrorCode::LimitExceeded, "subject too long"));
     }
+    let settings = state.sessions.settings_for(&tenant).await;
     let now = crate::clock::now();
     let id = secrets::new_session_id();
     let generated = state
@@ -139,20 +140,17 @@ pub fn create_session(
         person_id: None,
         user_data: chat.user_data,
     };
-    let (session, effects) = Session::create(
-        id.clone(),
-        now,
-        state.policy.session.clone(),
-        generated,
-        join,
-    )?;
+    let (session, effects) = Session::create(id.clone(), now, settings, generated, join)?;
     let record = NewSession {
         id: id.clone(),
         created_at: now,
         tenant,
         endpoint: endpoint.clone(),
         queue: queue.clone(),
-        subject: chat.subject,
+        subject: chat
+            .subject
+            .as_deref()
+            .map(|s| session.subject_for(s, true)),
         user_data: contact::interaction_user_data(
             chat.contact.as_ref(),
             session.initial_user_data().unwrap_or(&UserData::new()),
@@ -176,7 +174,10 @@ pub fn create_session(
             interaction: id.clone(),
             tenant: record.tenant.clone(),
             queue,
-            subject: record.subject.clone(),
+            subject: chat
+                .subject
+                .as_deref()
+                .map(|s| session.subject_for(s, false)),
             user_data: record.user_data.clone(),
             customer: session
                 .parties()

@@ -227,7 +227,7 @@ async fn join(
                     };
                     let contact =
                         customer::contact::identify(&state, &mut chat, creator.party_type).await?;
-                    let (id, _, rx) = customer::create_session(&state, creator, chat)?;
+                    let (id, _, rx) = customer::create_session(&state, creator, chat).await?;
                     customer::contact::link(&state, contact, &id).await;
                     let info = customer::reply(rx).await?;
                     logins.forget(&party);
@@ -271,9 +271,6 @@ async fn send(State(state): State<AppState>, body: Bytes) -> Reply {
         async {
             let req: SendRequest = parse(&body)?;
             let caller = Caller::parse(&req.session_id, &req.user_id, &req.secure_key)?;
-            if let Some(shown) = state.policy.log.message_text(&req.text) {
-                tracing::info!(session_id = %caller.session, text = %shown, "message");
-            }
             let body = SendBody::Message {
                 text: req.text,
                 message_type: req.message_type,

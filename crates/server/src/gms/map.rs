@@ -73,6 +73,9 @@ pub fn message(view: &EventView) -> GmsMessage {
         message_type: tag,
         utc_time: view.at.0,
         user_data,
-        event_attributes: view.system.as_ref().map(crate::basic::map::render_system),
+        event_attributes: view
+            .system
+            .as_ref()
+            .and_then(|s| crate::basic::map::render_system(s, false)),
     }
 }

@@ -202,7 +202,7 @@ async fn request_chat(
             contact: None,
         };
         let contact = customer::contact::identify(&state, &mut chat, creator.party_type).await?;
-        let (id, _, rx) = customer::create_session(&state, creator, chat)?;
+        let (id, _, rx) = customer::create_session(&state, creator, chat).await?;
         customer::contact::link(&state, contact, &id).await;
         customer::reply(rx).await?;
         let caller = Caller::parse(id.as_str(), party.as_str(), &key)?;

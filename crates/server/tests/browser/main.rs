@@ -9,6 +9,7 @@
 #![allow(unreachable_pub)]
 
 mod desktop;
+mod desktop_masking;
 mod desktop_password;
 mod desktop_restart;
 mod harness;

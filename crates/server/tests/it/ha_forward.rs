@@ -490,8 +490,9 @@ async fn forged_stale_replayed_and_misdirected_forwards_are_refused() {
     assert!(counters(a.addr).await["forward-refused"].as_u64() >= Some(5));
     // A forwarded request is answered with the original client's address in the log.
     assert!(
-        a.output().contains("203.0.113.9"),
-        "the owner logs the client"
+        a.wait_for_log("203.0.113.9").await,
+        "the owner logs the client:\n{}",
+        a.output()
     );
 }
 

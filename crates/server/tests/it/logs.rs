@@ -12,7 +12,13 @@ async fn logs_show_counts_and_cut_text_but_never_secrets_or_hidden_data() {
     let config = format!(
         "[settings]\nmessage-log-print-size = 5\nsession-password-enforce = true\n\n[security]\napi-keys = [\"{API_KEY}\"]\n"
     );
-    let proc = ServerProcess::start(&config, dir.path(), &[("RUST_LOG", "debug")]).await;
+    // Message text is logged at trace level (after masking).
+    let proc = ServerProcess::start(
+        &config,
+        dir.path(),
+        &[("RUST_LOG", "debug,parley_server::actor=trace")],
+    )
+    .await;
     let mut customer = crate::common::Client::connect(proc.addr).await;
     customer.register("Pat", "CLIENT", 106).await;
     let info = customer
@@ -44,7 +50,7 @@ async fn logs_show_counts_and_cut_text_but_never_secrets_or_hidden_data() {
     customer.close().await;
     agent.close().await;
     // Wait until the server has logged the closed connections.
-    wait_for_log(&proc, "conns=0").await;
+    proc.wait_for_log("conns=0").await;
     let log = proc.output();
     assert!(
         log.contains("conns=1"),
@@ -209,7 +215,7 @@ async fn trace_level_shows_no_secret_and_no_message_text() {
     customer.close().await;
     agent.close().await;
     desk_agent.close().await;
-    wait_for_log(&proc, "conns=0").await;
+    proc.wait_for_log("conns=0").await;
     let log = proc.output();
     assert!(
         log.contains("DEBUG"),
@@ -246,12 +252,4 @@ fn around(log: &str, at: Option<usize>) -> &str {
     let start = log[..at].rfind('\n').map_or(0, |i| i + 1);
     let end = log[at..].find('\n').map_or(log.len(), |i| at + i);
     &log[start..end]
-}
-
-/// Waits (bounded) until the process has logged `needle`.
-async fn wait_for_log(proc: &ServerProcess, needle: &str) {
-    let deadline = tokio::time::Instant::now() + crate::common::WAIT;
-    while !proc.output().contains(needle) && tokio::time::Instant::now() < deadline {
-        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
-    }
 }

@@ -36,6 +36,7 @@ mod memory_window;
 mod observability;
 mod observability_logs;
 mod privacy_contacts;
+mod privacy_masking;
 mod rate_limits;
 mod retention;
 mod routing;

@@ -163,6 +163,7 @@ fn event(id: u64, body: EventBody) -> Event {
         visibility: Visibility::All,
         receiver: None,
         body,
+        pii: None,
     }
 }
 

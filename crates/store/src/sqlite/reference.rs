@@ -336,6 +336,7 @@ mod tests {
                 message_type: None,
                 client_msg_id: None,
             },
+            pii: None,
         }
     }
 

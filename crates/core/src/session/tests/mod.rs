@@ -13,6 +13,7 @@ mod esp;
 mod ids;
 mod join;
 mod leave;
+mod masking;
 mod notices;
 mod restore;
 mod send;
@@ -361,16 +362,18 @@ impl Fx {
         assert_eq!(self.log.len(), log_len);
     }
 
-    /// What the shell would have stored: kept emitted events minus annihilated ones.
+    /// What the shell would have stored: kept emitted events (masked as `apply-area`
+    /// says) minus annihilated ones.
     fn stored(&self) -> Stored {
         let mut events: Vec<Event> = Vec::new();
         let mut last = EventId(0);
+        let mask = self.s.masks_intermediate();
         for effect in &self.log {
             match effect {
                 Effect::Emit { event, keep, .. } => {
                     last = last.max(event.id);
                     if *keep {
-                        events.push(event.clone());
+                        events.push(event.stored(mask).into_owned());
                     }
                 }
                 Effect::Annihilate { id } => events.retain(|e| e.id != *id),

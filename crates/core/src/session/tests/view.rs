@@ -104,7 +104,8 @@ fn system_attributes_need_version_106() {
         view(&fx, &from_bot, "cust").system,
         Some(SystemAttributes {
             bot: true,
-            quit_reason_code: None
+            quit_reason_code: None,
+            pii: Vec::new(),
         })
     );
     assert!(view(&fx, &from_bot, "cust").sender.bot);
@@ -122,7 +123,8 @@ fn system_attributes_need_version_106() {
         view(&fx, &left, "cust").system,
         Some(SystemAttributes {
             bot: true,
-            quit_reason_code: Some(LeftReason::RemovedByParty.code())
+            quit_reason_code: Some(LeftReason::RemovedByParty.code()),
+            pii: Vec::new(),
         })
     );
     assert_eq!(view(&fx, &left, "a105").system, None);
@@ -154,6 +156,7 @@ fn an_event_from_no_party_is_from_the_system() {
             user_data: UserData::new(),
             client_msg_id: None,
         },
+        pii: None,
     };
     let seen = view(&fx, &event, "cust");
     assert_eq!(seen.sender.nickname, SYSTEM_NICKNAME);

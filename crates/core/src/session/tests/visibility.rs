@@ -210,6 +210,7 @@ fn a_direct_event_never_carries_int_or_vip_to_a_customer() {
             message_type: None,
             client_msg_id: None,
         },
+        pii: None,
     };
     assert!(!fx.s.visible_to(fx.party("cust"), &forged));
     assert_eq!(fx.live_audience(&forged), ids(&["agent"]));
@@ -278,6 +279,7 @@ fn notice_event(from: &str, notice_type: NoticeType) -> Event {
             user_data: UserData::new(),
             client_msg_id: None,
         },
+        pii: None,
     }
 }
 

@@ -195,12 +195,14 @@ impl Fixture {
         let mut config = Config::default();
         tweak(&mut config);
         let (pipeline, jobs) = Pipeline::stub();
+        let masking = crate::masking::Masking::new(&config, store.clone()).expect("masking rules");
         let (sessions, facts) = Sessions::new(
             pipeline,
             store,
             Arc::new(Policy::from_config(&config)),
             Arc::new(Counters::default()),
             Arc::new(crate::limits::Limits::new(&config.settings)),
+            masking,
             InstanceId("test".into()),
             CancellationToken::new(),
             TaskTracker::new(),

@@ -98,17 +98,19 @@ impl ServerProcess {
         self.output.lock().unwrap().join("\n")
     }
 
-    /// Waits until the output holds `needle` (returns whether it appeared within
-    /// [`super::WAIT`]); the caller asserts, with the output in its message.
+    /// Waits (bounded) until the process has logged `needle`; true when it did. A child
+    /// writes its log asynchronously, so a test must wait for a line rather than read once.
     pub async fn wait_for_log(&self, needle: &str) -> bool {
         let deadline = tokio::time::Instant::now() + super::WAIT;
-        while !self.output().contains(needle) {
+        loop {
+            if self.output().contains(needle) {
+                return true;
+            }
             if tokio::time::Instant::now() >= deadline {
                 return false;
             }
             tokio::time::sleep(std::time::Duration::from_millis(20)).await;
         }
-        true
     }
 
     /// SIGKILL: no shutdown code runs.
