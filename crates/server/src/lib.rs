@@ -2,8 +2,9 @@
 //!
 //! Layout, lowest layer first (`scripts/check-layers` keeps the arrows pointing down;
 //! docs/architecture.md has the map):
-//! - `clock.rs`, `secrets.rs`, `counters.rs`, `proxies.rs`  the wall clock; ids and keys
-//!   from the OS CSPRNG; KPI counters; the client's address behind trusted proxies
+//! - `clock.rs`, `secrets.rs`, `counters/`, `proxies.rs`  the wall clock; ids and keys
+//!   from the OS CSPRNG; KPI counters and the Prometheus registry; the client's address
+//!   behind trusted proxies
 //! - `config/`, `telemetry.rs`, `policy.rs`  the typed configuration (Genesys option
 //!   names); tracing and log filters; what sessions need of the configuration
 //! - `persist.rs`    group commit of transcript writes
@@ -105,9 +106,13 @@ pub async fn run(
         attempts: config.settings.transcript_resend_attempts,
         delay: Duration::from_secs(config.settings.transcript_resend_delay_s),
     };
-    let (pipeline, writer) =
-        Pipeline::start(store.clone(), config.settings.commit_batch_max, retry)
-            .context("while starting the transcript writer")?;
+    let (pipeline, writer) = Pipeline::start(
+        store.clone(),
+        config.settings.commit_batch_max,
+        retry,
+        counters.clone(),
+    )
+    .context("while starting the transcript writer")?;
     let token = CancellationToken::new();
     let tracker = TaskTracker::new();
     let instance = InstanceId(secrets::new_instance_id());
@@ -177,6 +182,8 @@ pub async fn run(
     tokio::spawn(finish_drain(state.clone()));
     tokio::spawn(limits::watch(limits, token.clone()));
     tokio::spawn(throttle::sweep(state.address_limits.clone(), token.clone()));
+    tokio::spawn(http::counters_log::run(state.clone()));
+    tokio::spawn(http::counters_log::upkeep(state.clone()));
     tokio::spawn(retention::run(
         store.clone(),
         state.config.clone(),

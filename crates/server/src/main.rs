@@ -65,7 +65,7 @@ async fn main() -> anyhow::Result<()> {
             let overrides = CliOverrides { listen, data_dir };
             let config = Config::load(config.as_deref(), std::env::vars(), &overrides)
                 .context("invalid configuration")?;
-            parley_server::telemetry::init();
+            parley_server::telemetry::init(config.server.log_format);
             raise_nofile_limit();
             let listeners = Listeners::bind(&config)?;
             reload_on_hangup(listeners.reloader());

@@ -12,12 +12,15 @@
 //! shared runtime: a pool connection's socket belongs to the runtime that opened it, and
 //! the pool is shared with every other task.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use parley_store::{AnyStore, StoreError, TranscriptStore, Write};
 use tokio::sync::{mpsc, oneshot};
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, warn};
+
+use crate::counters::Counters;
 
 /// Outcome of one job: all of its writes applied, or the first failure with the job's
 /// writes handed back (so the caller can retry them without keeping a copy).
@@ -110,18 +113,24 @@ impl Writer {
 impl Pipeline {
     /// Starts the writer (on its own thread for SQLite, see the module docs). It ends when
     /// every `Pipeline` handle is dropped and the queue is drained, so shutdown loses
-    /// nothing that was submitted, or when [`Writer::stop`] is called.
+    /// nothing that was submitted, or when [`Writer::stop`] is called. Each commit's
+    /// duration and size go to `counters`' histograms.
     pub fn start(
         store: AnyStore,
         batch_max: usize,
         retry: Retry,
+        counters: Arc<Counters>,
     ) -> std::io::Result<(Pipeline, Writer)> {
         let (tx, rx) = mpsc::channel(batch_max.max(1) * 4);
         let stop = CancellationToken::new();
         let own_thread = matches!(store, AnyStore::Sqlite(_));
-        let run =
-            stop.clone()
-                .run_until_cancelled_owned(writer(store, rx, batch_max.max(1), retry));
+        let run = stop.clone().run_until_cancelled_owned(writer(
+            store,
+            rx,
+            batch_max.max(1),
+            retry,
+            counters,
+        ));
         let ended = if own_thread {
             let runtime = tokio::runtime::Builder::new_current_thread()
                 .enable_all()
@@ -163,7 +172,13 @@ impl Pipeline {
     }
 }
 
-async fn writer(store: AnyStore, mut rx: mpsc::Receiver<Job>, batch_max: usize, retry: Retry) {
+async fn writer(
+    store: AnyStore,
+    mut rx: mpsc::Receiver<Job>,
+    batch_max: usize,
+    retry: Retry,
+    counters: Arc<Counters>,
+) {
     let mut jobs: Vec<Job> = Vec::new();
     while let Some(first) = rx.recv().await {
         let mut count = first.writes.len();
@@ -187,10 +202,16 @@ async fn writer(store: AnyStore, mut rx: mpsc::Receiver<Job>, batch_max: usize, 
         }
         let started = std::time::Instant::now();
         let outcome = commit_with_retry(&store, &batch, retry).await;
+        let took = started.elapsed();
+        counters.metrics.commit_duration.record(took.as_secs_f64());
+        counters
+            .metrics
+            .commit_batch_size
+            .record(batch.len() as f64);
         debug!(
             jobs = jobs.len(),
             writes = batch.len(),
-            us = started.elapsed().as_micros(),
+            us = took.as_micros(),
             "group commit"
         );
         let mut rest = batch.into_iter();
@@ -279,7 +300,8 @@ mod tests {
         let dir = tempfile::tempdir().expect("temp dir");
         let url = format!("sqlite://{}", dir.path().join("t.db").display());
         let store = parley_store::open(&url).await.expect("open");
-        let (pipeline, writer) = Pipeline::start(store.clone(), 8, no_retry()).expect("start");
+        let (pipeline, writer) =
+            Pipeline::start(store.clone(), 8, no_retry(), Arc::default()).expect("start");
 
         let id: SessionId = "s-1".parse().expect("id");
         let done = pipeline.submit(vec![create(&id)]).await;

@@ -9,19 +9,16 @@
 //! deployments send them, so the slash is trimmed before routing, for every door at once,
 //! and each route is declared once. A path no door serves gets 404 with a coded body.
 
-use axum::extract::{Request, State};
+use axum::extract::{MatchedPath, Request, State};
 use axum::http::{header, HeaderValue, Method, StatusCode};
 use axum::middleware::{self, Next};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Json, Router};
 use serde_json::json;
-use std::time::Duration;
 use tower::{Layer, ServiceExt};
-use tower_http::classify::ServerErrorsFailureClass;
 use tower_http::cors::{AllowOrigin, CorsLayer};
 use tower_http::normalize_path::NormalizePathLayer;
-use tower_http::trace::TraceLayer;
 
 use crate::config::PortId;
 use crate::state::AppState;
@@ -92,8 +89,9 @@ fn doors(state: AppState, ports: &[PortId]) -> Router {
         routes = routes
             .route("/healthz", get(http::health::get_healthz))
             .route("/readyz", get(http::health::get_readyz))
-            .route("/counters", get(http::health::get_counters))
-            .route("/Counters", get(http::health::get_counters));
+            .route("/counters", get(http::counters::get_counters))
+            .route("/Counters", get(http::counters::get_counters))
+            .route("/metrics", get(http::counters::get_metrics));
     }
     let mut customer = Router::new();
     if has(PortId::Webapi) {
@@ -122,7 +120,10 @@ fn doors(state: AppState, ports: &[PortId]) -> Router {
             state.clone(),
             crate::forward::forward_held,
         ))
-        .layer(TraceLayer::new_for_http().on_failure(on_failure))
+        .layer(middleware::from_fn_with_state(
+            state.clone(),
+            http::observe::observe,
+        ))
         .with_state(state);
     // Trimming must happen before routing, so it wraps the whole router (a layer added
     // with `Router::layer` runs after the route is chosen). The query string is kept, and
@@ -142,28 +143,18 @@ async fn no_such_path() -> Response {
         .into_response()
 }
 
-/// Logs a failed HTTP response at error, except 503: an instance that is draining or at
-/// its load limits answers 503 by design (to every refused request, and to every
-/// `/readyz` poll of a load balancer), and says so once in its own log lines.
-fn on_failure(class: ServerErrorsFailureClass, latency: Duration, _span: &tracing::Span) {
-    let latency_ms = latency.as_millis();
-    match class {
-        ServerErrorsFailureClass::StatusCode(StatusCode::SERVICE_UNAVAILABLE) => {
-            tracing::debug!(latency_ms, "response: 503 Service Unavailable");
-        }
-        class => tracing::error!(classification = %class, latency_ms, "response failed"),
-    }
-}
-
 /// Counts the refused and failed HTTP requests of the customer front doors (the basic
-/// protocol counts its error frames itself), and tells a client refused with 503 (a
+/// protocol counts its error frames itself) — requests a route took: a path no door
+/// serves (a browser's `/favicon.ico`, a scanner's probes) is the client's business, not
+/// an error of Parley's (it still shows in `/metrics` under route `unmatched`) — and tells a client refused with 503 (a
 /// draining instance, a session moving to another instance) or 429 (a customer over its
 /// `[rate-limits]`, whose buckets refill within a second or a few) when to try again.
 async fn count_errors(State(state): State<AppState>, req: Request, next: Next) -> Response {
+    let routed = req.extensions().get::<MatchedPath>().is_some();
     let mut resp = next.run(req).await;
     // A refusal for a session another instance holds is forwarded there, not an error.
     let held = resp.extensions().get::<http::error::HeldBy>().is_some();
-    if (resp.status().is_client_error() || resp.status().is_server_error()) && !held {
+    if routed && (resp.status().is_client_error() || resp.status().is_server_error()) && !held {
         state.counters.request_errors.inc();
     }
     let retry_after = match resp.status() {

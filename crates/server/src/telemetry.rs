@@ -13,20 +13,31 @@ use tracing_subscriber::{EnvFilter, Layer};
 
 use crate::config::{self, Config};
 
-/// Installs the global subscriber. `RUST_LOG` overrides the default filter, except that
+/// Installs the global subscriber, writing `format` (`[server] log-format`) to standard
+/// error. `RUST_LOG` overrides the default filter, except that
 /// trace events come only from Parley's own crates: other crates print whole frames and
 /// payloads at trace (tungstenite logs every WebSocket message it sends and receives,
 /// with API keys, secure keys and message text), and `RUST_LOG=trace` must not turn an
 /// operator's debugging session into a leak.
-pub fn init() {
+pub fn init(format: config::LogFormat) {
     let filter = EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| EnvFilter::new("parley_server=info,parley=info,tower_http=info"));
+    let fmt = tracing_subscriber::fmt::layer()
+        .with_target(false)
+        .with_writer(std::io::stderr);
+    // JSON: one object per line, with the current span and the spans around it (the
+    // request or connection id), as log shippers expect.
+    let layer = match format {
+        config::LogFormat::Text => fmt.with_ansi(std::io::stderr().is_terminal()).boxed(),
+        config::LogFormat::Json => fmt
+            .json()
+            .with_current_span(true)
+            .with_span_list(true)
+            .boxed(),
+    };
     let _ = tracing_subscriber::registry()
         .with(
-            tracing_subscriber::fmt::layer()
-                .with_target(false)
-                .with_ansi(std::io::stderr().is_terminal())
-                .with_writer(std::io::stderr)
+            layer
                 .with_filter(filter_fn(|m| allowed(m.level(), m.target())))
                 .with_filter(filter),
         )

@@ -314,15 +314,21 @@ impl Batches {
         }
     }
 
-    /// Adds the delays of the replies this batch releases to the load limits' measure.
+    /// Adds the delays of the replies this batch releases to the load limits' measure and
+    /// to the delivery latency histogram (arrival to durable delivery).
     fn record_delays(&self, requests: &[Instant]) {
         if requests.is_empty() {
             return;
         }
         let now = Instant::now();
+        let histogram = &self.ctx.counters.metrics.delivery_latency;
         let total: Duration = requests
             .iter()
-            .map(|at| now.saturating_duration_since(*at))
+            .map(|at| {
+                let waited = now.saturating_duration_since(*at);
+                histogram.record(waited.as_secs_f64());
+                waited
+            })
             .sum();
         self.ctx.limits.record_replies(total, requests.len() as u64);
     }

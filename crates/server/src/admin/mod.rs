@@ -121,7 +121,14 @@ impl FromRequestParts<AppState> for AdminKey {
             .filter(|k| !k.is_empty());
         match presented {
             Some(key) if state.config.security.accepts_admin_key(key) => Ok(AdminKey),
-            _ => Err(AdminError::unauthorized()),
+            _ => {
+                let client = parts
+                    .extensions
+                    .get::<crate::http::client::ClientAddr>()
+                    .map(|c| c.0);
+                tracing::warn!(client = ?client, "admin API: missing or invalid key");
+                Err(AdminError::unauthorized())
+            }
         }
     }
 }

@@ -37,6 +37,8 @@ static NEXT_DESK: LazyLock<AtomicU64> = LazyLock::new(|| {
 
 /// `GET /agent/v1/ws`.
 pub(super) async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade) -> Response {
+    // The desktop's lines carry the upgrade request's id (its span, `http/observe.rs`).
+    let request = tracing::Span::current();
     ws.max_message_size(MAX_FRAME)
         .max_frame_size(MAX_FRAME)
         .read_buffer_size(4096)
@@ -44,8 +46,10 @@ pub(super) async fn upgrade(State(state): State<AppState>, ws: WebSocketUpgrade)
         .on_upgrade(move |socket| {
             let conn = NEXT_DESK.fetch_add(1, Ordering::Relaxed);
             let tracker = state.tracker.clone();
-            tracker
-                .track_future(run(state, socket, conn).instrument(info_span!("desk", desk = conn)))
+            tracker.track_future(
+                run(state, socket, conn)
+                    .instrument(info_span!(parent: &request, "desk", desk = conn)),
+            )
         })
 }
 

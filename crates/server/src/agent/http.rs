@@ -84,18 +84,24 @@ async fn login(
             }))
             .into_response()
         }
-        Err(LoginError::BadCredentials) => refuse(
-            StatusCode::UNAUTHORIZED,
-            "bad-credentials",
-            "wrong login or password",
-        ),
-        Err(e @ LoginError::RateLimited { retry_after_s }) => (
-            StatusCode::TOO_MANY_REQUESTS,
-            [(header::RETRY_AFTER, retry_after_s.to_string())],
-            Json(json!({"code": "rate-limited", "message": e.to_string(),
+        Err(LoginError::BadCredentials) => {
+            failed_login(&state, &body.login, client, "wrong login or password");
+            refuse(
+                StatusCode::UNAUTHORIZED,
+                "bad-credentials",
+                "wrong login or password",
+            )
+        }
+        Err(e @ LoginError::RateLimited { retry_after_s }) => {
+            failed_login(&state, &body.login, client, "too many failed logins");
+            (
+                StatusCode::TOO_MANY_REQUESTS,
+                [(header::RETRY_AFTER, retry_after_s.to_string())],
+                Json(json!({"code": "rate-limited", "message": e.to_string(),
                         "retryAfter": retry_after_s})),
-        )
-            .into_response(),
+            )
+                .into_response()
+        }
         Err(LoginError::Store(e)) => {
             tracing::error!(error = %e, "agent login: store failed");
             refuse(
@@ -105,6 +111,15 @@ async fn login(
             )
         }
     }
+}
+
+/// Logs a refused login at warn with the client's address (the one trusted proxies name:
+/// `ClientAddr`), for fail2ban-style tools and audits, and counts it (`logins-failed`).
+/// The login name is printed as sent, cut to 64 characters; the password never.
+fn failed_login(state: &AppState, login: &str, client: std::net::IpAddr, why: &str) {
+    state.counters.logins_failed.inc();
+    let login: String = login.chars().take(64).collect();
+    tracing::warn!(%client, login = ?login, reason = why, "agent login failed");
 }
 
 /// The agent as JSON.

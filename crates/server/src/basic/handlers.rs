@@ -263,6 +263,9 @@ impl Conn {
                 let presented = credentials.and_then(|c| c.api_key).unwrap_or_default();
                 let ok = self.state.config.security.accepts_api_key(&presented);
                 if !ok {
+                    self.state.counters.logins_failed.inc();
+                    tracing::warn!(client = %self.address, party_type = ?party_type,
+                        "basic register refused: invalid apiKey");
                     return Err(CmdError::new(
                         ErrorCode::Unauthorized,
                         "agents, supervisors and external parties need a valid apiKey",

@@ -84,13 +84,15 @@ pub async fn upgrade(
         forwarded: forwarded.is_some(),
     };
     let cap = state.policy.max_frame_bytes.saturating_mul(HARD_CAP_FACTOR);
+    // The connection's lines carry the upgrade request's id (its span, `http/observe.rs`).
+    let request = tracing::Span::current();
     // Small buffers: chat frames are small, and tungstenite's defaults (128 KiB each way
     // per connection) would make idle connections cost far more than their sessions.
     ws.max_message_size(cap)
         .max_frame_size(cap)
         .read_buffer_size(READ_BUFFER)
         .write_buffer_size(WRITE_BUFFER)
-        .on_upgrade(move |socket| serve(state, socket, origin))
+        .on_upgrade(move |socket| serve(state, socket, origin).instrument(request))
 }
 
 /// Where a connection comes from.

@@ -3,15 +3,16 @@
 //! or the store); a webhook for each interaction event.
 
 use parley_core::routing::{
-    AgentId, OfferKind, RequeueReason, RouteEffect, StopReason, WithdrawReason,
+    AgentId, OfferKind, RequeueReason, RouteEffect, Stage, StopReason, WithdrawReason,
 };
+use std::collections::BTreeMap;
 use std::sync::Arc;
 
-use parley_core::{SessionId, Visibility};
+use parley_core::{SessionId, UnixMillis, Visibility};
 use tokio::sync::mpsc;
 use tracing::{debug, warn};
 
-use super::task::Task;
+use super::task::{OfferClock, Task};
 use super::wire::ChatOp;
 use super::{properties, views, Center};
 use crate::actor::SessionFact;
@@ -28,6 +29,21 @@ impl Task {
                 until,
                 kind,
             } => {
+                let queued_since = match kind {
+                    OfferKind::Queue(_) => self
+                        .router
+                        .interaction(&interaction)
+                        .and_then(|ix| ix.waiting.as_ref())
+                        .map(|w| w.since),
+                    _ => None,
+                };
+                self.offers.insert(
+                    interaction.clone(),
+                    OfferClock {
+                        at: now(),
+                        queued_since,
+                    },
+                );
                 let offer = views::offer(&self.chats, &interaction, &kind, until, now());
                 self.tell(&agent, DesktopEvent::Offer(offer));
                 properties::routing_state(&self.center, &interaction, "offered", Some(&agent));
@@ -44,6 +60,7 @@ impl Task {
                 interaction,
                 why,
             } => {
+                self.offers.remove(&interaction);
                 if why == WithdrawReason::Lapsed {
                     self.rejected(&agent, &interaction, "no-answer");
                 }
@@ -59,6 +76,7 @@ impl Task {
                 interaction,
                 kind: _,
             } => {
+                self.accepted(&interaction);
                 self.center.grant(&agent, &interaction, Visibility::All);
                 let chat = views::chat(&self.router, &self.chats, &interaction, &agent);
                 if let Some(chat) = chat {
@@ -175,8 +193,47 @@ impl Task {
                     serde_json::json!({"reason": reason}),
                 );
                 self.chats.remove(&interaction);
+                self.offers.remove(&interaction);
             }
         }
+    }
+
+    /// An offer was accepted: its offer-to-accept time and, for a queue's offer, the
+    /// chat's queue wait go to their histograms.
+    fn accepted(&mut self, interaction: &SessionId) {
+        let Some(clock) = self.offers.remove(interaction) else {
+            return;
+        };
+        let at = now();
+        let seconds = |from: UnixMillis| at.0.saturating_sub(from.0).max(0) as f64 / 1000.0;
+        let metrics = &self.center.sessions.counters.metrics;
+        metrics.offer_to_accept.record(seconds(clock.at));
+        if let Some(since) = clock.queued_since {
+            metrics.queue_wait.record(seconds(since));
+        }
+    }
+
+    /// Publishes the chats per tenant, queue and stage (`parley_chats`), with the other
+    /// routing gauges (at most once a second).
+    pub(super) fn publish_chats(&self) {
+        let mut counts: BTreeMap<(String, String, &'static str), u64> = BTreeMap::new();
+        for ix in self.router.interactions() {
+            let tenant = self
+                .chats
+                .get(&ix.id)
+                .map_or_else(String::new, |m| m.tenant.clone());
+            let stage = match ix.stage() {
+                Stage::Waiting => "waiting",
+                Stage::Offered => "offered",
+                Stage::Handled => "handled",
+                Stage::WrapUp => "wrap-up",
+            };
+            *counts
+                .entry((tenant, ix.queue.to_string(), stage))
+                .or_default() += 1;
+        }
+        let counts: Vec<_> = counts.into_iter().collect();
+        self.center.sessions.counters.metrics.set_chats(&counts);
     }
 
     /// Queues a routing notice or close for the chat. A chat's operations are carried

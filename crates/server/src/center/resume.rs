@@ -133,6 +133,7 @@ impl Task {
         self.chats.insert(
             id.clone(),
             ChatMeta {
+                tenant: chat.tenant.clone(),
                 queue: chat.queue.clone(),
                 subject: chat.subject.clone(),
                 user_data: chat.user_data.clone(),

@@ -66,6 +66,8 @@ pub(crate) enum Msg {
 /// What the task keeps about a chat besides the router's view.
 pub(super) struct ChatMeta {
     pub(super) queue: QueueName,
+    /// Its tenant (the `parley_chats` gauge's label).
+    pub(super) tenant: String,
     pub(super) subject: Option<String>,
     pub(super) user_data: UserData,
     pub(super) customer: String,
@@ -93,6 +95,16 @@ pub(super) struct Task {
     /// Each chat's queue of routing notices and closes, carried out in order
     /// (`effects.rs`).
     pub(super) notices: HashMap<SessionId, mpsc::UnboundedSender<super::wire::ChatOp>>,
+    /// The pending offers' clocks, for the queue wait and offer-to-accept histograms.
+    pub(super) offers: HashMap<SessionId, OfferClock>,
+}
+
+/// When a pending offer went out, and since when its chat had waited in its queue (an
+/// offer from a queue; transfers and conferences have no queue wait).
+#[derive(Debug, Clone, Copy)]
+pub(super) struct OfferClock {
+    pub(super) at: UnixMillis,
+    pub(super) queued_since: Option<UnixMillis>,
 }
 
 /// The router settings of a configuration: every queue named by an endpoint, an agent
@@ -162,6 +174,7 @@ pub(super) fn start(
         agents: HashMap::new(),
         overview_dirty: false,
         notices: HashMap::new(),
+        offers: HashMap::new(),
     };
     // Supervisors see every agent of the directory, logged in or not.
     let center = task.center.clone();
@@ -331,6 +344,7 @@ impl Task {
         self.chats.insert(
             id.clone(),
             ChatMeta {
+                tenant: chat.tenant.clone(),
                 queue: chat.queue,
                 subject: chat.subject,
                 user_data: chat.user_data,
@@ -426,6 +440,7 @@ impl Task {
                 });
                 if self.router.interaction(&interaction).is_none() {
                     self.chats.remove(&interaction);
+                    self.offers.remove(&interaction);
                 }
             }
         }
@@ -500,6 +515,7 @@ impl Task {
 
     fn send_overviews(&self) {
         self.center.gauges.publish(&self.router);
+        self.publish_chats();
         let snapshot = self.agents_snapshot();
         let frame = views_overview(&self.router, &self.chats, &snapshot);
         for a in self.agents.values() {

@@ -45,7 +45,7 @@ config_section! {
     /// Port ids:
     ///   webapi = the flex protocol (/flex/v1/..., files included) and GMS v2 (/genesys/...);
     ///   esp    = ESP requests from workflows (/esp/...);
-    ///   health = /healthz, /readyz, /counters, /Counters;
+    ///   health = /healthz, /readyz, /counters, /Counters, /metrics;
     ///   ui     = the web pages and widget files (/, /web/...), the agent desktop's
     ///            /agent/v1/... and the admin API /admin/v1/... (and /basic, which the
     ///            desktop speaks to its own address).

@@ -62,6 +62,7 @@ mod declare;
 mod env;
 mod error;
 mod example;
+mod health;
 mod identity;
 mod inactivity;
 mod listeners;
@@ -97,6 +98,7 @@ pub use cleanup::{DEFAULT_RULE_ORDER, RULE_NAME_RULE};
 pub use cluster::Cluster;
 pub use error::{ConfigError, ConfigProblem};
 pub use example::example_toml;
+pub use health::{HealthService, LogContent, LogProviso};
 pub use identity::{IdentityConfig, IdentityMode, MIN_IDENTITY_SECRET_CHARS};
 pub use inactivity::InactivityControl;
 pub use listeners::{ListenerConfig, ListenerPlan, PortId, Tls, TlsFiles};
@@ -104,7 +106,9 @@ pub use password::hash_password;
 pub use rate::RateLimits;
 pub use retention::{Retention, RetentionRules, TenantRetention};
 pub use secret::Secret;
-pub use sections::{ClientFileTransfer, FilterAction, LogFilterData, Security, ServerSection, Web};
+pub use sections::{
+    ClientFileTransfer, FilterAction, LogFilterData, LogFormat, Security, ServerSection, Web,
+};
 pub use settings::{AutoSave, RestorationMode, SaveNotices, SaveOnError, Settings};
 
 use maps::{default_endpoints, default_gms_chat_services};
@@ -208,6 +212,10 @@ pub struct Config {
     /// default: none (every tenant as `[retention]` says)
     #[serde(default, rename = "tenant-retention")]
     pub tenant_retention: BTreeMap<String, TenantRetention>,
+    /// `[health-service]`: the periodic KPI counter log and the counters' token.
+    /// default: every option at its default (no log, no token)
+    #[serde(default, rename = "health-service")]
+    pub health_service: HealthService,
 }
 
 impl Default for Config {
@@ -235,6 +243,7 @@ impl Default for Config {
             cluster: Cluster::default(),
             retention: Retention::default(),
             tenant_retention: BTreeMap::new(),
+            health_service: HealthService::default(),
         }
     }
 }

@@ -276,6 +276,7 @@ pub(super) const SECTIONS: &[Section] = &[
     Section::Options(&<Cluster as DeclaredSection>::SPEC),
     Section::Options(&<Retention as DeclaredSection>::SPEC),
     Section::Options(&<TenantRetention as DeclaredSection>::SPEC),
+    Section::Options(&<super::HealthService as DeclaredSection>::SPEC),
 ];
 
 /// The fixed and keyed sections, in order.

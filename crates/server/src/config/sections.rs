@@ -35,7 +35,24 @@ config_section! {
         #[option("store-url", Url, unset,
             example = "postgres://parley:secret@db.example/parley")]
         pub store_url: Option<String>,
+
+        /// How log lines are written to standard error: text = one human-readable line each;
+        /// json = one JSON object per line (timestamp, level, message, fields, and the spans
+        /// with their request or connection id), for log shippers. RUST_LOG still chooses
+        /// what is logged.
+        #[option("log-format", Choice("text", "json"), default = "text")]
+        pub log_format: LogFormat,
     }
+}
+
+/// `[server] log-format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable lines.
+    Text,
+    /// One JSON object per line.
+    Json,
 }
 
 config_section! {
@@ -239,6 +256,7 @@ impl fmt::Debug for ServerSection {
             .field("listen", &self.listen)
             .field("data_dir", &self.data_dir)
             .field("store_url", &self.store_url.as_deref().map(redact_url))
+            .field("log_format", &self.log_format)
             .finish()
     }
 }

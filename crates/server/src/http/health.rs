@@ -1,6 +1,6 @@
 //! Health and counters: `/healthz` (liveness, no dependencies), `/readyz` (a store round
 //! trip, so it fails when the database is unreachable; 503 while draining or limited by
-//! its load limits), `/counters` (the KPI snapshot; also at the Genesys path `/Counters`).
+//! its load limits). The counters are in `counters.rs`.
 
 use axum::extract::State;
 use axum::http::StatusCode;
@@ -46,29 +46,4 @@ pub async fn get_readyz(State(state): State<AppState>) -> impl IntoResponse {
             )
         }
     }
-}
-
-/// `GET /counters` — cumulative KPI counters and current gauges (`sessions`, `conns`).
-pub async fn get_counters(State(state): State<AppState>) -> impl IntoResponse {
-    Json(CountersView {
-        draining: state.drain.is_draining(),
-        limits: state.limits.snapshot(),
-        counters: state.counters.snapshot(),
-        routing: state.center.gauges.snapshot(),
-        webhooks: state.center.webhooks.stats(),
-    })
-}
-
-/// `/counters`: the session and connection counters at the top level, routing gauges
-/// and webhook delivery counters each in their own object.
-#[derive(serde::Serialize)]
-struct CountersView {
-    /// The instance refuses new sessions and stops once its last one ends.
-    draining: bool,
-    /// Load limits: whether new sessions are refused, why, and the gauges.
-    limits: crate::limits::LimitsSnapshot,
-    #[serde(flatten)]
-    counters: crate::counters::CountersSnapshot,
-    routing: crate::center::RoutingSnapshot,
-    webhooks: crate::webhooks::WebhookStats,
 }

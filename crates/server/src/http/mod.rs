@@ -2,5 +2,8 @@
 
 pub mod assets;
 pub mod client;
+pub mod counters;
+pub mod counters_log;
 pub mod error;
 pub mod health;
+pub mod observe;

@@ -34,6 +34,8 @@ mod limits;
 mod logs;
 mod masking_rules;
 mod memory_window;
+mod observability;
+mod observability_logs;
 mod privacy_contacts;
 mod privacy_masking;
 mod rate_limits;

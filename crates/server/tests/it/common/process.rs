@@ -54,12 +54,19 @@ impl ServerProcess {
             .expect("join")
             .unwrap_or_else(|_| panic!("parley did not start"));
         let addr: SocketAddr = addr.parse().expect("address");
-        super::wait_ready(addr).await;
-        ServerProcess {
+        let server = ServerProcess {
             child,
             addr,
             output,
-        }
+        };
+        // `/readyz` is a health door: on the health listener when it has one.
+        let ready_at = if config_toml.contains("[listeners.health]") {
+            server.port("health").await
+        } else {
+            addr
+        };
+        super::wait_ready(ready_at).await;
+        server
     }
 
     /// The address of the listener of its own for `port` (`[listeners.<port>]`), from the
