@@ -382,6 +382,39 @@ async fn agents_and_a_supervisor_handle_a_chat_on_the_desktop() {
     }
 }
 
+/// The window the browser opened with, as the customer's.
+pub(crate) async fn customer_window(page: &Page) -> Win {
+    Win {
+        handle: page.c.window().await.expect("window"),
+        page: page.clone(),
+        who: "customer",
+    }
+}
+
+/// The customer opens the demo page and starts a chat as `name`; its session id.
+pub(crate) async fn start_widget_chat(customer: &Win, base: &str, name: &str) -> String {
+    customer.focus().await;
+    customer
+        .page
+        .c
+        .goto(&format!("{base}/web/demo.html"))
+        .await
+        .expect("open the demo page");
+    crate::start_chat(&customer.page, name).await
+}
+
+/// The agent in `w` waits for the offer of chat `session` and accepts it.
+pub(crate) async fn accept_offer(w: &Win, session: &str) {
+    let offer = format!("#offers > li.offer[data-interaction-id=\"{session}\"]");
+    w.until(
+        "the offer",
+        "return document.querySelector(arguments[0]);",
+        vec![json!(offer)],
+    )
+    .await;
+    w.click(&format!("{offer} .offer-accept")).await;
+}
+
 pub(crate) async fn new_window(page: &Page, who: &'static str) -> Win {
     let handle = page.c.new_window(false).await.expect("new window").handle;
     Win {

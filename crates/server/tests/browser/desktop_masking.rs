@@ -12,8 +12,8 @@ use parley_server::config::Config;
 use serde_json::json;
 
 use crate::desktop::{
-    assert_clean, center_config, desk_line, in_chat, log_in, new_window, set_ready, widget_line,
-    Win,
+    accept_offer, assert_clean, center_config, customer_window, desk_line, in_chat, log_in,
+    new_window, set_ready, start_widget_chat, widget_line,
 };
 use crate::harness::{Page, TestServer};
 
@@ -34,25 +34,14 @@ async fn a_card_number_is_masked_for_the_customer_and_the_monitor_and_clear_for_
 
 async fn scenario(page: Page, server: TestServer) -> TestServer {
     let base = format!("http://{}", server.addr);
-    let customer = Win {
-        handle: page.c.window().await.expect("window"),
-        page: page.clone(),
-        who: "customer",
-    };
+    let customer = customer_window(&page).await;
     let anna = new_window(&page, "anna").await;
     let sam = new_window(&page, "sam").await;
     log_in(&anna, &base, "anna").await;
     set_ready(&anna).await;
     log_in(&sam, &base, "sam").await;
 
-    customer.focus().await;
-    customer
-        .page
-        .c
-        .goto(&format!("{base}/web/demo.html"))
-        .await
-        .expect("open the demo page");
-    let session = crate::start_chat(&customer.page, "Pat").await;
+    let session = start_widget_chat(&customer, &base, "Pat").await;
     // 1. Before any agent: masked on the widget too.
     customer
         .type_into(".pc-composer textarea", &format!("first {CARD}\u{E007}"))
@@ -60,14 +49,7 @@ async fn scenario(page: Page, server: TestServer) -> TestServer {
     widget_line(&customer, &format!("first {MASKED}")).await;
 
     // 2. anna accepts: the earlier line is masked on her desktop.
-    let offer = format!("#offers > li.offer[data-interaction-id=\"{session}\"]");
-    anna.until(
-        "the offer",
-        "return document.querySelector(arguments[0]);",
-        vec![json!(offer)],
-    )
-    .await;
-    anna.click(&format!("{offer} .offer-accept")).await;
+    accept_offer(&anna, &session).await;
     desk_line(
         &anna,
         &session,

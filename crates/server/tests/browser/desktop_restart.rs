@@ -7,8 +7,8 @@
 use serde_json::json;
 
 use crate::desktop::{
-    assert_clean, assert_desk_lines_once, center_config, desk_line, in_chat, log_in, new_window,
-    set_ready, widget_line, Win,
+    accept_offer, assert_clean, assert_desk_lines_once, center_config, customer_window, desk_line,
+    in_chat, log_in, new_window, set_ready, start_widget_chat, widget_line,
 };
 use crate::harness::{Page, TestServer};
 
@@ -19,31 +19,13 @@ async fn an_agents_desktop_keeps_its_chat_across_a_restart() {
 
 async fn scenario(page: Page, server: TestServer) -> TestServer {
     let base = format!("http://{}", server.addr);
-    let customer = Win {
-        handle: page.c.window().await.expect("window"),
-        page: page.clone(),
-        who: "customer",
-    };
+    let customer = customer_window(&page).await;
     let anna = new_window(&page, "anna").await;
     log_in(&anna, &base, "anna").await;
     set_ready(&anna).await;
 
-    customer.focus().await;
-    customer
-        .page
-        .c
-        .goto(&format!("{base}/web/demo.html"))
-        .await
-        .expect("open the demo page");
-    let session = crate::start_chat(&customer.page, "Pat").await;
-    let offer = format!("#offers > li.offer[data-interaction-id=\"{session}\"]");
-    anna.until(
-        "the offer",
-        "return document.querySelector(arguments[0]);",
-        vec![json!(offer)],
-    )
-    .await;
-    anna.click(&format!("{offer} .offer-accept")).await;
+    let session = start_widget_chat(&customer, &base, "Pat").await;
+    accept_offer(&anna, &session).await;
     anna.until(
         "the chat, joined",
         "const s = window.__parleyDesktopTest.state().chats.chats[arguments[0]];\
